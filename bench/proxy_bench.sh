@@ -1,0 +1,318 @@
+#!/usr/bin/env bash
+# shellcheck disable=SC2317  # stop_pid/cleanup are called from traps
+# proxy_bench.sh: Portico vs nginx vs HAProxy, same machine, same run.
+#
+# Topology (2 cores):  core PROXY_CPU (0): the proxy under test, one worker
+#                      core LOAD_CPU  (1): wrk + the origin (nginx, 1 worker)
+# Every proxy keeps a keep-alive pool to the origin; wrk uses keep-alive too.
+# The headline number is requests per proxy CPU-second: it does not depend on
+# whether the proxy core or the load core saturates first.
+#
+# Environment (defaults in brackets):
+#   DURATION [5]     seconds per measured run      WARMUP [1]  seconds of warm-up before each run
+#   ROUNDS [3]       alternating rounds            CONNECTIONS [32]   THREADS [1] (wrk)
+#   PROXIES ["nginx haproxy portico"]              SIZES ["small 16k"]
+#   PORTICO_BIN [<script dir>/../build/portico]    RESULTS_DIR [<script dir>/results]
+#   PROXY_CPU [0]  LOAD_CPU [1]  READY_TIMEOUT [20] seconds to wait for a server to answer
+#   NGINX_BIN, HAPROXY_BIN, WRK_BIN [found on PATH / in /usr/sbin]
+#
+# Exit status: 0 all runs clean; 1 some run had non-2xx responses or socket
+# errors (listed at the end); 2 setup failure (message on stderr).
+set -euo pipefail
+
+BENCH_DIR=$(cd "$(dirname "$0")" && pwd)
+DURATION=${DURATION:-5}
+WARMUP=${WARMUP:-1}
+ROUNDS=${ROUNDS:-3}
+CONNECTIONS=${CONNECTIONS:-32}
+THREADS=${THREADS:-1}
+PROXIES=${PROXIES:-"nginx haproxy portico"}
+SIZES=${SIZES:-"small 16k"}
+PORTICO_BIN=${PORTICO_BIN:-"$(dirname "$0")/../build/portico"}
+RESULTS_DIR=${RESULTS_DIR:-"$BENCH_DIR/results"}
+PROXY_CPU=${PROXY_CPU:-0}
+LOAD_CPU=${LOAD_CPU:-1}
+READY_TIMEOUT=${READY_TIMEOUT:-20}
+PATH="$PATH:/usr/sbin:/sbin"
+NGINX_BIN=${NGINX_BIN:-$(command -v nginx || true)}
+HAPROXY_BIN=${HAPROXY_BIN:-$(command -v haproxy || true)}
+WRK_BIN=${WRK_BIN:-$(command -v wrk || true)}
+
+log() { printf '[bench] %s\n' "$*" >&2; }
+die() { printf '[bench] ERROR: %s\n' "$*" >&2; exit 2; }
+
+# ---------------------------------------------------------------- cleanup ---
+STARTED_PIDS=()   # every process we launched, in start order
+EXTRA_PIDS=()     # children of those (nginx workers), killed if orphaned
+WRK_PID=""
+TMP=""
+CLEANED=0
+
+stop_pid() {  # stop_pid PID: TERM, up to 5 s grace, then KILL
+  local pid=$1 i
+  kill -0 "$pid" 2>/dev/null || return 0
+  kill -TERM "$pid" 2>/dev/null || true
+  for ((i = 0; i < 50; i++)); do
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  if kill -0 "$pid" 2>/dev/null; then
+    log "pid $pid ignored SIGTERM; sending SIGKILL"
+    kill -KILL "$pid" 2>/dev/null || true
+  fi
+  wait "$pid" 2>/dev/null || true
+}
+
+cleanup() {
+  local rc=$?
+  ((CLEANED)) && return
+  CLEANED=1
+  trap - INT TERM
+  [[ -n $WRK_PID ]] && stop_pid "$WRK_PID"
+  local i
+  for ((i = ${#STARTED_PIDS[@]} - 1; i >= 0; i--)); do stop_pid "${STARTED_PIDS[i]}"; done
+  for i in "${EXTRA_PIDS[@]}"; do stop_pid "$i"; done
+  [[ -n $TMP && -d $TMP ]] && rm -rf -- "$TMP"
+  # A run that recorded nothing leaves no results folder behind.
+  [[ -n ${RAW:-} && -f $RAW && ! -s $RAW ]] && rm -rf -- "$OUT"
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'log "interrupted"; exit 130' INT
+trap 'log "terminated"; exit 143' TERM
+
+# ----------------------------------------------------------------- checks ---
+[[ $DURATION =~ ^[0-9]+$ && $DURATION -ge 1 ]] || die "DURATION must be a whole number of seconds >= 1"
+[[ $WARMUP =~ ^[0-9]+$ ]] || die "WARMUP must be a whole number of seconds"
+[[ $ROUNDS =~ ^[0-9]+$ && $ROUNDS -ge 1 ]] || die "ROUNDS must be >= 1"
+[[ $CONNECTIONS =~ ^[0-9]+$ && $CONNECTIONS -ge 1 ]] || die "CONNECTIONS must be >= 1"
+[[ $THREADS =~ ^[0-9]+$ && $THREADS -ge 1 && $THREADS -le $CONNECTIONS ]] \
+  || die "THREADS must be >= 1 and <= CONNECTIONS"
+read -ra PROXY_LIST <<<"$PROXIES"
+read -ra SIZE_LIST <<<"$SIZES"
+((${#PROXY_LIST[@]})) || die "PROXIES is empty"
+((${#SIZE_LIST[@]})) || die "SIZES is empty"
+for p in "${PROXY_LIST[@]}"; do
+  case $p in nginx | haproxy | portico) ;; *) die "unknown proxy '$p' in PROXIES (nginx haproxy portico)" ;; esac
+done
+for s in "${SIZE_LIST[@]}"; do
+  case $s in small | 16k) ;; *) die "unknown size '$s' in SIZES (small 16k)" ;; esac
+done
+for tool in taskset curl python3 getconf pgrep; do
+  command -v "$tool" >/dev/null || die "'$tool' not found"
+done
+[[ -x $NGINX_BIN ]] || die "nginx not found (needed for the origin); set NGINX_BIN"
+[[ -x $WRK_BIN ]] || die "wrk not found; set WRK_BIN"
+if [[ " ${PROXY_LIST[*]} " == *" haproxy "* ]]; then
+  [[ -x $HAPROXY_BIN ]] || die "haproxy not found; set HAPROXY_BIN or drop it from PROXIES"
+fi
+if [[ " ${PROXY_LIST[*]} " == *" portico "* ]]; then
+  [[ -x $PORTICO_BIN ]] || die "portico binary '$PORTICO_BIN' not found or not executable;" \
+    "build it, set PORTICO_BIN, or run with PROXIES=\"nginx haproxy\""
+fi
+for cpu in "$PROXY_CPU" "$LOAD_CPU"; do
+  taskset -c "$cpu" true 2>/dev/null || die "cannot pin to CPU $cpu (online: $(cat /sys/devices/system/cpu/online))"
+done
+[[ $PROXY_CPU != "$LOAD_CPU" ]] || log "warning: PROXY_CPU == LOAD_CPU; proxy and load generator share a core"
+CLK_TCK=$(getconf CLK_TCK)
+
+# ------------------------------------------------------------------ setup ---
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/portico-bench.XXXXXX")
+STAMP=$(date +%Y%m%d-%H%M%S)
+OUT="$RESULTS_DIR/$STAMP"
+mkdir -p "$OUT/wrk" "$TMP/origin" "$TMP/nginx" "$TMP/haproxy" "$TMP/portico"
+RAW="$OUT/raw_runs.txt"
+: >"$RAW"
+
+mapfile -t PORTS < <(python3 "$BENCH_DIR/lib/free_ports.py" 5) || die "could not find free ports"
+((${#PORTS[@]} == 5)) || die "could not find free ports"
+ORIGIN_PORT=${PORTS[0]}
+declare -A PROXY_PORT=([nginx]=${PORTS[1]} [haproxy]=${PORTS[2]} [portico]=${PORTS[3]})
+PORTICO_ADMIN_PORT=${PORTS[4]}
+
+render() {  # render TEMPLATE OUTPUT PROXY_PORT
+  sed -e "s|@TMP@|$TMP|g" -e "s|@ORIGIN_PORT@|$ORIGIN_PORT|g" -e "s|@PROXY_PORT@|$3|g" \
+    -e "s|@ADMIN_PORT@|$PORTICO_ADMIN_PORT|g" "$BENCH_DIR/conf/$1" >"$2"
+  if grep -q '@[A-Z_]*@' "$2"; then die "unrendered placeholder in $2"; fi
+}
+
+show_log() {  # show_log FILE: last lines of a server log, for failure messages
+  [[ -s $1 ]] && { printf -- '---- %s (tail) ----\n' "$1" >&2; tail -n 20 "$1" >&2; }
+  return 0
+}
+
+# wait_ready NAME PID URL LOG...: poll until URL answers 200, with a deadline.
+wait_ready() {
+  local name=$1 pid=$2 url=$3 code f
+  shift 3
+  local deadline=$((SECONDS + READY_TIMEOUT))
+  while true; do
+    if ! kill -0 "$pid" 2>/dev/null; then
+      for f in "$@"; do show_log "$f"; done
+      die "$name (pid $pid) exited during startup"
+    fi
+    code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 1 "$url" 2>/dev/null) || true
+    [[ $code == 200 ]] && return 0
+    if ((SECONDS >= deadline)); then
+      for f in "$@"; do show_log "$f"; done
+      die "$name did not answer 200 on $url within ${READY_TIMEOUT}s (last status: ${code:-none})"
+    fi
+    sleep 0.1
+  done
+}
+
+# check_bodies NAME BASE_URL: both paths return 200 with the expected body.
+check_bodies() {
+  local name=$1 base=$2 got
+  got=$(curl -s --max-time 5 "$base/small") || die "$name: GET /small failed"
+  [[ $got == "hello, world" ]] || die "$name: GET /small returned unexpected body '${got:0:60}'"
+  got=$(curl -s -o /dev/null --max-time 5 -w '%{http_code} %{size_download}' "$base/16k") || true
+  [[ $got == "200 16384" ]] || die "$name: GET /16k returned '$got' (want '200 16384')"
+}
+
+declare -A MEASURE_PIDS  # proxy -> pids whose CPU time is the proxy's cost
+
+# Worker processes of a master (nginx), or the process itself if it has none.
+worker_pids() {
+  local kids
+  kids=$(pgrep -P "$1" | tr '\n' ' ') || true
+  if [[ -n ${kids// /} ]]; then echo "$kids"; else echo "$1"; fi
+}
+
+start_origin() {
+  head -c 16384 /dev/urandom >"$TMP/origin/16k.bin"
+  # Run as root, nginx workers drop to "nobody": let them read the body file.
+  chmod 755 "$TMP" "$TMP/origin" && chmod 644 "$TMP/origin/16k.bin"
+  render origin_nginx.conf.tmpl "$TMP/origin/nginx.conf" "$ORIGIN_PORT"
+  taskset -c "$LOAD_CPU" "$NGINX_BIN" -p "$TMP/origin/" -c "$TMP/origin/nginx.conf" \
+    -e "$TMP/origin/error.log" >"$TMP/origin/stdout.log" 2>&1 &
+  local pid=$!
+  STARTED_PIDS+=("$pid")
+  wait_ready origin "$pid" "http://127.0.0.1:$ORIGIN_PORT/small" "$TMP/origin/stdout.log" "$TMP/origin/error.log"
+  local -a kids
+  read -ra kids <<<"$({ pgrep -P "$pid" || true; } | xargs)"
+  EXTRA_PIDS+=("${kids[@]}")
+  check_bodies origin "http://127.0.0.1:$ORIGIN_PORT"
+  log "origin nginx pid $pid on 127.0.0.1:$ORIGIN_PORT (cpu $LOAD_CPU)"
+}
+
+start_proxy() {
+  local name=$1 port=${PROXY_PORT[$1]} pid dir="$TMP/$1"
+  case $name in
+    nginx)
+      render nginx_proxy.conf.tmpl "$dir/nginx.conf" "$port"
+      taskset -c "$PROXY_CPU" "$NGINX_BIN" -p "$dir/" -c "$dir/nginx.conf" -e "$dir/error.log" \
+        >"$dir/stdout.log" 2>&1 &
+      pid=$!
+      ;;
+    haproxy)
+      render haproxy.cfg.tmpl "$dir/haproxy.cfg" "$port"
+      # -db: foreground, no master process: the one process is the worker.
+      taskset -c "$PROXY_CPU" "$HAPROXY_BIN" -db -f "$dir/haproxy.cfg" >"$dir/stdout.log" 2>&1 &
+      pid=$!
+      ;;
+    portico)
+      render portico.yaml.tmpl "$dir/portico.yaml" "$port"
+      taskset -c "$PROXY_CPU" "$PORTICO_BIN" run -c "$dir/portico.yaml" --workers 1 \
+        >"$dir/stdout.log" 2>"$dir/stderr.log" &
+      pid=$!
+      ;;
+  esac
+  STARTED_PIDS+=("$pid")
+  wait_ready "$name" "$pid" "http://127.0.0.1:$port/small" "$dir"/*.log
+  check_bodies "$name" "http://127.0.0.1:$port"
+  case $name in
+    nginx) MEASURE_PIDS[$name]=$(worker_pids "$pid" | xargs) ;;   # the worker, not the master
+    haproxy) MEASURE_PIDS[$name]=$pid ;;                           # -db: no master
+    portico) MEASURE_PIDS[$name]=$({ pgrep -P "$pid" || true; } | xargs echo "$pid") ;;  # all its threads (+ any helpers)
+  esac
+  local -a measured
+  read -ra measured <<<"${MEASURE_PIDS[$name]}"
+  EXTRA_PIDS+=("${measured[@]}")  # nginx workers outlive a killed master
+  log "$name pid $pid on 127.0.0.1:$port (cpu $PROXY_CPU), measuring pid(s) ${MEASURE_PIDS[$name]}"
+}
+
+cpu_ticks() {  # cpu_ticks PID...: utime+stime (fields 14+15 of /proc/PID/stat), summed
+  local total=0 pid stat rest
+  local -a f
+  for pid in "$@"; do
+    stat=$(<"/proc/$pid/stat") || die "process $pid is gone"
+    rest=${stat##*) }  # fields from 3 on; comm (field 2) may contain spaces
+    read -ra f <<<"$rest"
+    total=$((total + f[11] + f[12]))
+  done
+  echo "$total"
+}
+
+run_wrk() {  # run_wrk OUTFILE SECONDS URL [extra wrk args]: wrk in background, interruptible
+  local outfile=$1 secs=$2 url=$3 rc=0
+  shift 3
+  taskset -c "$LOAD_CPU" "$WRK_BIN" -t"$THREADS" -c"$CONNECTIONS" -d"${secs}s" "$@" "$url" \
+    >"$outfile" 2>&1 &
+  WRK_PID=$!
+  wait "$WRK_PID" || rc=$?
+  WRK_PID=""
+  ((rc == 0)) || { cat "$outfile" >&2; die "wrk exited with status $rc ($url)"; }
+}
+
+# ------------------------------------------------------------------- main ---
+{
+  echo "date: $(date -Is)"
+  echo "host: $(uname -srm), $(nproc) cpus, load: $(cut -d' ' -f1-3 /proc/loadavg)"
+  echo "settings: DURATION=$DURATION WARMUP=$WARMUP ROUNDS=$ROUNDS CONNECTIONS=$CONNECTIONS" \
+    "THREADS=$THREADS PROXIES='$PROXIES' SIZES='$SIZES' PROXY_CPU=$PROXY_CPU LOAD_CPU=$LOAD_CPU"
+  echo "nginx: $("$NGINX_BIN" -v 2>&1)"
+  [[ -x $HAPROXY_BIN ]] && echo "haproxy: $("$HAPROXY_BIN" -v 2>&1 | head -n1)"
+  echo "wrk: $("$WRK_BIN" -v 2>&1 | head -n1)"
+  if [[ " ${PROXY_LIST[*]} " == *" portico "* ]]; then
+    echo "portico: $PORTICO_BIN ($(git -C "$BENCH_DIR" rev-parse --short HEAD 2>/dev/null || echo no-git)," \
+      "built $(date -r "$PORTICO_BIN" -Is))"
+  fi
+} >"$OUT/meta.txt"
+log "results -> $OUT"
+log "load average: $(cut -d' ' -f1-3 /proc/loadavg) (the machine is shared: compare ratios, not absolutes)"
+
+start_origin
+for p in "${PROXY_LIST[@]}"; do start_proxy "$p"; done
+
+n=${#PROXY_LIST[@]}
+total_runs=$((ROUNDS * ${#SIZE_LIST[@]} * n))
+run_no=0
+for ((round = 1; round <= ROUNDS; round++)); do
+  for size in "${SIZE_LIST[@]}"; do
+    for ((i = 0; i < n; i++)); do
+      proxy=${PROXY_LIST[((i + round - 1) % n)]}  # rotate the order each round
+      url="http://127.0.0.1:${PROXY_PORT[$proxy]}/$size"
+      run_no=$((run_no + 1))
+      tag="round${round}-${size}-${proxy}"
+      if ((WARMUP > 0)); then run_wrk "$OUT/wrk/$tag.warmup.txt" "$WARMUP" "$url"; fi
+      read -ra mpids <<<"${MEASURE_PIDS[$proxy]}"
+      before=$(cpu_ticks "${mpids[@]}")
+      run_wrk "$OUT/wrk/$tag.txt" "$DURATION" "$url" --latency -s "$BENCH_DIR/lib/report.lua"
+      after=$(cpu_ticks "${mpids[@]}")
+      result=$(grep '^BENCH_RESULT ' "$OUT/wrk/$tag.txt" | tail -n1) \
+        || die "no BENCH_RESULT line in $OUT/wrk/$tag.txt"
+      echo "round=$round size=$size proxy=$proxy position=$((i + 1)) cpu_ticks=$((after - before))" \
+        "clk_tck=$CLK_TCK connections=$CONNECTIONS threads=$THREADS ${result#BENCH_RESULT }" >>"$RAW"
+      rps=$(awk '/^Requests\/sec:/ {print $2}' "$OUT/wrk/$tag.txt")
+      log "[$run_no/$total_runs] round $round /$size $proxy: ${rps:-?} req/s, proxy cpu $(((after - before) * 1000 / CLK_TCK)) ms"
+    done
+  done
+done
+
+for p in "${PROXY_LIST[@]}"; do
+  read -ra mpids <<<"${MEASURE_PIDS[$p]}"
+  for pid in "${mpids[@]}"; do kill -0 "$pid" 2>/dev/null || die "$p (pid $pid) died during the benchmark"; done
+done
+
+ln -sfn "$STAMP" "$RESULTS_DIR/latest"
+echo
+rc=0
+python3 "$BENCH_DIR/lib/summarize.py" "$RAW" "$OUT" || rc=$?
+log "raw numbers: $OUT/runs.csv, $OUT/runs.json; wrk output: $OUT/wrk/"
+if ((rc == 1)); then
+  log "FAILED: some runs had non-2xx responses or socket errors (see above)"
+elif ((rc != 0)); then
+  die "summarize.py failed (status $rc)"
+fi
+exit "$rc"

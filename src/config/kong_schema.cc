@@ -1,0 +1,601 @@
+#include "config/kong_schema.h"
+
+#include <algorithm>
+#include <array>
+#include <limits>
+
+#include <fmt/format.h>
+
+#include "config/process_settings.h"
+#include "config/validators.h"
+
+namespace portico::config {
+namespace {
+
+using core::ConfigNode;
+using core::ObjectReader;
+using core::path_index;
+
+constexpr int32_t kMaxTimeoutMs = 2147483646;  // Kong: 1..2^31-2 ms
+
+// Kong top-level keys Portico understands but does not implement yet: a clear error beats
+// "unknown field" for a file that Kong itself would load.
+constexpr std::array kNotSupportedYet = {
+    "upstreams",          "targets",         "certificates",          "snis",
+    "ca_certificates",    "consumer_groups", "vaults",                "keyauth_credentials",
+    "basicauth_credentials", "jwt_secrets",  "hmacauth_credentials",  "oauth2_credentials",
+    "mtls_auth_credentials", "acls",         "key_sets",              "keys",
+    "filter_chains",      "_info",           "_konnect",              "_plugin_configs",
+};
+constexpr std::array kServiceFieldsNotYet = {"client_certificate", "tls_verify", "tls_verify_depth",
+                                             "ca_certificates"};
+constexpr std::array kRouteFieldsNotYet = {"headers",      "snis",       "sources",
+                                           "destinations", "expression", "priority"};
+constexpr std::array kConsumerFieldsNotYet = {
+    "acls",          "basicauth_credentials", "hmacauth_credentials", "jwt_secrets",
+    "keyauth_credentials", "mtls_auth_credentials", "oauth2_credentials", "groups"};
+constexpr std::array kPluginFieldsNotYet = {"consumer_group", "ordering"};
+
+// Kong protocols that Portico will implement later, per entity.
+constexpr std::array kProtocolsNotYet = {"grpc", "grpcs", "tcp", "tls", "tls_passthrough",
+                                         "udp",  "ws",    "wss"};
+
+template <typename List>
+bool contains(const List& list, std::string_view value) {
+  return std::find(list.begin(), list.end(), value) != list.end();
+}
+
+template <typename List>
+void reject_not_yet(ObjectReader& r, const List& fields) {
+  for (std::string_view field : fields) {
+    r.reject(field, fmt::format("Kong field '{}' is not supported yet", field));
+  }
+}
+
+std::string_view type_word(int type) {
+  switch (type) {
+    case 0:
+      return "service";
+    case 1:
+      return "route";
+    default:
+      return "consumer";
+  }
+}
+
+}  // namespace
+
+void KongSchema::read(const ConfigNode& root) {
+  if (root.is_null()) {
+    errors_.add(root, "",
+                "the file is empty; expected a Kong declarative configuration starting with "
+                "_format_version: \"3.0\"");
+    return;
+  }
+  if (!root.is_map()) {
+    errors_.add(root, "",
+                "expected a map at the top level (_format_version, services, routes, consumers, "
+                "plugins, portico), got " +
+                    core::describe(root));
+    return;
+  }
+  ObjectReader r(root, "", errors_);
+  r.require("_format_version");
+  std::string version;
+  if (r.get("_format_version", version)) {
+    if (version == "3.0") {
+      config_.format_version = version;
+    } else if (version == "1.1" || version == "2.1") {
+      r.error("_format_version",
+              fmt::format("format version \"{}\" is not supported: regex paths changed meaning in "
+                          "3.0; convert the file with `deck file convert --from kong-gateway-2.x "
+                          "--to kong-gateway-3.x` and set _format_version: \"3.0\"",
+                          version));
+    } else {
+      r.error("_format_version",
+              fmt::format("unsupported format version \"{}\"; expected \"3.0\"", version));
+    }
+  }
+  r.get("_transform", config_.transform);
+  r.reject("_workspace",
+           "workspaces are not supported (Portico has a single workspace); remove '_workspace'");
+  for (std::string_view key : kNotSupportedYet) {
+    r.reject(key, fmt::format("Kong entity '{}' is not supported yet", key));
+  }
+  if (const ConfigNode* list = r.sequence("services")) read_services(*list, "services");
+  if (const ConfigNode* list = r.sequence("routes")) read_routes(*list, "routes", -1);
+  if (const ConfigNode* list = r.sequence("consumers")) read_consumers(*list, "consumers");
+  if (const ConfigNode* list = r.sequence("plugins")) read_plugins(*list, "plugins", std::nullopt);
+  if (const ConfigNode* portico = r.child("portico")) {
+    read_process_settings(*portico, "portico", errors_, config_.portico);
+  }
+  r.finish();
+  resolve_references();
+  check_plugin_uniqueness();
+}
+
+void KongSchema::read_common(ObjectReader& r, std::string& id, std::vector<std::string>& tags) {
+  if (r.get("id", id)) {
+    if (std::string e = check_uuid(id); !e.empty()) r.error("id", std::move(e));
+  }
+  if (r.get("tags", tags)) {
+    const ConfigNode& list = *r.node().find("tags");
+    for (size_t i = 0; i < tags.size(); ++i) {
+      if (std::string e = check_tag(tags[i]); !e.empty()) {
+        errors_.add(list[i], path_index(r.path_of("tags"), i), std::move(e));
+      }
+    }
+  }
+  // Kong exports carry these timestamps; they describe the entity and change nothing.
+  int64_t timestamp = 0;
+  r.get("created_at", timestamp, 0, std::numeric_limits<int64_t>::max());
+  r.get("updated_at", timestamp, 0, std::numeric_limits<int64_t>::max());
+}
+
+void KongSchema::register_unique(std::unordered_map<std::string, std::pair<int, core::Mark>>& table,
+                                 std::string_view type, std::string_view field,
+                                 const std::string& value, int index, ObjectReader& r,
+                                 std::string_view key) {
+  const ConfigNode* at = r.node().find(key);
+  if (at == nullptr) return;
+  auto [it, inserted] = table.emplace(value, std::make_pair(index, at->mark()));
+  if (!inserted) {
+    errors_.add(*at, r.path_of(key),
+                fmt::format("duplicate {} {} \"{}\" (first defined at line {})", type, field,
+                            value, it->second.second.line));
+  }
+}
+
+void KongSchema::register_entity(Registry& registry, const std::string& id, const std::string& name,
+                                 int index, ObjectReader& r) {
+  if (!id.empty()) register_unique(registry.by_id, registry.type, "id", id, index, r, "id");
+  if (!name.empty()) {
+    register_unique(registry.by_name, registry.type, registry.name_field, name, index, r,
+                    registry.name_field);
+  }
+}
+
+void KongSchema::read_services(const ConfigNode& list, const std::string& path) {
+  for (size_t i = 0; i < list.size(); ++i) read_service(list[i], path_index(path, i));
+}
+
+void KongSchema::read_service(const ConfigNode& node, std::string path) {
+  ObjectReader r(node, path, errors_);
+  if (!r.valid()) return;
+  Service s;
+  s.mark = node.mark();
+  read_common(r, s.id, s.tags);
+  if (r.get("name", s.name)) {
+    if (std::string e = check_name(s.name); !e.empty()) r.error("name", std::move(e));
+  }
+
+  std::string url, protocol, host, service_path;
+  uint16_t port = 0;
+  bool has_url = r.get("url", url);
+  bool has_protocol = r.get("protocol", protocol);
+  bool has_host = r.get("host", host);
+  bool has_port = r.get("port", port, 0, 65535);
+  bool has_path = r.get("path", service_path);
+  std::string_view protocol_key = "protocol";
+  if (r.has("url")) {
+    for (std::string_view key : {"protocol", "host", "port", "path"}) {
+      if (r.has(key)) {
+        r.error(key, fmt::format("'{}' cannot be combined with 'url', which already sets "
+                                 "protocol, host, port and path",
+                                 key));
+      }
+    }
+    has_protocol = has_host = has_port = has_path = false;
+    if (has_url) {
+      ServiceUrl parts;
+      if (std::string e = parse_service_url(url, parts); !e.empty()) {
+        r.error("url", std::move(e));
+      } else {
+        protocol = parts.protocol;
+        has_protocol = true;
+        host = parts.host;
+        has_host = true;
+        has_port = parts.port.has_value();
+        port = parts.port.value_or(0);
+        service_path = parts.path;
+        has_path = !service_path.empty();
+        protocol_key = "url";
+      }
+    }
+  } else {
+    r.require("host");
+    if (has_host) {
+      if (std::string e = check_service_host(host); !e.empty()) r.error("host", std::move(e));
+    }
+    if (has_path) {
+      if (std::string e = check_service_path(service_path); !e.empty()) {
+        r.error("path", std::move(e));
+      }
+    }
+  }
+  if (has_protocol) {
+    if (protocol == "http" || protocol == "https") {
+      s.protocol = protocol;
+    } else if (contains(kProtocolsNotYet, protocol)) {
+      r.error(protocol_key, fmt::format("protocol \"{}\" is not supported yet (supported: http, "
+                                        "https)",
+                                        protocol));
+    } else {
+      r.error(protocol_key,
+              fmt::format("unknown protocol \"{}\"; expected http or https", protocol));
+    }
+  }
+  if (has_host) s.host = host;
+  s.port = has_port ? port : (s.protocol == "https" ? 443 : 80);
+  if (has_path) s.path = service_path;
+
+  r.get("retries", s.retries, 0, 32767);
+  r.get("connect_timeout", s.connect_timeout, 1u, uint32_t{kMaxTimeoutMs});
+  r.get("write_timeout", s.write_timeout, 1u, uint32_t{kMaxTimeoutMs});
+  r.get("read_timeout", s.read_timeout, 1u, uint32_t{kMaxTimeoutMs});
+  r.get("enabled", s.enabled);
+  reject_not_yet(r, kServiceFieldsNotYet);
+
+  int index = static_cast<int>(config_.services.size());
+  register_entity(services_, s.id, s.name, index, r);
+  s.yaml_path = std::move(path);
+  config_.services.push_back(std::move(s));
+
+  if (const ConfigNode* routes = r.sequence("routes")) {
+    read_routes(*routes, r.path_of("routes"), index);
+  }
+  if (const ConfigNode* plugins = r.sequence("plugins")) {
+    read_plugins(*plugins, r.path_of("plugins"), Parent{EntityType::kService, index});
+  }
+  r.finish();
+}
+
+void KongSchema::read_routes(const ConfigNode& list, const std::string& path, int service) {
+  for (size_t i = 0; i < list.size(); ++i) read_route(list[i], path_index(path, i), service);
+}
+
+void KongSchema::read_route(const ConfigNode& node, std::string path, int service) {
+  ObjectReader r(node, path, errors_);
+  if (!r.valid()) return;
+  Route route;
+  route.mark = node.mark();
+  const size_t index = config_.routes.size();
+  read_common(r, route.id, route.tags);
+  if (r.get("name", route.name)) {
+    if (std::string e = check_name(route.name); !e.empty()) r.error("name", std::move(e));
+  }
+  if (service >= 0) {
+    route.service = service;
+    r.reject("service",
+             "a route nested under a service must not have a 'service' field; move the route to "
+             "the top-level 'routes' list or remove the field");
+  } else {
+    read_reference(r, "service", EntityType::kService, false, index);
+  }
+
+  // Validates each element of a list field that was read successfully.
+  auto check_each = [&](std::string_view key, std::vector<std::string>& values, auto check) {
+    const ConfigNode& list = *r.node().find(key);
+    for (size_t i = 0; i < values.size(); ++i) {
+      if (std::string e = check(values[i]); !e.empty()) {
+        errors_.add(list[i], path_index(r.path_of(key), i), std::move(e));
+      }
+    }
+  };
+
+  if (r.get("protocols", route.protocols)) {
+    if (route.protocols.empty()) r.error("protocols", "protocols must not be empty");
+    check_each("protocols", route.protocols, [](const std::string& p) -> std::string {
+      if (p == "http" || p == "https") return {};
+      if (contains(kProtocolsNotYet, p)) {
+        return fmt::format("protocol \"{}\" is not supported yet (supported: http, https)", p);
+      }
+      return fmt::format("unknown protocol \"{}\"; expected http or https", p);
+    });
+  }
+  size_t errors_before_matchers = errors_.count();
+  if (r.get("paths", route.paths)) {
+    check_each("paths", route.paths, [](const std::string& p) { return check_route_path(p); });
+  }
+  if (r.get("hosts", route.hosts)) {
+    check_each("hosts", route.hosts, [](std::string& h) { return check_route_host(h); });
+  }
+  if (r.get("methods", route.methods)) {
+    check_each("methods", route.methods, [](const std::string& m) { return check_method(m); });
+  }
+  if (errors_.count() == errors_before_matchers && route.paths.empty() && route.hosts.empty() &&
+      route.methods.empty()) {
+    errors_.add(node, path,
+                "a route needs at least one of 'paths', 'hosts' or 'methods' to match requests");
+  }
+  r.get("strip_path", route.strip_path);
+  r.get("preserve_host", route.preserve_host);
+  r.get("regex_priority", route.regex_priority, std::numeric_limits<int>::min(),
+        std::numeric_limits<int>::max());
+  r.get_enum("path_handling", route.path_handling, {"v0", "v1"});
+  int redirect = 0;
+  if (r.get("https_redirect_status_code", redirect, 0, 999)) {
+    if (redirect == 426 || redirect == 301 || redirect == 302 || redirect == 307 ||
+        redirect == 308) {
+      route.https_redirect_status_code = redirect;
+    } else {
+      r.error("https_redirect_status_code",
+              fmt::format("status {} is not one of: 426, 301, 302, 307, 308", redirect));
+    }
+  }
+  r.get("request_buffering", route.request_buffering);
+  r.get("response_buffering", route.response_buffering);
+  reject_not_yet(r, kRouteFieldsNotYet);
+
+  register_entity(routes_, route.id, route.name, static_cast<int>(index), r);
+  route.yaml_path = std::move(path);
+  config_.routes.push_back(std::move(route));
+
+  if (const ConfigNode* plugins = r.sequence("plugins")) {
+    read_plugins(*plugins, r.path_of("plugins"), Parent{EntityType::kRoute, static_cast<int>(index)});
+  }
+  r.finish();
+}
+
+void KongSchema::read_consumers(const ConfigNode& list, const std::string& path) {
+  for (size_t i = 0; i < list.size(); ++i) read_consumer(list[i], path_index(path, i));
+}
+
+void KongSchema::read_consumer(const ConfigNode& node, std::string path) {
+  ObjectReader r(node, path, errors_);
+  if (!r.valid()) return;
+  Consumer c;
+  c.mark = node.mark();
+  read_common(r, c.id, c.tags);
+  bool has_username = r.get("username", c.username);
+  bool has_custom_id = r.get("custom_id", c.custom_id);
+  if (has_username && c.username.empty()) r.error("username", "username must not be empty");
+  if (has_custom_id && c.custom_id.empty()) r.error("custom_id", "custom_id must not be empty");
+  if (!r.has("username") && !r.has("custom_id")) {
+    errors_.add(node, path, "a consumer needs a 'username' or a 'custom_id'");
+  }
+  reject_not_yet(r, kConsumerFieldsNotYet);
+
+  int index = static_cast<int>(config_.consumers.size());
+  register_entity(consumers_, c.id, c.username, index, r);
+  if (!c.custom_id.empty()) {
+    register_unique(consumer_custom_ids_, "consumer", "custom_id", c.custom_id, index, r,
+                    "custom_id");
+  }
+  c.yaml_path = std::move(path);
+  config_.consumers.push_back(std::move(c));
+
+  if (const ConfigNode* plugins = r.sequence("plugins")) {
+    read_plugins(*plugins, r.path_of("plugins"), Parent{EntityType::kConsumer, index});
+  }
+  r.finish();
+}
+
+void KongSchema::read_plugins(const ConfigNode& list, const std::string& path,
+                              std::optional<Parent> parent) {
+  for (size_t i = 0; i < list.size(); ++i) read_plugin(list[i], path_index(path, i), parent);
+}
+
+void KongSchema::read_plugin(const ConfigNode& node, std::string path, std::optional<Parent> parent) {
+  ObjectReader r(node, path, errors_);
+  if (!r.valid()) return;
+  PluginInstance p;
+  p.mark = node.mark();
+  const size_t index = config_.plugins.size();
+  read_common(r, p.id, p.tags);
+  r.require("name");
+  if (r.get("name", p.name) && p.name.empty()) r.error("name", "plugin name must not be empty");
+  if (r.get("instance_name", p.instance_name)) {
+    if (std::string e = check_name(p.instance_name); !e.empty()) {
+      r.error("instance_name", std::move(e));
+    }
+  }
+  r.get("enabled", p.enabled);
+  if (r.get("protocols", p.protocols)) {
+    if (p.protocols.empty()) r.error("protocols", "protocols must not be empty");
+    const ConfigNode& list = *node.find("protocols");
+    for (size_t i = 0; i < p.protocols.size(); ++i) {
+      const std::string& proto = p.protocols[i];
+      std::string e;
+      if (proto == "http" || proto == "https" || proto == "grpc" || proto == "grpcs") continue;
+      if (contains(kProtocolsNotYet, proto)) {
+        e = fmt::format("protocol \"{}\" is not supported yet for plugins (supported: grpc, "
+                        "grpcs, http, https)",
+                        proto);
+      } else {
+        e = fmt::format("unknown protocol \"{}\"; expected grpc, grpcs, http or https", proto);
+      }
+      errors_.add(list[i], path_index(r.path_of("protocols"), i), std::move(e));
+    }
+  }
+  p.config = r.map("config");
+
+  static constexpr std::array<std::pair<std::string_view, EntityType>, 3> kScopes = {{
+      {"service", EntityType::kService},
+      {"route", EntityType::kRoute},
+      {"consumer", EntityType::kConsumer},
+  }};
+  for (const auto& [key, type] : kScopes) {
+    if (parent && parent->type == type) {
+      r.reject(key, fmt::format("a plugin nested under a {} must not have a '{}' field; it "
+                                "applies to that {} already",
+                                key, key, key));
+    } else {
+      size_t errors_before = errors_.count();
+      read_reference(r, key, type, true, index);
+      if (errors_.count() != errors_before) plugins_with_bad_scope_.insert(index);
+    }
+  }
+  if (parent) {
+    switch (parent->type) {
+      case EntityType::kService:
+        p.service = parent->index;
+        break;
+      case EntityType::kRoute:
+        p.route = parent->index;
+        break;
+      case EntityType::kConsumer:
+        p.consumer = parent->index;
+        break;
+    }
+  }
+  reject_not_yet(r, kPluginFieldsNotYet);
+
+  if (!p.id.empty()) register_unique(plugin_ids_, "plugin", "id", p.id, static_cast<int>(index), r, "id");
+  if (!p.instance_name.empty()) {
+    register_unique(plugin_instance_names_, "plugin", "instance_name", p.instance_name,
+                    static_cast<int>(index), r, "instance_name");
+  }
+  plugin_name_nodes_.push_back(node.find("name"));
+  p.yaml_path = std::move(path);
+  config_.plugins.push_back(std::move(p));
+  r.finish();
+}
+
+void KongSchema::read_reference(ObjectReader& r, std::string_view key, EntityType target,
+                                bool from_plugin, size_t owner) {
+  const ConfigNode* value = r.child(key);
+  if (value == nullptr) return;
+  const Registry& reg = registry(target);
+  PendingRef ref{target, from_plugin, owner, Lookup::kIdOrName, {}, value, r.path_of(key)};
+  if (value->is_map()) {
+    ObjectReader m(*value, ref.path, errors_);
+    std::string id, name;
+    bool has_id = m.get("id", id);
+    bool has_name = m.get(reg.name_field, name);
+    m.finish();
+    if (has_id && has_name) {
+      errors_.add(*value, ref.path,
+                  fmt::format("give either 'id' or '{}', not both", reg.name_field));
+      return;
+    }
+    if (has_id) {
+      ref.lookup = Lookup::kId;
+      ref.value = std::move(id);
+      ref.at = value->find("id");
+      ref.path = m.path_of("id");
+    } else if (has_name) {
+      ref.lookup = Lookup::kName;
+      ref.value = std::move(name);
+      ref.at = value->find(reg.name_field);
+      ref.path = m.path_of(reg.name_field);
+    } else {
+      if (!m.has("id") && !m.has(reg.name_field)) {
+        errors_.add(*value, ref.path,
+                    fmt::format("a {} reference needs 'id' or '{}'", reg.type, reg.name_field));
+      }
+      return;
+    }
+  } else if (!core::read_string(*value, ref.path, errors_, ref.value)) {
+    return;
+  }
+  refs_.push_back(std::move(ref));
+}
+
+KongSchema::Registry& KongSchema::registry(EntityType type) {
+  switch (type) {
+    case EntityType::kService:
+      return services_;
+    case EntityType::kRoute:
+      return routes_;
+    case EntityType::kConsumer:
+      break;
+  }
+  return consumers_;
+}
+
+void KongSchema::resolve_references() {
+  for (const PendingRef& ref : refs_) {
+    const Registry& reg = registry(ref.target);
+    int found = -1;
+    if (ref.lookup != Lookup::kName) {
+      if (auto it = reg.by_id.find(ref.value); it != reg.by_id.end()) found = it->second.first;
+    }
+    if (found < 0 && ref.lookup != Lookup::kId) {
+      if (auto it = reg.by_name.find(ref.value); it != reg.by_name.end()) found = it->second.first;
+    }
+    if (found < 0) {
+      std::string message;
+      switch (ref.lookup) {
+        case Lookup::kIdOrName:
+          message = fmt::format("{} \"{}\" not found: no {} has that {} or id", reg.type, ref.value,
+                                reg.type, reg.name_field);
+          break;
+        case Lookup::kId:
+          message = fmt::format("no {} has id \"{}\"", reg.type, ref.value);
+          break;
+        case Lookup::kName:
+          message = fmt::format("no {} has {} \"{}\"", reg.type, reg.name_field, ref.value);
+          break;
+      }
+      errors_.add(*ref.at, ref.path, std::move(message));
+      if (ref.from_plugin) plugins_with_bad_scope_.insert(ref.owner);
+      continue;
+    }
+    if (!ref.from_plugin) {
+      config_.routes[ref.owner].service = found;
+      continue;
+    }
+    PluginInstance& p = config_.plugins[ref.owner];
+    switch (ref.target) {
+      case EntityType::kService:
+        p.service = found;
+        break;
+      case EntityType::kRoute:
+        p.route = found;
+        break;
+      case EntityType::kConsumer:
+        p.consumer = found;
+        break;
+    }
+  }
+}
+
+std::string KongSchema::describe_entity(EntityType type, int index) const {
+  std::string_view word = type_word(static_cast<int>(type));
+  std::string label;
+  switch (type) {
+    case EntityType::kService: {
+      const Service& s = config_.services[static_cast<size_t>(index)];
+      label = !s.name.empty() ? s.name : !s.id.empty() ? s.id : s.yaml_path;
+      break;
+    }
+    case EntityType::kRoute: {
+      const Route& r = config_.routes[static_cast<size_t>(index)];
+      label = !r.name.empty() ? r.name : !r.id.empty() ? r.id : r.yaml_path;
+      break;
+    }
+    case EntityType::kConsumer: {
+      const Consumer& c = config_.consumers[static_cast<size_t>(index)];
+      label = !c.username.empty() ? c.username : !c.id.empty() ? c.id : c.custom_id;
+      break;
+    }
+  }
+  return fmt::format("{} \"{}\"", word, label);
+}
+
+void KongSchema::check_plugin_uniqueness() {
+  // Kong's plugin cache key: one instance per (name, service, route, consumer).
+  std::unordered_map<std::string, size_t> seen;
+  for (size_t i = 0; i < config_.plugins.size(); ++i) {
+    const PluginInstance& p = config_.plugins[i];
+    if (p.name.empty() || plugins_with_bad_scope_.count(i) != 0) continue;
+    std::string key = fmt::format("{}\x1f{}\x1f{}\x1f{}", p.name, p.service, p.route, p.consumer);
+    auto [it, inserted] = seen.emplace(std::move(key), i);
+    if (inserted) continue;
+    std::vector<std::string> scope;
+    if (p.service >= 0) scope.push_back(describe_entity(EntityType::kService, p.service));
+    if (p.route >= 0) scope.push_back(describe_entity(EntityType::kRoute, p.route));
+    if (p.consumer >= 0) scope.push_back(describe_entity(EntityType::kConsumer, p.consumer));
+    std::string where = scope.empty() ? "globally" : "for " + fmt::format("{}", fmt::join(scope, " and "));
+    const PluginInstance& first = config_.plugins[it->second];
+    const ConfigNode* at = plugin_name_nodes_[i];
+    errors_.add(core::ConfigError{
+        at->file(), at->mark(), core::path_key(p.yaml_path, "name"),
+        fmt::format("plugin \"{}\" is already configured {} (at line {}); a plugin may appear only "
+                    "once per service/route/consumer combination",
+                    p.name, where, first.mark.line)});
+  }
+}
+
+}  // namespace portico::config

@@ -1,0 +1,106 @@
+// KongSchema: reads a parsed Kong declarative document (format 3.0) into config::Config.
+//
+// Contract (internal to src/config; loader.cc is the only user):
+// - One instance per load, control thread. read() records every problem in `errors` and fills
+//   `config` as far as it could; the caller discards `config` when errors is not empty.
+// - Entities may be nested (services[].routes[], services[].plugins[], services[].routes[].
+//   plugins[], routes[].plugins[], consumers[].plugins[]) or flat with references by name or id;
+//   both forms give the same model. Entities are stored in a fixed order (services, then routes:
+//   nested ones first, in document order, then top-level ones; likewise plugins), independent of
+//   the order of top-level keys.
+// - Adding a field: a member in model.h, one getter call in the entity's read_* function, a line
+//   in docs/configuration.md. Adding an entity: a struct, a read_* function, a Registry, and a
+//   line in read() (and in `kNotSupportedYet` until then).
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "config/model.h"
+#include "core/config_error.h"
+#include "core/config_node.h"
+#include "core/object_reader.h"
+
+namespace portico::config {
+
+class KongSchema {
+ public:
+  KongSchema(core::ConfigErrors& errors, Config& config) : errors_(errors), config_(config) {}
+
+  void read(const core::ConfigNode& root);
+
+ private:
+  enum class EntityType { kService, kRoute, kConsumer };
+  enum class Lookup { kIdOrName, kId, kName };
+
+  // The entity a nested one lives under (type and index), if any.
+  struct Parent {
+    EntityType type;
+    int index;
+  };
+
+  // A reference from a route or plugin to another entity, resolved after everything is read.
+  struct PendingRef {
+    EntityType target;
+    bool from_plugin;  // else from a route
+    size_t owner;
+    Lookup lookup;
+    std::string value;
+    const core::ConfigNode* at;
+    std::string path;
+  };
+
+  // Names and ids of one entity type: value → (index, mark of the defining value).
+  struct Registry {
+    std::string_view type;
+    std::string_view name_field;
+    std::unordered_map<std::string, std::pair<int, core::Mark>> by_id;
+    std::unordered_map<std::string, std::pair<int, core::Mark>> by_name;
+  };
+
+  void read_services(const core::ConfigNode& list, const std::string& path);
+  void read_service(const core::ConfigNode& node, std::string path);
+  void read_routes(const core::ConfigNode& list, const std::string& path, int service);
+  void read_route(const core::ConfigNode& node, std::string path, int service);
+  void read_consumers(const core::ConfigNode& list, const std::string& path);
+  void read_consumer(const core::ConfigNode& node, std::string path);
+  void read_plugins(const core::ConfigNode& list, const std::string& path,
+                    std::optional<Parent> parent);
+  void read_plugin(const core::ConfigNode& node, std::string path, std::optional<Parent> parent);
+
+  // Fields every entity has: id (UUID), tags, created_at/updated_at (accepted, no effect).
+  void read_common(core::ObjectReader& r, std::string& id, std::vector<std::string>& tags);
+  // Reads `key` as a reference to `target` (a string, or a map with `id` or name field).
+  void read_reference(core::ObjectReader& r, std::string_view key, EntityType target,
+                      bool from_plugin, size_t owner);
+  // Records a unique value (name, id, custom_id); errors on a duplicate, pointing at the first.
+  void register_unique(std::unordered_map<std::string, std::pair<int, core::Mark>>& table,
+                       std::string_view type, std::string_view field, const std::string& value,
+                       int index, core::ObjectReader& r, std::string_view key);
+  void register_entity(Registry& registry, const std::string& id, const std::string& name,
+                       int index, core::ObjectReader& r);
+
+  void resolve_references();
+  void check_plugin_uniqueness();
+  Registry& registry(EntityType type);
+  std::string describe_entity(EntityType type, int index) const;
+
+  core::ConfigErrors& errors_;
+  Config& config_;
+  Registry services_{"service", "name", {}, {}};
+  Registry routes_{"route", "name", {}, {}};
+  Registry consumers_{"consumer", "username", {}, {}};
+  std::unordered_map<std::string, std::pair<int, core::Mark>> consumer_custom_ids_;
+  std::unordered_map<std::string, std::pair<int, core::Mark>> plugin_ids_;
+  std::unordered_map<std::string, std::pair<int, core::Mark>> plugin_instance_names_;
+  std::vector<PendingRef> refs_;
+  std::vector<const core::ConfigNode*> plugin_name_nodes_;  // parallel to config_.plugins
+  // Plugins whose scope could not be resolved: skipped by the uniqueness check.
+  std::unordered_set<size_t> plugins_with_bad_scope_;
+};
+
+}  // namespace portico::config

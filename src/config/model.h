@@ -1,0 +1,128 @@
+// The configuration model: Kong declarative entities plus Portico's process settings, as loaded.
+//
+// Contract:
+// - Produced by config/loader.h on the control thread; plain values afterwards (copy or move
+//   freely; a Config is immutable once published). Field names, defaults and units follow Kong
+//   (docs/configuration.md lists them all); durations are milliseconds.
+// - Cross references are indices into the Config's vectors (-1 = none), resolved and validated
+//   by the loader, so consumers never look names up.
+// - `mark` and `yaml_path` locate each entity in the source for later errors (e.g. plugin config
+//   validation): `mark` is the entity map's first line:column, `yaml_path` like
+//   `services[0].routes[1]`.
+// - PluginInstance::config points into Config::document; it stays valid as long as any copy of
+//   that Config (or of `document`) lives.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/config_node.h"
+
+namespace portico::config {
+
+struct Service {
+  std::string id;
+  std::string name;
+  std::string protocol = "http";
+  std::string host;  // a hostname or an IP address (IPv6 without brackets)
+  uint16_t port = 80;
+  std::string path;  // empty = none
+  int retries = 5;
+  uint32_t connect_timeout = 60000;  // ms
+  uint32_t write_timeout = 60000;    // ms
+  uint32_t read_timeout = 60000;     // ms
+  bool enabled = true;
+  std::vector<std::string> tags;
+  core::Mark mark;
+  std::string yaml_path;
+};
+
+struct Route {
+  std::string id;
+  std::string name;
+  int service = -1;  // index into Config::services, -1 = none
+  std::vector<std::string> paths;    // "/prefix" or "~regex"
+  std::vector<std::string> hosts;    // lower-cased; "*.example.com", "example.*", "host:port"
+  std::vector<std::string> methods;  // upper-case tokens
+  std::vector<std::string> protocols = {"http", "https"};
+  bool strip_path = true;
+  bool preserve_host = false;
+  int regex_priority = 0;
+  std::string path_handling = "v0";
+  int https_redirect_status_code = 426;
+  bool request_buffering = true;
+  bool response_buffering = true;
+  std::vector<std::string> tags;
+  core::Mark mark;
+  std::string yaml_path;
+};
+
+struct Consumer {
+  std::string id;
+  std::string username;
+  std::string custom_id;
+  std::vector<std::string> tags;
+  core::Mark mark;
+  std::string yaml_path;
+};
+
+struct PluginInstance {
+  std::string id;
+  std::string name;
+  std::string instance_name;
+  bool enabled = true;
+  int service = -1;   // scope: indices into Config's vectors, -1 = not scoped by that entity
+  int route = -1;
+  int consumer = -1;
+  std::vector<std::string> protocols = {"grpc", "grpcs", "http", "https"};
+  std::vector<std::string> tags;
+  const core::ConfigNode* config = nullptr;  // the `config:` map, or null when absent
+  core::Mark mark;
+  std::string yaml_path;
+};
+
+struct Listen {
+  std::string host;  // an IP address (IPv6 without brackets)
+  uint16_t port = 0;  // 0 = ephemeral
+
+  bool operator==(const Listen&) const = default;
+};
+
+struct ProcessSettings {
+  std::vector<Listen> listen = {{"0.0.0.0", 8000}};
+  std::optional<Listen> admin_listen = Listen{"127.0.0.1", 8001};  // nullopt = `off`
+  int workers = 0;                   // 0 = one per core
+  std::string log_level = "info";    // debug | info | warn | error
+  std::string access_log = "off";    // off | stdout | stderr | a file path
+  uint32_t max_header_bytes = 65536;
+  uint32_t max_headers = 100;
+  uint32_t max_uri_bytes = 8192;
+  uint64_t max_body_bytes = 0;  // 0 = unlimited (Kong's client_max_body_size 0)
+  uint32_t drain_timeout_ms = 10000;
+  uint32_t client_header_timeout_ms = 60000;
+  uint32_t client_body_timeout_ms = 60000;
+  uint32_t keepalive_timeout_ms = 60000;
+  uint32_t upstream_keepalive_pool_size = 512;        // 0 = no upstream keepalive
+  uint32_t upstream_keepalive_max_requests = 10000;   // 0 = unlimited
+  uint32_t upstream_keepalive_idle_timeout_ms = 60000;  // 0 = no idle timeout
+};
+
+struct Config {
+  std::string file;
+  std::shared_ptr<const core::ConfigNode> document;
+  std::string format_version;  // always "3.0" today
+  bool transform = true;       // Kong's `_transform`; accepted, no effect yet
+  std::vector<Service> services;
+  std::vector<Route> routes;
+  std::vector<Consumer> consumers;
+  std::vector<PluginInstance> plugins;
+  ProcessSettings portico;
+  // First 16 hex chars of SHA-256 over the source bytes (and the values of substituted
+  // environment variables, if any): the config version the admin API reports.
+  std::string version;
+};
+
+}  // namespace portico::config

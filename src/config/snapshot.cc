@@ -1,0 +1,162 @@
+#include "config/snapshot.h"
+
+#include <map>
+
+#include "core/object_reader.h"
+#include "http/header_map.h"
+
+namespace portico::config {
+namespace {
+
+// Kong's plugin precedence without consumers: a plugin configured on route+service beats one on
+// the route, which beats one on the service, which beats a global one.
+int scope_rank(const PluginInstance& p, const Route& r, size_t route_index) {
+  bool on_route = p.route == static_cast<int>(route_index);
+  bool on_service = p.service >= 0 && p.service == r.service;
+  if (p.route >= 0 && !on_route) return -1;
+  if (p.service >= 0 && !on_service) return -1;
+  if (on_route && on_service) return 3;
+  if (on_route) return 2;
+  if (on_service) return 1;
+  return 0;
+}
+
+}  // namespace
+
+CompileResult compile(std::shared_ptr<const Config> config, const filter::Registry& registry,
+                      const CompileOptions& options) {
+  CompileResult result;
+  auto snap = std::make_shared<Snapshot>();
+  snap->config = config;
+  snap->version = config->version;
+  const core::ConfigNode& root = *config->document;
+
+  for (size_t i = 0; i < config->services.size(); ++i) {
+    const Service& s = config->services[i];
+    auto c = std::make_unique<upstream::Cluster>();
+    c->index = i;
+    c->name = s.name.empty() ? s.id : s.name;
+    c->host = s.host;
+    c->port = s.port;
+    bool default_port = (s.protocol == "http" && s.port == 80) || (s.protocol == "https" && s.port == 443);
+    c->host_header = s.host.find(':') != std::string::npos ? "[" + s.host + "]" : s.host;
+    if (!default_port) c->host_header += ":" + std::to_string(s.port);
+    c->path = s.path;
+    c->retries = s.retries;
+    c->connect_timeout = std::chrono::milliseconds(s.connect_timeout);
+    c->write_timeout = std::chrono::milliseconds(s.write_timeout);
+    c->read_timeout = std::chrono::milliseconds(s.read_timeout);
+    if (s.protocol != "http") {
+      result.errors.add(root, s.mark, s.yaml_path + ".protocol",
+                        "protocol \"" + s.protocol + "\" is not supported yet (use http)");
+    }
+    if (options.resolve_hosts) upstream::resolve(*c);
+    snap->clusters.push_back(std::move(c));
+  }
+
+  // One Filter per plugin entry, shared by every route it applies to.
+  std::vector<std::shared_ptr<const filter::Filter>> filters(config->plugins.size());
+  std::vector<int> priorities(config->plugins.size(), 0);
+  for (size_t i = 0; i < config->plugins.size(); ++i) {
+    const PluginInstance& p = config->plugins[i];
+    const filter::PluginFactory* factory = registry.find(p.name);
+    if (!factory) {
+      std::string known;
+      for (const auto& n : registry.names()) known += (known.empty() ? "" : ", ") + n;
+      result.errors.add(root, p.mark, p.yaml_path + ".name",
+                        "unknown plugin \"" + p.name + "\" (available: " + known + ")");
+      continue;
+    }
+    if (p.consumer >= 0) {
+      result.errors.add(root, p.mark, p.yaml_path + ".consumer",
+                        "consumer-scoped plugins are not supported yet");
+      continue;
+    }
+    auto f = factory->create(p.config, p.yaml_path + ".config", result.errors);
+    if (!f) continue;
+    filters[i] = std::move(f);
+    priorities[i] = factory->priority;
+  }
+
+  std::vector<std::unique_ptr<router::Route>> routes;
+  for (size_t ri = 0; ri < config->routes.size(); ++ri) {
+    const Route& r = config->routes[ri];
+    auto route = std::make_unique<router::Route>();
+    route->index = ri;
+    route->name = r.name.empty() ? r.id : r.name;
+    if (r.service >= 0) {
+      route->cluster = static_cast<size_t>(r.service);
+      route->service_name = snap->clusters[route->cluster]->name;
+    }
+    route->hosts = r.hosts;
+    route->methods = r.methods;
+    for (size_t pi = 0; pi < r.paths.size(); ++pi) {
+      const std::string& path = r.paths[pi];
+      if (!path.empty() && path[0] == '~') {
+        RE2::Options opts;
+        opts.set_log_errors(false);
+        auto re = std::make_unique<RE2>(path.substr(1), opts);
+        if (!re->ok()) {
+          result.errors.add(root, r.mark, r.yaml_path + ".paths[" + std::to_string(pi) + "]",
+                            "invalid regex \"" + path.substr(1) + "\": " + re->error());
+          continue;
+        }
+        route->regexes.push_back(std::move(re));
+      } else {
+        route->prefixes.push_back(path);
+      }
+    }
+    route->strip_path = r.strip_path;
+    route->preserve_host = r.preserve_host;
+    route->regex_priority = r.regex_priority;
+    route->path_handling = r.path_handling == "v1" ? router::PathHandling::kV1 : router::PathHandling::kV0;
+
+    // For each plugin name, the most specific enabled instance applies.
+    std::map<std::string, std::pair<int, size_t>> chosen;  // name → (rank, plugin index)
+    for (size_t pi = 0; pi < config->plugins.size(); ++pi) {
+      const PluginInstance& p = config->plugins[pi];
+      // Disabled instances are not loaded at all (as in Kong), so a less specific one applies.
+      if (!filters[pi] || !p.enabled) continue;
+      int rank = scope_rank(p, r, ri);
+      if (rank < 0) continue;
+      auto it = chosen.find(p.name);
+      if (it == chosen.end() || rank > it->second.first) chosen[p.name] = {rank, pi};
+    }
+    std::vector<filter::Chain::Entry> entries;
+    for (const auto& [name, pick] : chosen) {
+      entries.push_back({filters[pick.second], priorities[pick.second]});
+    }
+    route->chain = filter::Chain(std::move(entries));
+    routes.push_back(std::move(route));
+  }
+  snap->routes = router::RouteTable(std::move(routes));
+
+  if (!result.errors.empty()) return result;
+  result.snapshot = std::move(snap);
+  return result;
+}
+
+namespace {
+CompileResult finish_load(LoadResult loaded, const filter::Registry& registry,
+                          const CompileOptions& options) {
+  if (!loaded.ok()) {
+    CompileResult r;
+    r.errors = std::move(loaded.errors);
+    return r;
+  }
+  auto config = std::make_shared<const Config>(std::move(*loaded.config));
+  return compile(std::move(config), registry, options);
+}
+}  // namespace
+
+CompileResult build_from_file(const std::string& path, const filter::Registry& registry,
+                              const CompileOptions& options) {
+  return finish_load(load_file(path), registry, options);
+}
+
+CompileResult build_from_string(std::string_view text, const std::string& file_name,
+                                const filter::Registry& registry, const CompileOptions& options) {
+  return finish_load(load_string(text, file_name), registry, options);
+}
+
+}  // namespace portico::config

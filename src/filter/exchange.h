@@ -1,0 +1,60 @@
+// Exchange: everything one request carries through the filter chain.
+//
+// Contract: created and used on one worker. The proxy owns it and reuses it for the next request
+// on the same connection (clear() keeps capacity). Filters may read and change `request` (in the
+// request phases), `response` (in on_response) and fill `reply` to answer locally. Views stored here
+// must outlive the exchange: copy request-scoped text with `request.headers.own()`.
+#pragma once
+
+#include <boost/asio/any_io_executor.hpp>
+#include <cstdint>
+#include <string_view>
+
+#include "core/clock.h"
+#include "http/message.h"
+
+namespace portico::filter {
+
+struct Timings {
+  core::MonoTime start{};            // head fully read
+  core::MonoTime upstream_start{};   // filters done, upstream selection begins
+  core::MonoTime connected{};        // upstream connection ready (pooled or new)
+  core::MonoTime first_byte{};       // upstream response head received
+  core::MonoTime end{};              // last byte written to the client
+  double filter_ms = 0;              // time spent in request + response filter phases
+};
+
+class Exchange {
+ public:
+  explicit Exchange(boost::asio::any_io_executor ex) : executor_(std::move(ex)) {}
+
+  http::Request request;
+  http::Response response;
+  http::LocalReply reply;
+
+  std::string_view route_name;    // empty when no route matched
+  std::string_view service_name;
+  std::string upstream_address;   // "ip:port" of the last attempt, for logs
+  uint16_t status_sent = 0;
+  uint64_t bytes_received = 0;    // request bytes from the client (head + body)
+  uint64_t bytes_sent = 0;        // response bytes to the client (head + body)
+  Timings timings;
+
+  const boost::asio::any_io_executor& executor() const { return executor_; }
+
+  void clear() {
+    request.clear();
+    response.clear();
+    reply.clear();
+    route_name = service_name = {};
+    upstream_address.clear();
+    status_sent = 0;
+    bytes_received = bytes_sent = 0;
+    timings = {};
+  }
+
+ private:
+  boost::asio::any_io_executor executor_;
+};
+
+}  // namespace portico::filter

@@ -1,0 +1,27 @@
+#include "filters/builtin.h"
+
+#include <string>
+
+#include "filters/fault_injection/fault_injection_filter.h"
+#include "filters/request_termination/request_termination_filter.h"
+#include "filters/request_transformer/request_transformer_filter.h"
+#include "filters/response_transformer/response_transformer_filter.h"
+
+namespace portico::filters {
+namespace {
+
+template <class F>
+void add(filter::Registry& registry) {
+  registry.add(filter::PluginFactory{std::string(F::kName), F::kPriority, &F::create});
+}
+
+}  // namespace
+
+void register_builtin_plugins(filter::Registry& registry) {
+  add<RequestTerminationFilter>(registry);
+  add<RequestTransformerFilter>(registry);
+  add<ResponseTransformerFilter>(registry);
+  add<FaultInjectionFilter>(registry);
+}
+
+}  // namespace portico::filters

@@ -1,0 +1,37 @@
+// WorkerStats: one worker's shard of the gateway's counters.
+//
+// Contract: written only by the owning worker (single-writer counters: no locked instruction on
+// the request path), read by the control thread, which sums the shards when the admin API asks.
+#pragma once
+
+#include "core/counter.h"
+
+namespace portico::observability {
+
+struct WorkerStats {
+  core::Counter connections_accepted;
+  core::Gauge connections_active;
+  core::Gauge connections_reading;   // waiting for or reading a request head
+  core::Gauge connections_writing;   // a request is being processed
+  core::Counter requests_total;
+  core::Counter responses[6];        // by status class: [1]=1xx ... [5]=5xx; [0]=no response
+  core::Counter bad_requests;        // rejected by the codec (400/413/414/431/505)
+  core::Counter no_route;
+  core::Counter local_replies;       // answered by a filter
+  core::Counter upstream_requests;   // attempts sent upstream
+  core::Counter upstream_connect_failures;
+  core::Counter upstream_timeouts;
+  core::Counter upstream_bad_responses;
+  core::Counter upstream_retries;
+  core::Counter upstream_reused;     // requests sent on a pooled connection
+  core::Counter bytes_received;
+  core::Counter bytes_sent;
+  core::Counter access_log_dropped;
+
+  void count_response(int status) {
+    int cls = status / 100;
+    responses[(cls >= 1 && cls <= 5) ? cls : 0].add();
+  }
+};
+
+}  // namespace portico::observability

@@ -1,0 +1,594 @@
+// The upstream half of Http1Session: connect (or reuse), send the request head and stream the
+// request body, read the response head, run response filters, stream the response body back.
+#include <boost/asio/buffer.hpp>
+
+#include <array>
+#include <charconv>
+#include <span>
+
+#include "codec/http1/head_writer.h"
+#include "observability/log.h"
+#include "proxy/headers.h"
+#include "proxy/http1_session.h"
+
+namespace portico::proxy {
+
+using codec::http1::Framing;
+using codec::http1::ParseStatus;
+using session::IoStatus;
+namespace asio = boost::asio;
+
+namespace {
+
+constexpr std::string_view kCrlf = "\r\n";
+constexpr std::string_view kLastChunk = "0\r\n";
+
+// Spans for one writev: body data plus the chunk framing around it.
+class SpanBatch {
+ public:
+  static constexpr size_t kMaxBuffers = 60;
+  static constexpr size_t kMaxChunks = 18;
+
+  void clear() {
+    count_ = 0;
+    chunks_ = 0;
+  }
+  bool full() const { return count_ + 4 > kMaxBuffers || chunks_ >= kMaxChunks; }
+  bool empty() const { return count_ == 0; }
+  void add(std::string_view s) {
+    if (!s.empty()) bufs_[count_++] = asio::const_buffer(s.data(), s.size());
+  }
+  void add_chunk(std::string_view data) {
+    if (data.empty()) return;
+    char* h = headers_[chunks_++].data();
+    add({h, codec::http1::format_chunk_header(h, data.size())});
+    add(data);
+    add(kCrlf);
+  }
+  std::span<const asio::const_buffer> buffers() const { return {bufs_.data(), count_}; }
+
+ private:
+  std::array<asio::const_buffer, kMaxBuffers> bufs_;
+  std::array<std::array<char, codec::http1::kChunkHeaderMax>, kMaxChunks> headers_;
+  size_t count_ = 0;
+  size_t chunks_ = 0;
+};
+
+void write_number_header(std::string& out, std::string_view name, uint64_t value) {
+  char num[24];
+  auto [end, ec] = std::to_chars(num, num + sizeof num, value);
+  codec::http1::write_header(out, name, std::string_view(num, end - num));
+}
+
+bool safe_to_replay(std::string_view method, bool has_body) {
+  if (has_body) return false;
+  return method == "GET" || method == "HEAD" || method == "OPTIONS" || method == "PUT" ||
+         method == "DELETE" || method == "TRACE";
+}
+
+}  // namespace
+
+void Http1Session::set_upstream_error(int status, std::string_view message) {
+  http::set_json_error(x_.reply, static_cast<uint16_t>(status), message);
+}
+
+void Http1Session::build_upstream_head(const router::Route& route, const upstream::Cluster& cluster,
+                                       size_t matched_len) {
+  const auto& r = x_.request;
+  up_head_.clear();
+  up_head_.append(r.method);
+  up_head_ += ' ';
+  router::upstream_path(route, cluster.path, r.path, matched_len, up_head_);
+  if (r.has_query) {
+    up_head_ += '?';
+    up_head_.append(r.query);
+  }
+  up_head_.append(" HTTP/1.1\r\n");
+  std::string_view host = route.preserve_host && !r.host.empty() ? r.host : std::string_view(cluster.host_header);
+  codec::http1::write_header(up_head_, "Host", host);
+
+  std::string_view prior_xff;
+  std::string_view prior_via;
+  size_t xff_count = 0;
+  for (const auto& h : r.headers) {
+    std::string_view n = h.name;
+    if (n.size() >= 9 && (n[0] == 'x' || n[0] == 'X')) {
+      if (http::iequals(n, "x-forwarded-for")) {
+        // Several X-Forwarded-For fields form one list (RFC 9110 §5.3).
+        if (xff_count++ == 0) {
+          prior_xff = h.value;
+        } else {
+          prior_xff = x_.request.headers.arena().concat(prior_xff, ", ", h.value);
+        }
+        continue;
+      }
+      if (http::iequals(n, "x-forwarded-proto") || http::iequals(n, "x-forwarded-host") ||
+          http::iequals(n, "x-forwarded-port") || http::iequals(n, "x-forwarded-path") ||
+          http::iequals(n, "x-forwarded-prefix") || http::iequals(n, "x-real-ip")) {
+        continue;  // set from the connection: the client is not a trusted proxy
+      }
+    } else if (n.size() == 4) {
+      if (http::iequals(n, "host")) continue;
+    } else if (n.size() == 3 && http::iequals(n, "via")) {
+      prior_via = h.value;
+      continue;
+    }
+    codec::http1::write_header(up_head_, n, h.value);
+  }
+  up_head_.append("X-Forwarded-For: ");
+  if (!prior_xff.empty()) {
+    up_head_.append(prior_xff);
+    up_head_.append(", ");
+  }
+  up_head_.append(r.client_ip);
+  up_head_.append("\r\nX-Forwarded-Proto: ");
+  up_head_.append(r.scheme);
+  std::string_view fwd_host = r.host;
+  if (!fwd_host.empty() && fwd_host.front() != '[') {
+    auto colon = fwd_host.rfind(':');
+    if (colon != std::string_view::npos) fwd_host = fwd_host.substr(0, colon);
+  } else if (!fwd_host.empty()) {
+    auto close = fwd_host.find(']');
+    if (close != std::string_view::npos) fwd_host = fwd_host.substr(0, close + 1);
+  }
+  up_head_.append("\r\nX-Forwarded-Host: ");
+  up_head_.append(fwd_host);
+  up_head_.append(kCrlf);
+  write_number_header(up_head_, "X-Forwarded-Port", r.server_port);
+  codec::http1::write_header(up_head_, "X-Forwarded-Path", r.path);
+  if (route.strip_path && matched_len > 0) {
+    codec::http1::write_header(up_head_, "X-Forwarded-Prefix", r.path.substr(0, matched_len));
+  }
+  codec::http1::write_header(up_head_, "X-Real-IP", r.client_ip);
+  if (prior_via.empty()) {
+    codec::http1::write_header(up_head_, "Via", kViaToken);
+  } else {
+    up_head_.append("Via: ");
+    up_head_.append(prior_via);
+    up_head_.append(", ");
+    up_head_.append(kViaToken);
+    up_head_.append(kCrlf);
+  }
+  if (head_.framing == Framing::kChunked) {
+    up_head_.append("Transfer-Encoding: chunked\r\n");
+  } else if (head_.framing == Framing::kContentLength) {
+    write_number_header(up_head_, "Content-Length", head_.content_length);
+  }
+  codec::http1::end_head(up_head_);
+}
+
+runtime::Task<IoStatus> Http1Session::send_request(upstream::UpstreamConnection& up,
+                                                   const upstream::Cluster& cluster,
+                                                   bool& client_failed) {
+  client_failed = false;
+  auto& in = down_.in();
+  const size_t head_size = parser_.head_size();
+  const bool chunked = head_.framing == Framing::kChunked;
+  const uint64_t max_body = ctx_.limits().max_body_bytes;
+
+  if (head_.expect_continue && !body_consumed_ && body_pos_ == in.size()) {
+    // The client waits for our go-ahead before sending the body; the upstream never sees Expect.
+    static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+    IoStatus io = co_await down_.write(asio::buffer(kContinue.data(), kContinue.size()),
+                                       ctx_.limits().client_body_timeout);
+    if (io != IoStatus::kOk) {
+      client_failed = true;
+      co_return io;
+    }
+  }
+
+  SpanBatch batch;
+  bool first = true;
+  for (;;) {
+    batch.clear();
+    if (first) batch.add(up_head_);
+    while (!body_consumed_ && body_pos_ < in.size() && !batch.full()) {
+      auto step = request_body_.decode(in.view().substr(body_pos_));
+      body_pos_ += step.consumed;
+      if (step.error != codec::http1::ParseError::kNone) {
+        ctx_.stats.bad_requests.add();
+        set_upstream_error(codec::http1::status_for(step.error), codec::http1::describe(step.error));
+        client_failed = true;
+        co_return IoStatus::kError;
+      }
+      if (chunked) {
+        batch.add_chunk(step.data);
+      } else {
+        batch.add(step.data);
+      }
+      if (step.done) {
+        body_consumed_ = true;
+        if (chunked) {
+          batch.add(kLastChunk);
+          batch.add(step.trailers);
+          batch.add(kCrlf);
+        }
+        break;
+      }
+      if (step.consumed == 0 && step.data.empty()) break;
+    }
+    if (max_body && request_body_.body_bytes() > max_body) {
+      ctx_.stats.bad_requests.add();
+      set_upstream_error(413, "Request size limit exceeded");
+      client_failed = true;
+      co_return IoStatus::kError;
+    }
+    if (!batch.empty()) {
+      IoStatus io = co_await up.stream.write(batch.buffers(), cluster.write_timeout);
+      if (io != IoStatus::kOk) co_return io;
+    }
+    x_.bytes_received += body_pos_ - head_size;
+    in.erase(head_size, body_pos_);
+    body_pos_ = head_size;
+    first = false;
+    if (body_consumed_) co_return IoStatus::kOk;
+    if (body_pos_ < in.size()) continue;  // the batch was full
+    IoStatus io = co_await down_.read_more(ctx_.limits().client_body_timeout, true);
+    if (io != IoStatus::kOk) {
+      client_failed = true;
+      if (io == IoStatus::kTimeout) {
+        set_upstream_error(408, "request timeout");
+      } else {
+        set_upstream_error(400, "request body incomplete");
+      }
+      co_return io;
+    }
+  }
+}
+
+runtime::Task<bool> Http1Session::proxy_upstream(const config::Snapshot& snap, const router::Route& route,
+                                                 size_t matched_len) {
+  const upstream::Cluster& cluster = *snap.clusters[route.cluster];
+  x_.timings.upstream_start = core::MonoClock::now();
+  if (cluster.endpoints.empty()) {
+    PORTICO_LOG_WARN("service {}: {}", cluster.name, cluster.resolve_error);
+    set_upstream_error(503, "name resolution failed");
+    co_return co_await send_local_reply(false);
+  }
+  for (const filter::Filter* f : route.chain.on_upstream_request()) {
+    filter::Step step = f->on_upstream_request(x_);
+    filter::Verdict v = step.ready() ? step.verdict() : co_await step.take_task();
+    if (v.kind == filter::Verdict::Kind::kContinue) continue;
+    if (v.kind == filter::Verdict::Kind::kError) http::set_json_error(x_.reply, v.status, v.message);
+    break;
+  }
+  if (x_.reply.active()) co_return co_await send_local_reply(false);
+
+  build_upstream_head(route, cluster, matched_len);
+  const bool replayable = safe_to_replay(x_.request.method, x_.request.has_body);
+  const bool is_head = x_.request.method == "HEAD";
+  int connect_attempts = 0;
+  bool fresh_retry_used = false;
+
+  for (;;) {
+    const upstream::Endpoint& ep = cluster.endpoints[ctx_.round_robin++ % cluster.endpoints.size()];
+    x_.upstream_address = ep.key;
+    std::unique_ptr<upstream::UpstreamConnection> up;
+    if (!fresh_retry_used) up = ctx_.pool.acquire(ep.key);
+    const bool reused = up != nullptr;
+    if (!up) {
+      up = std::make_unique<upstream::UpstreamConnection>(asio::ip::tcp::socket(ctx_.io()), ep.key);
+      IoStatus c = co_await up->stream.connect(ep.address, cluster.connect_timeout);
+      if (c != IoStatus::kOk) {
+        ctx_.stats.upstream_connect_failures.add();
+        PORTICO_LOG_WARN("upstream {} ({}) connect failed: {}", ep.key, cluster.name,
+                         c == IoStatus::kTimeout ? "timeout" : up->stream.last_error().message());
+        if (connect_attempts++ < cluster.retries) {
+          ctx_.stats.upstream_retries.add();
+          continue;
+        }
+        if (c == IoStatus::kTimeout) {
+          ctx_.stats.upstream_timeouts.add();
+          set_upstream_error(504, "The upstream server is timed out");
+        } else {
+          set_upstream_error(502, "An invalid response was received from the upstream server");
+        }
+        co_return co_await send_local_reply(false);
+      }
+    } else {
+      ctx_.stats.upstream_reused.add();
+    }
+    x_.timings.connected = core::MonoClock::now();
+    ctx_.stats.upstream_requests.add();
+
+    bool client_failed = false;
+    IoStatus sent = co_await send_request(*up, cluster, client_failed);
+    if (client_failed) {
+      up->stream.close();
+      if (x_.reply.active() && !response_started_) co_return co_await send_local_reply(true);
+      co_return false;
+    }
+    if (sent != IoStatus::kOk) {
+      if (reused && replayable && !fresh_retry_used) {
+        // A pooled connection the upstream closed just as we used it: try once on a new one.
+        fresh_retry_used = true;
+        continue;
+      }
+      PORTICO_LOG_WARN("upstream {} ({}) write failed: {}", ep.key, cluster.name, session::to_string(sent));
+      if (sent == IoStatus::kTimeout) {
+        ctx_.stats.upstream_timeouts.add();
+        set_upstream_error(504, "The upstream server is timed out");
+      } else {
+        ctx_.stats.upstream_bad_responses.add();
+        set_upstream_error(502, "An invalid response was received from the upstream server");
+      }
+      co_return co_await send_local_reply(!body_consumed_);
+    }
+
+    // Response head; 1xx interim responses are consumed here (we answered 100-continue ourselves).
+    auto& uin = up->stream.in();
+    bool got_head = false;
+    bool retry = false;
+    for (;;) {
+      up->parser.reset();
+      ParseStatus st = ParseStatus::kNeedMore;
+      IoStatus io = IoStatus::kOk;
+      for (;;) {
+        if (!uin.empty()) {
+          uin.compact();
+          st = up->parser.parse(uin.view(), resp_head_, is_head);
+          if (st != ParseStatus::kNeedMore) break;
+        }
+        io = co_await up->stream.read_more(cluster.read_timeout);
+        if (io != IoStatus::kOk) break;
+      }
+      if (st == ParseStatus::kComplete) {
+        if (resp_head_.status >= 100 && resp_head_.status < 200 && resp_head_.status != 101) {
+          uin.consume(up->parser.head_size());
+          continue;
+        }
+        got_head = true;
+        break;
+      }
+      if (st == ParseStatus::kError) {
+        ctx_.stats.upstream_bad_responses.add();
+        PORTICO_LOG_WARN("upstream {} ({}) sent an invalid response: {}", ep.key, cluster.name,
+                         codec::http1::describe(up->parser.error()));
+        set_upstream_error(502, "An invalid response was received from the upstream server");
+        break;
+      }
+      if (io == IoStatus::kTimeout) {
+        ctx_.stats.upstream_timeouts.add();
+        PORTICO_LOG_WARN("upstream {} ({}) timed out after {} ms", ep.key, cluster.name,
+                         cluster.read_timeout.count());
+        set_upstream_error(504, "The upstream server is timed out");
+        break;
+      }
+      if (uin.empty() && reused && replayable && !fresh_retry_used) {
+        retry = true;
+        break;
+      }
+      ctx_.stats.upstream_bad_responses.add();
+      PORTICO_LOG_WARN("upstream {} ({}) closed the connection before responding", ep.key, cluster.name);
+      set_upstream_error(502, "An invalid response was received from the upstream server");
+      break;
+    }
+    if (retry) {
+      fresh_retry_used = true;
+      up->stream.close();
+      continue;
+    }
+    if (!got_head) {
+      up->stream.close();
+      co_return co_await send_local_reply(!body_consumed_);
+    }
+    if (resp_head_.status == 101) {
+      up->stream.close();
+      set_upstream_error(502, "protocol upgrade is not supported");
+      co_return co_await send_local_reply(true);
+    }
+    x_.timings.first_byte = core::MonoClock::now();
+    bool reusable = false;
+    bool keep = co_await stream_response(*up, route, cluster, reusable);
+    if (reusable && body_consumed_) {
+      up->requests++;
+      ctx_.pool.release(std::move(up));
+    } else {
+      up->stream.close();
+    }
+    co_return keep;
+  }
+}
+
+runtime::Task<bool> Http1Session::stream_response(upstream::UpstreamConnection& up,
+                                                  const router::Route& route,
+                                                  const upstream::Cluster& cluster,
+                                                  bool& upstream_reusable) {
+  upstream_reusable = false;
+  auto& resp = x_.response;
+  resp.status = resp_head_.status;
+  resp.reason = resp_head_.reason;
+  std::string_view prior_via;
+  for (const auto& h : resp_head_.headers) {
+    if (is_hop_by_hop(h.name) || iequals_any(h.name, resp_head_.connection_tokens)) continue;
+    if (http::iequals(h.name, "content-length")) continue;
+    if (h.name.size() == 3 && http::iequals(h.name, "via")) {
+      prior_via = h.value;
+      continue;
+    }
+    resp.headers.add(h.name, h.value);
+  }
+
+  auto t0 = core::MonoClock::now();
+  for (const filter::Filter* f : route.chain.on_response()) {
+    filter::Step step = f->on_response(x_);
+    filter::Verdict v = step.ready() ? step.verdict() : co_await step.take_task();
+    if (v.kind == filter::Verdict::Kind::kContinue) continue;
+    if (v.kind == filter::Verdict::Kind::kError) http::set_json_error(x_.reply, v.status, v.message);
+    break;
+  }
+  x_.timings.filter_ms += core::ms_between(t0, core::MonoClock::now());
+  if (x_.reply.active()) co_return co_await send_local_reply(!body_consumed_);
+
+  std::vector<std::unique_ptr<filter::BodyTransform>> transforms;
+  for (const filter::Filter* f : route.chain.wrap_response_body()) {
+    if (auto t = f->wrap_response_body(x_)) transforms.push_back(std::move(t));
+  }
+
+  const bool head_request = x_.request.method == "HEAD";
+  const bool no_body = resp_head_.framing == Framing::kNone;
+  const bool client_11 = head_.version_minor == 1;
+  bool chunked_out = false;
+  if (!no_body) {
+    if (!transforms.empty() || resp_head_.framing != Framing::kContentLength) {
+      if (client_11) {
+        chunked_out = true;
+      } else {
+        close_after_ = true;  // HTTP/1.0: the body ends with the connection
+      }
+    }
+  }
+
+  out_.clear();
+  codec::http1::write_status_line(out_, resp.status, resp.reason);
+  for (const auto& h : resp.headers) codec::http1::write_header(out_, h.name, h.value);
+  if (prior_via.empty()) {
+    codec::http1::write_header(out_, "Via", kViaToken);
+  } else {
+    out_.append("Via: ");
+    out_.append(prior_via);
+    out_.append(", ");
+    out_.append(kViaToken);
+    out_.append(kCrlf);
+  }
+  if (chunked_out) {
+    out_.append("Transfer-Encoding: chunked\r\n");
+  } else if (resp_head_.framing == Framing::kContentLength ||
+             (no_body && head_request && resp_head_.content_length > 0)) {
+    if (transforms.empty()) write_number_header(out_, "Content-Length", resp_head_.content_length);
+  }
+  if (close_after_ || ctx_.draining()) {
+    close_after_ = true;
+    out_.append("Connection: close\r\n");
+  } else if (!client_11) {
+    out_.append("Connection: keep-alive\r\n");
+  }
+  codec::http1::end_head(out_);
+
+  auto& uin = up.stream.in();
+  const size_t head_size = up.parser.head_size();
+  response_body_.start(resp_head_.framing, resp_head_.content_length);
+  size_t pos = head_size;
+  SpanBatch batch;
+  std::vector<std::string> transformed;
+  if (!transforms.empty()) transformed.resize(transforms.size() + 1);
+  bool first = true;
+  bool done = response_body_.done();
+  bool failed = false;
+  response_started_ = true;
+  x_.status_sent = resp.status;
+
+  // Runs `data` through every transform; returns what the last one produced.
+  auto transform = [&](std::string_view data, bool end) -> std::string_view {
+    std::string_view cur = data;
+    for (size_t i = 0; i < transforms.size(); ++i) {
+      transformed[i].clear();
+      if (!cur.empty()) transforms[i]->on_data(cur, transformed[i]);
+      if (end) transforms[i]->on_end(transformed[i]);
+      cur = transformed[i];
+    }
+    return cur;
+  };
+
+  for (;;) {
+    batch.clear();
+    if (first) batch.add(out_);
+    std::string_view trailers;
+    while (!done && pos < uin.size() && !batch.full() && transforms.empty()) {
+      auto step = response_body_.decode(uin.view().substr(pos));
+      pos += step.consumed;
+      if (step.error != codec::http1::ParseError::kNone) {
+        failed = true;
+        break;
+      }
+      if (chunked_out) {
+        batch.add_chunk(step.data);
+      } else {
+        batch.add(step.data);
+      }
+      if (step.done) {
+        done = true;
+        trailers = step.trailers;
+        break;
+      }
+      if (step.consumed == 0 && step.data.empty()) break;
+    }
+    if (!transforms.empty() && !done && pos < uin.size()) {
+      // Transformed bodies go one decoded span at a time through the transforms' own buffers.
+      auto step = response_body_.decode(uin.view().substr(pos));
+      pos += step.consumed;
+      if (step.error != codec::http1::ParseError::kNone) failed = true;
+      done = step.done;
+      std::string_view outv = transform(step.data, done);
+      if (chunked_out) batch.add_chunk(outv); else batch.add(outv);
+    }
+    if (done && chunked_out) {
+      batch.add(kLastChunk);
+      if (client_11) batch.add(trailers);
+      batch.add(kCrlf);
+    }
+    if (!batch.empty() && !head_request) {
+      IoStatus io = co_await down_.write(batch.buffers(), ctx_.limits().client_body_timeout);
+      if (io != IoStatus::kOk) {
+        failed = true;
+        close_after_ = true;
+        break;
+      }
+    } else if (first && head_request) {
+      IoStatus io = co_await down_.write(asio::buffer(out_), ctx_.limits().client_body_timeout);
+      if (io != IoStatus::kOk) {
+        failed = true;
+        close_after_ = true;
+        break;
+      }
+    }
+    x_.bytes_sent += (first ? out_.size() : 0) + (pos - head_size);
+    uin.erase(head_size, pos);
+    pos = head_size;
+    first = false;
+    if (failed || done) break;
+    if (pos < uin.size()) continue;
+    IoStatus io = co_await up.stream.read_more(cluster.read_timeout, true);
+    if (io == IoStatus::kEof) {
+      if (response_body_.finish_eof()) {
+        done = true;
+        if (!transforms.empty()) {
+          std::string_view outv = transform({}, true);
+          batch.clear();
+          if (chunked_out) batch.add_chunk(outv); else batch.add(outv);
+          if (chunked_out) {
+            batch.add(kLastChunk);
+            batch.add(kCrlf);
+          }
+          co_await down_.write(batch.buffers(), ctx_.limits().client_body_timeout);
+        } else if (chunked_out) {
+          batch.clear();
+          batch.add(kLastChunk);
+          batch.add(kCrlf);
+          co_await down_.write(batch.buffers(), ctx_.limits().client_body_timeout);
+        }
+        break;
+      }
+      failed = true;
+      break;
+    }
+    if (io != IoStatus::kOk) {
+      if (io == IoStatus::kTimeout) ctx_.stats.upstream_timeouts.add();
+      failed = true;
+      break;
+    }
+  }
+  count_response(resp.status);
+  if (failed) {
+    // The response head is out: the only honest signal left is closing the connection.
+    PORTICO_LOG_WARN("upstream {} ({}) response body failed after {} bytes", x_.upstream_address,
+                     cluster.name, response_body_.body_bytes());
+    close_after_ = true;
+    co_return false;
+  }
+  upstream_reusable = resp_head_.keep_alive && response_body_.done() && uin.size() == head_size;
+  uin.clear();
+  co_return !close_after_;
+}
+
+}  // namespace portico::proxy

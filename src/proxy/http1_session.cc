@@ -1,0 +1,328 @@
+#include "proxy/http1_session.h"
+
+#include <boost/asio/buffer.hpp>
+
+#include <charconv>
+
+#include "codec/http1/head_writer.h"
+#include "observability/log.h"
+#include "proxy/headers.h"
+
+namespace portico::proxy {
+
+using codec::http1::Framing;
+using codec::http1::ParseStatus;
+using session::IoStatus;
+namespace asio = boost::asio;
+
+namespace {
+codec::http1::Limits codec_limits(const ProcessLimits& l) {
+  codec::http1::Limits c;
+  c.max_head_bytes = l.max_header_bytes;
+  c.max_headers = l.max_headers;
+  c.max_uri_bytes = l.max_uri_bytes;
+  return c;
+}
+}  // namespace
+
+Http1Session::Http1Session(WorkerContext& ctx, asio::ip::tcp::socket socket)
+    : ctx_(ctx),
+      down_(std::move(socket), 16 * 1024, ctx.limits().max_header_bytes + 16 * 1024),
+      parser_(codec_limits(ctx.limits())),
+      x_(ctx.io().get_executor()) {
+  boost::system::error_code ec;
+  auto remote = down_.socket().remote_endpoint(ec);
+  if (!ec) {
+    client_ip_ = remote.address().to_string();
+    client_port_ = remote.port();
+  }
+  auto local = down_.socket().local_endpoint(ec);
+  if (!ec) server_port_ = local.port();
+  down_.socket().set_option(asio::ip::tcp::no_delay(true), ec);
+  registry_it_ = ctx_.add_session(this);
+  ctx_.stats.connections_accepted.add();
+  ctx_.stats.connections_active.add(1);
+}
+
+Http1Session::~Http1Session() {
+  ctx_.remove_session(registry_it_);
+  ctx_.stats.connections_active.add(-1);
+}
+
+void Http1Session::on_drain() {
+  if (idle_) {
+    down_.cancel();
+  } else {
+    close_after_ = true;
+  }
+}
+
+void Http1Session::abort() {
+  close_after_ = true;
+  down_.cancel();
+}
+
+runtime::Task<void> Http1Session::run() {
+  for (;;) {
+    HeadResult h = co_await read_head();
+    if (h != HeadResult::kOk) break;
+    ctx_.stats.connections_writing.add(1);
+    bool keep = co_await handle_request();
+    ctx_.stats.connections_writing.add(-1);
+    if (!keep || close_after_ || ctx_.draining()) break;
+  }
+  // Lingering close: a client still sending a request we refused must get to read our answer
+  // before a reset destroys it, so stop writing first and drain briefly.
+  if (down_.is_open() && (!down_.in().empty() || !body_consumed_)) {
+    boost::system::error_code ignored;
+    down_.socket().shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
+    size_t drained = 0;
+    while (drained < 256 * 1024) {
+      down_.in().clear();
+      IoStatus io = co_await down_.read_more(std::chrono::milliseconds(1000));
+      if (io != IoStatus::kOk) break;
+      drained += down_.in().size();
+    }
+  }
+  down_.close();
+}
+
+runtime::Task<Http1Session::HeadResult> Http1Session::read_head() {
+  parser_.reset();
+  head_.clear();
+  for (;;) {
+    auto& in = down_.in();
+    if (!in.empty()) {
+      // The head must start at offset 0 so that, once parsed, the body can be streamed through
+      // the rest of the buffer without ever moving the bytes the head's views point into.
+      in.compact();
+      ParseStatus st = parser_.parse(in.view(), head_);
+      if (st == ParseStatus::kComplete) {
+        idle_ = false;
+        co_return HeadResult::kOk;
+      }
+      if (st == ParseStatus::kError) {
+        idle_ = false;
+        ctx_.stats.bad_requests.add();
+        auto err = parser_.error();
+        PORTICO_LOG_INFO("rejected request from {}: {}", client_ip_, codec::http1::describe(err));
+        co_await send_error_and_close(codec::http1::status_for(err), codec::http1::describe(err));
+        co_return HeadResult::kRejected;
+      }
+    }
+    bool empty = in.empty();
+    if (empty && ctx_.draining()) co_return HeadResult::kClosed;
+    idle_ = empty;
+    auto timeout = empty ? ctx_.limits().keepalive_timeout : ctx_.limits().client_header_timeout;
+    IoStatus io = co_await down_.read_more(timeout);
+    idle_ = false;
+    if (io == IoStatus::kOk) continue;
+    if (io == IoStatus::kBufferFull) {
+      ctx_.stats.bad_requests.add();
+      co_await send_error_and_close(431, "request header fields too large");
+      co_return HeadResult::kRejected;
+    }
+    if (io == IoStatus::kTimeout && !down_.in().empty()) {
+      co_await send_error_and_close(408, "request timeout");
+      co_return HeadResult::kRejected;
+    }
+    // EOF, error or idle timeout between requests: close quietly.
+    down_.in().clear();
+    co_return HeadResult::kClosed;
+  }
+}
+
+void Http1Session::build_request() {
+  auto& r = x_.request;
+  r.method = head_.method;
+  r.version_minor = head_.version_minor;
+  r.host = head_.host;
+  r.client_ip = client_ip_;
+  r.client_port = client_port_;
+  r.server_port = server_port_;
+  std::string_view target = head_.target;
+  if (!target.empty() && target.front() != '/' && target != "*") {
+    // absolute-form (RFC 9112 §3.2.2): the authority replaces Host.
+    auto scheme_end = target.find("://");
+    if (scheme_end != std::string_view::npos) {
+      auto auth_start = scheme_end + 3;
+      auto path_start = target.find_first_of("/?", auth_start);
+      r.host = target.substr(auth_start, path_start == std::string_view::npos ? std::string_view::npos
+                                                                                 : path_start - auth_start);
+      target = path_start == std::string_view::npos ? std::string_view("/") : target.substr(path_start);
+      if (!target.empty() && target.front() == '?') {
+        r.path = "/";
+        r.query = target.substr(1);
+        r.has_query = true;
+        target = {};
+      }
+    }
+  }
+  if (!target.empty()) {
+    auto q = target.find('?');
+    if (q == std::string_view::npos) {
+      r.path = target;
+    } else {
+      r.path = target.substr(0, q);
+      r.query = target.substr(q + 1);
+      r.has_query = true;
+    }
+  }
+  r.chunked = head_.framing == Framing::kChunked;
+  r.content_length = head_.content_length;
+  r.has_body = r.chunked || (head_.framing == Framing::kContentLength && head_.content_length > 0);
+
+  bool have_id = false;
+  for (const auto& h : head_.headers) {
+    if (is_hop_by_hop(h.name) || iequals_any(h.name, head_.connection_tokens)) continue;
+    if (http::iequals(h.name, "content-length") || http::iequals(h.name, "expect")) continue;
+    if (!have_id && http::iequals(h.name, "x-request-id") && !h.value.empty()) {
+      have_id = true;
+      r.request_id = h.value;
+    }
+    r.headers.add(h.name, h.value);
+  }
+  if (!have_id) {
+    ctx_.ids.next(request_id_);
+    r.request_id = std::string_view(request_id_, sizeof request_id_);
+    r.headers.add("X-Request-Id", r.request_id);
+  }
+}
+
+runtime::Task<bool> Http1Session::handle_request() {
+  x_.clear();
+  x_.timings.start = core::MonoClock::now();
+  build_request();
+  ctx_.stats.requests_total.add();
+  x_.bytes_received = parser_.head_size();
+  request_body_.start(head_.framing, head_.content_length, codec_limits(ctx_.limits()));
+  body_pos_ = parser_.head_size();
+  body_consumed_ = request_body_.done();
+  close_after_ = close_after_ || !head_.keep_alive;
+  response_started_ = false;
+
+  bool keep = false;
+  uint64_t max_body = ctx_.limits().max_body_bytes;
+  SnapshotRef snap = ctx_.snapshot();
+  const router::Route* route = nullptr;
+  if (max_body && head_.framing == Framing::kContentLength && head_.content_length > max_body) {
+    ctx_.stats.bad_requests.add();
+    http::set_json_error(x_.reply, 413, "Request size limit exceeded");
+    keep = co_await send_local_reply(true);
+  } else if (head_.unknown_expect) {
+    http::set_json_error(x_.reply, 417, "Expectation Failed");
+    keep = co_await send_local_reply(true);
+  } else if (!snap) {
+    http::set_json_error(x_.reply, 503, "no configuration loaded");
+    keep = co_await send_local_reply(false);
+  } else {
+    router::Match m = snap->routes.match(x_.request.method, x_.request.host, x_.request.path);
+    route = m.route;
+    if (!route) {
+      ctx_.stats.no_route.add();
+      http::set_json_error(x_.reply, 404, "no Route matched with those values");
+      keep = co_await send_local_reply(false);
+    } else {
+      x_.route_name = route->name;
+      x_.service_name = route->service_name;
+      auto t0 = core::MonoClock::now();
+      for (const filter::Filter* f : route->chain.on_request()) {
+        filter::Step step = f->on_request(x_);
+        filter::Verdict v = step.ready() ? step.verdict() : co_await step.take_task();
+        if (v.kind == filter::Verdict::Kind::kContinue) continue;
+        if (v.kind == filter::Verdict::Kind::kError) http::set_json_error(x_.reply, v.status, v.message);
+        break;
+      }
+      x_.timings.filter_ms += core::ms_between(t0, core::MonoClock::now());
+      if (x_.reply.active()) {
+        ctx_.stats.local_replies.add();
+        keep = co_await send_local_reply(false);
+      } else if (route->cluster == SIZE_MAX) {
+        http::set_json_error(x_.reply, 503, "no Service found with those values");
+        keep = co_await send_local_reply(false);
+      } else {
+        keep = co_await proxy_upstream(*snap, *route, m.matched_prefix_len);
+      }
+    }
+  }
+
+  x_.timings.end = core::MonoClock::now();
+  if (route) {
+    for (const filter::Filter* f : route->chain.on_log()) f->on_log(x_);
+  }
+  finish_log();
+
+  if (keep && !body_consumed_) keep = co_await discard_request_body();
+  if (keep) down_.in().consume(body_pos_);
+  co_return keep;
+}
+
+runtime::Task<bool> Http1Session::discard_request_body() {
+  // A small unread body is read and dropped so the connection survives a local reply; a large
+  // or unannounced one (or one the client holds back for 100-continue) closes the connection.
+  if (head_.expect_continue || head_.framing != Framing::kContentLength ||
+      head_.content_length - request_body_.body_bytes() > 64 * 1024) {
+    co_return false;
+  }
+  for (;;) {
+    auto& in = down_.in();
+    while (body_pos_ < in.size()) {
+      auto step = request_body_.decode(in.view().substr(body_pos_));
+      body_pos_ += step.consumed;
+      if (step.done) {
+        body_consumed_ = true;
+        co_return true;
+      }
+      if (step.consumed == 0) break;
+    }
+    in.erase(parser_.head_size(), body_pos_);
+    body_pos_ = parser_.head_size();
+    IoStatus io = co_await down_.read_more(ctx_.limits().client_body_timeout, true);
+    if (io != IoStatus::kOk) co_return false;
+  }
+}
+
+runtime::Task<void> Http1Session::send_error_and_close(int status, std::string_view message) {
+  x_.clear();
+  x_.timings.start = core::MonoClock::now();
+  http::set_json_error(x_.reply, static_cast<uint16_t>(status), message);
+  co_await send_local_reply(true);
+  x_.timings.end = core::MonoClock::now();
+  finish_log();
+}
+
+runtime::Task<bool> Http1Session::send_local_reply(bool close_after) {
+  if (close_after) close_after_ = true;
+  auto& rep = x_.reply;
+  out_.clear();
+  codec::http1::write_status_line(out_, rep.status);
+  codec::http1::write_header(out_, "Date", ctx_.http_date());
+  codec::http1::write_header(out_, "Server", kServerToken);
+  if (!rep.content_type.empty()) codec::http1::write_header(out_, "Content-Type", rep.content_type);
+  for (const auto& h : rep.headers) codec::http1::write_header(out_, h.name, h.value);
+  char num[24];
+  auto [end, ec] = std::to_chars(num, num + sizeof num, rep.body.size());
+  codec::http1::write_header(out_, "Content-Length", std::string_view(num, end - num));
+  if (close_after_) {
+    codec::http1::write_header(out_, "Connection", "close");
+  } else if (head_.version_minor == 0) {
+    codec::http1::write_header(out_, "Connection", "keep-alive");
+  }
+  codec::http1::end_head(out_);
+  bool head_method = x_.request.method == "HEAD";
+  std::array<asio::const_buffer, 2> bufs{asio::buffer(out_),
+                                         asio::buffer(rep.body.data(), head_method ? 0 : rep.body.size())};
+  IoStatus io = co_await down_.write(bufs, ctx_.limits().client_body_timeout);
+  x_.status_sent = rep.status;
+  x_.bytes_sent += out_.size() + (head_method ? 0 : rep.body.size());
+  count_response(rep.status);
+  co_return io == IoStatus::kOk && !close_after_;
+}
+
+void Http1Session::count_response(int status) {
+  ctx_.stats.count_response(status);
+  ctx_.stats.bytes_sent.add(x_.bytes_sent);
+  ctx_.stats.bytes_received.add(x_.bytes_received);
+}
+
+}  // namespace portico::proxy

@@ -1,0 +1,83 @@
+// Http1Session: one downstream HTTP/1.1 connection, driven request by request through the router,
+// the filter chain and an upstream connection.
+//
+// Contract: created on a worker by the accept loop and run as one coroutine on that worker; it
+// owns its socket, read buffer and (while a request is upstream) one upstream connection. Requests
+// on a connection are handled one at a time, so pipelined requests are answered in order. Bodies
+// stream in both directions: a body is read only as fast as the other side takes it.
+#pragma once
+
+#include <boost/asio/ip/tcp.hpp>
+#include <list>
+#include <memory>
+#include <string>
+
+#include "codec/http1/body_decoder.h"
+#include "codec/http1/request_parser.h"
+#include "codec/http1/response_parser.h"
+#include "filter/exchange.h"
+#include "proxy/worker_context.h"
+#include "runtime/task.h"
+#include "session/stream.h"
+
+namespace portico::proxy {
+
+class Http1Session {
+ public:
+  Http1Session(WorkerContext& ctx, boost::asio::ip::tcp::socket socket);
+  ~Http1Session();
+  Http1Session(const Http1Session&) = delete;
+  Http1Session& operator=(const Http1Session&) = delete;
+
+  runtime::Task<void> run();
+
+  // Drain: closes the connection now when it waits for a request; otherwise it closes after the
+  // response in progress.
+  void on_drain();
+  // End of grace period: closes the connection whatever it is doing.
+  void abort();
+
+ private:
+  enum class HeadResult { kOk, kClosed, kRejected };
+
+  runtime::Task<HeadResult> read_head();
+  runtime::Task<bool> handle_request();
+  runtime::Task<bool> proxy_upstream(const config::Snapshot& snap, const router::Route& route,
+                                     size_t matched_len);
+  runtime::Task<bool> send_local_reply(bool close_after);
+  runtime::Task<bool> discard_request_body();
+  runtime::Task<void> send_error_and_close(int status, std::string_view message);
+  void build_request();
+  void build_upstream_head(const router::Route& route, const upstream::Cluster& cluster,
+                           size_t matched_len);
+  runtime::Task<session::IoStatus> send_request(upstream::UpstreamConnection& up,
+                                                const upstream::Cluster& cluster, bool& client_failed);
+  runtime::Task<bool> stream_response(upstream::UpstreamConnection& up, const router::Route& route,
+                                      const upstream::Cluster& cluster, bool& upstream_reusable);
+  void set_upstream_error(int status, std::string_view message);
+  void finish_log();
+  void count_response(int status);
+
+  WorkerContext& ctx_;
+  session::Stream down_;
+  std::list<Http1Session*>::iterator registry_it_;
+  codec::http1::RequestParser parser_;
+  codec::http1::RequestHead head_;
+  codec::http1::BodyDecoder request_body_;
+  filter::Exchange x_;
+  std::string out_;              // response head being written to the client
+  std::string up_head_;          // request head being written upstream
+  codec::http1::ResponseHead resp_head_;
+  codec::http1::BodyDecoder response_body_;
+  std::string client_ip_;
+  uint16_t client_port_ = 0;
+  uint16_t server_port_ = 0;
+  bool idle_ = true;             // waiting for a request head with nothing buffered
+  bool close_after_ = false;     // connection must close after the current response
+  bool body_consumed_ = false;   // the request body has been fully read
+  bool response_started_ = false;
+  size_t body_pos_ = 0;          // offset in down_.in() where unread request body bytes start
+  char request_id_[36];
+};
+
+}  // namespace portico::proxy

@@ -1,0 +1,136 @@
+#include "proxy/worker_context.h"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+
+#include <ctime>
+
+#include "observability/log.h"
+#include "proxy/http1_session.h"
+
+namespace portico::proxy {
+
+namespace asio = boost::asio;
+
+SnapshotRef::SnapshotRef(WorkerContext* ctx, LocalSnapshot* s) : ctx_(ctx), s_(s) {
+  if (s_) ++s_->refs;
+}
+
+SnapshotRef& SnapshotRef::operator=(SnapshotRef&& o) noexcept {
+  if (this != &o) {
+    release();
+    ctx_ = o.ctx_;
+    s_ = o.s_;
+    o.s_ = nullptr;
+  }
+  return *this;
+}
+
+void SnapshotRef::release() {
+  if (s_) {
+    ctx_->release(s_);
+    s_ = nullptr;
+  }
+}
+
+WorkerContext::WorkerContext(runtime::Worker& worker, ProcessLimits limits, upstream::PoolSettings pool_settings,
+                             observability::AccessLog* log)
+    : pool(worker.io(), pool_settings), access_log(log), worker_(worker), limits_(limits),
+      flush_timer_(worker.io()) {}
+
+WorkerContext::~WorkerContext() {
+  if (current_ && current_->refs == 0) delete current_;
+}
+
+void WorkerContext::release(LocalSnapshot* s) {
+  if (--s->refs == 0 && s != current_) delete s;
+}
+
+void WorkerContext::install(std::shared_ptr<const config::Snapshot> snap, ProcessLimits limits,
+                            upstream::PoolSettings pool_settings) {
+  {
+    std::lock_guard<std::mutex> lock(version_mu_);
+    version_ = snap->version;
+  }
+  LocalSnapshot* old = current_;
+  current_ = new LocalSnapshot{std::move(snap), 0};
+  // The old snapshot lives on while requests that started with it are still running.
+  if (old && old->refs == 0) delete old;
+  limits_ = limits;
+  pool.set_settings(pool_settings);
+}
+
+std::string WorkerContext::config_version() const {
+  std::lock_guard<std::mutex> lock(version_mu_);
+  return version_;
+}
+
+void WorkerContext::start(std::vector<asio::ip::tcp::acceptor> acceptors) {
+  acceptors_ = std::move(acceptors);
+  for (size_t i = 0; i < acceptors_.size(); ++i) accept_loop(i);
+  if (access_log.enabled()) schedule_flush();
+}
+
+void WorkerContext::accept_loop(size_t index) {
+  acceptors_[index].async_accept([this, index](const boost::system::error_code& ec, asio::ip::tcp::socket socket) {
+    if (ec) {
+      if (ec == asio::error::operation_aborted || draining_) return;
+      // EMFILE and friends: log, back off briefly, keep accepting.
+      PORTICO_LOG_WARN("accept failed: {}", ec.message());
+      auto timer = std::make_shared<asio::steady_timer>(io(), std::chrono::milliseconds(50));
+      timer->async_wait([this, index, timer](const boost::system::error_code&) {
+        if (!draining_) accept_loop(index);
+      });
+      return;
+    }
+    if (draining_) return;
+    auto session = std::make_unique<Http1Session>(*this, std::move(socket));
+    asio::co_spawn(
+        io(),
+        [s = std::move(session)]() mutable -> runtime::Task<void> { co_await s->run(); },
+        asio::detached);
+    accept_loop(index);
+  });
+}
+
+void WorkerContext::begin_drain() {
+  draining_ = true;
+  for (auto& a : acceptors_) {
+    boost::system::error_code ignored;
+    a.close(ignored);
+  }
+  for (Http1Session* s : sessions_) s->on_drain();
+}
+
+void WorkerContext::close_all() {
+  draining_ = true;
+  for (auto& a : acceptors_) {
+    boost::system::error_code ignored;
+    a.close(ignored);
+  }
+  for (Http1Session* s : sessions_) s->abort();
+  pool.close_all();
+  flush_timer_.cancel();
+  access_log.flush(stats.access_log_dropped);
+}
+
+void WorkerContext::schedule_flush() {
+  flush_timer_.expires_after(std::chrono::milliseconds(200));
+  flush_timer_.async_wait([this](const boost::system::error_code& ec) {
+    access_log.flush(stats.access_log_dropped);
+    if (!ec) schedule_flush();
+  });
+}
+
+std::string_view WorkerContext::http_date() {
+  time_t now = std::time(nullptr);
+  if (now != date_second_) {
+    date_second_ = now;
+    tm utc;
+    gmtime_r(&now, &utc);
+    date_len_ = std::strftime(date_, sizeof date_, "%a, %d %b %Y %H:%M:%S GMT", &utc);
+  }
+  return {date_, date_len_};
+}
+
+}  // namespace portico::proxy

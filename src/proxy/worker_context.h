@@ -1,0 +1,129 @@
+// WorkerContext: everything one worker thread owns: its listeners, the snapshot it runs, its
+// upstream pools, its stats shard, its access-log buffer and its live sessions.
+//
+// Contract: constructed by the server on the control thread before the worker starts; from then
+// on touched only on the worker thread, except `stats` (read by the control thread) and
+// `config_version_` (an atomic the control thread reads). New snapshots arrive by `post()` of
+// `install()`; requests pin the snapshot they started with through `SnapshotRef`, which counts
+// references without atomics because only this thread touches them.
+#pragma once
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <atomic>
+#include <list>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "config/snapshot.h"
+#include "core/request_id.h"
+#include "observability/access_log.h"
+#include "observability/worker_stats.h"
+#include "runtime/worker.h"
+#include "upstream/connection_pool.h"
+
+namespace portico::proxy {
+
+class Http1Session;
+
+// The snapshot as this worker holds it, with a thread-local reference count.
+struct LocalSnapshot {
+  std::shared_ptr<const config::Snapshot> shared;
+  uint32_t refs = 0;
+};
+
+class WorkerContext;
+
+class SnapshotRef {
+ public:
+  SnapshotRef() = default;
+  SnapshotRef(WorkerContext* ctx, LocalSnapshot* s);
+  SnapshotRef(const SnapshotRef&) = delete;
+  SnapshotRef& operator=(const SnapshotRef&) = delete;
+  SnapshotRef(SnapshotRef&& o) noexcept : ctx_(o.ctx_), s_(o.s_) { o.s_ = nullptr; }
+  SnapshotRef& operator=(SnapshotRef&& o) noexcept;
+  ~SnapshotRef() { release(); }
+  const config::Snapshot* operator->() const { return s_->shared.get(); }
+  const config::Snapshot& operator*() const { return *s_->shared; }
+  explicit operator bool() const { return s_ != nullptr; }
+  void release();
+
+ private:
+  WorkerContext* ctx_ = nullptr;
+  LocalSnapshot* s_ = nullptr;
+};
+
+struct ProcessLimits {
+  uint32_t max_header_bytes = 65536;
+  uint32_t max_headers = 100;
+  uint32_t max_uri_bytes = 8192;
+  uint64_t max_body_bytes = 0;
+  std::chrono::milliseconds client_header_timeout{60000};
+  std::chrono::milliseconds client_body_timeout{60000};
+  std::chrono::milliseconds keepalive_timeout{60000};
+};
+
+class WorkerContext {
+ public:
+  WorkerContext(runtime::Worker& worker, ProcessLimits limits, upstream::PoolSettings pool,
+                observability::AccessLog* access_log);
+  ~WorkerContext();
+
+  runtime::Worker& worker() { return worker_; }
+  boost::asio::io_context& io() { return worker_.io(); }
+  const ProcessLimits& limits() const { return limits_; }
+
+  // Worker thread. Starts accepting on the given acceptors (already bound and listening).
+  void start(std::vector<boost::asio::ip::tcp::acceptor> acceptors);
+  // Worker thread. Makes `snap` the snapshot new requests use.
+  void install(std::shared_ptr<const config::Snapshot> snap, ProcessLimits limits,
+               upstream::PoolSettings pool);
+  SnapshotRef snapshot() { return SnapshotRef(this, current_); }
+  bool has_snapshot() const { return current_ != nullptr; }
+
+  // Worker thread. Stops accepting, closes idle keep-alive connections and asks busy sessions to
+  // close after their current response.
+  void begin_drain();
+  bool draining() const { return draining_; }
+  // Worker thread. Closes every session and pooled connection now (end of the grace period).
+  void close_all();
+
+  // Any thread.
+  std::string config_version() const;
+  int64_t live_sessions() const { return stats.connections_active.value(); }
+
+  observability::WorkerStats stats;
+  upstream::ConnectionPool pool;
+  core::RequestIdGenerator ids;
+  observability::AccessLogBuffer access_log;
+  uint32_t round_robin = 0;
+
+  // Session registry, for drain.
+  std::list<Http1Session*>::iterator add_session(Http1Session* s) { return sessions_.insert(sessions_.end(), s); }
+  void remove_session(std::list<Http1Session*>::iterator it) { sessions_.erase(it); }
+
+  // HTTP Date header value, refreshed at most once per second.
+  std::string_view http_date();
+
+ private:
+  friend class SnapshotRef;
+  void accept_loop(size_t index);
+  void release(LocalSnapshot* s);
+  void schedule_flush();
+
+  runtime::Worker& worker_;
+  ProcessLimits limits_;
+  std::vector<boost::asio::ip::tcp::acceptor> acceptors_;
+  LocalSnapshot* current_ = nullptr;
+  bool draining_ = false;
+  std::list<Http1Session*> sessions_;
+  boost::asio::steady_timer flush_timer_;
+  mutable std::mutex version_mu_;  // guards version_ (read by the admin API, written on install)
+  std::string version_;
+  char date_[40] = {};
+  size_t date_len_ = 0;
+  time_t date_second_ = 0;
+};
+
+}  // namespace portico::proxy

@@ -1,0 +1,129 @@
+#include "router/route_table.h"
+
+#include <algorithm>
+
+#include "http/header_map.h"
+
+namespace portico::router {
+namespace {
+
+std::string_view strip_port(std::string_view host) {
+  if (!host.empty() && host.front() == '[') {
+    auto close = host.find(']');
+    return close == std::string_view::npos ? host : host.substr(0, close + 1);
+  }
+  auto colon = host.rfind(':');
+  return colon == std::string_view::npos ? host : host.substr(0, colon);
+}
+
+bool iends_with(std::string_view s, std::string_view suffix) {
+  return s.size() >= suffix.size() && http::iequals(s.substr(s.size() - suffix.size()), suffix);
+}
+bool istarts_with(std::string_view s, std::string_view prefix) {
+  return s.size() >= prefix.size() && http::iequals(s.substr(0, prefix.size()), prefix);
+}
+
+}  // namespace
+
+bool host_matches(std::string_view pattern, std::string_view host) {
+  // A pattern with a port must match host:port exactly; otherwise the port is ignored.
+  bool pattern_has_port = pattern.find(':') != std::string_view::npos && pattern.front() != '[';
+  std::string_view h = pattern_has_port ? host : strip_port(host);
+  if (pattern.size() > 1 && pattern[0] == '*' && pattern[1] == '.') {
+    return h.size() > pattern.size() - 1 && iends_with(h, pattern.substr(1));
+  }
+  if (pattern.size() > 1 && pattern.back() == '*' && pattern[pattern.size() - 2] == '.') {
+    return h.size() > pattern.size() - 1 && istarts_with(h, pattern.substr(0, pattern.size() - 1));
+  }
+  return http::iequals(pattern, h);
+}
+
+RouteTable::RouteTable(std::vector<std::unique_ptr<Route>> routes) : routes_(std::move(routes)) {
+  for (size_t i = 0; i < routes_.size(); ++i) {
+    const Route* r = routes_[i].get();
+    int criteria = (!r->hosts.empty()) + (!r->methods.empty()) +
+                   (!r->prefixes.empty() || !r->regexes.empty());
+    if (r->prefixes.empty() && r->regexes.empty()) {
+      ordered_.push_back({r, criteria, 0, 0, 0, i, SIZE_MAX});
+    }
+    for (size_t p = 0; p < r->prefixes.size(); ++p) {
+      ordered_.push_back({r, criteria, 0, r->prefixes[p].size(), 0, i, p});
+    }
+    for (size_t p = 0; p < r->regexes.size(); ++p) {
+      ordered_.push_back({r, criteria, 1, 0, r->regex_priority, i, p});
+    }
+  }
+  std::stable_sort(ordered_.begin(), ordered_.end(), [](const Candidate& a, const Candidate& b) {
+    if (a.criteria != b.criteria) return a.criteria > b.criteria;
+    // Regex paths are tried before plain prefixes, by regex_priority (Kong 3.x).
+    if (a.kind != b.kind) return a.kind > b.kind;
+    if (a.kind == 1 && a.regex_priority != b.regex_priority) return a.regex_priority > b.regex_priority;
+    if (a.prefix_len != b.prefix_len) return a.prefix_len > b.prefix_len;
+    return a.order < b.order;
+  });
+}
+
+Match RouteTable::match(std::string_view method, std::string_view host, std::string_view path) const {
+  for (const auto& c : ordered_) {
+    const Route& r = *c.route;
+    if (!r.methods.empty() &&
+        std::find(r.methods.begin(), r.methods.end(), method) == r.methods.end()) {
+      continue;
+    }
+    if (!r.hosts.empty()) {
+      bool ok = false;
+      for (const auto& h : r.hosts) {
+        if (host_matches(h, host)) {
+          ok = true;
+          break;
+        }
+      }
+      if (!ok) continue;
+    }
+    if (c.path_index == SIZE_MAX) return {&r, 0};
+    if (c.kind == 0) {
+      const std::string& prefix = r.prefixes[c.path_index];
+      if (path.size() >= prefix.size() && path.compare(0, prefix.size(), prefix) == 0) {
+        return {&r, prefix.size()};
+      }
+      continue;
+    }
+    re2::StringPiece input(path.data(), path.size());
+    re2::StringPiece whole;
+    if (r.regexes[c.path_index]->Match(input, 0, input.size(), RE2::ANCHOR_START, &whole, 1)) {
+      return {&r, whole.size()};
+    }
+  }
+  return {};
+}
+
+void upstream_path(const Route& route, std::string_view service_path, std::string_view request_path,
+                   size_t matched_prefix_len, std::string& out) {
+  std::string_view rest = request_path;
+  if (route.strip_path) rest = request_path.substr(std::min(matched_prefix_len, request_path.size()));
+  if (service_path.empty() || service_path == "/") {
+    if (rest.empty() || rest.front() != '/') out += '/';
+    out += rest;
+    return;
+  }
+  out += service_path;
+  if (rest.empty()) return;
+  bool base_slash = service_path.back() == '/';
+  bool rest_slash = rest.front() == '/';
+  if (route.path_handling == PathHandling::kV1) {
+    // v1 concatenates, dropping the request path's leading slash (Kong's documented table).
+    out.append(rest_slash ? rest.substr(1) : rest);
+    return;
+  }
+  // v0 joins with exactly one slash.
+  if (base_slash && rest_slash) {
+    out.append(rest.substr(1));
+  } else if (!base_slash && !rest_slash) {
+    out += '/';
+    out += rest;
+  } else {
+    out += rest;
+  }
+}
+
+}  // namespace portico::router

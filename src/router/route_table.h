@@ -1,0 +1,77 @@
+// RouteTable: the compiled routes of one snapshot and Kong-style matching.
+//
+// Contract: built on the control thread (compile) and immutable afterwards; `match` is called by
+// every worker concurrently and touches no shared mutable state.
+//
+// Matching follows Kong's traditional router for the fields supported so far (hosts, paths,
+// methods): a route matches when every configured criterion matches; among matching routes the one
+// with more criteria wins, then the longer plain path prefix, then regex paths by
+// `regex_priority`, then configuration order.
+#pragma once
+
+#include <re2/re2.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "filter/chain.h"
+
+namespace portico::router {
+
+enum class PathHandling : uint8_t { kV0, kV1 };
+
+struct Route {
+  size_t index = 0;
+  std::string name;
+  std::string service_name;
+  size_t cluster = SIZE_MAX;  // index into the snapshot's clusters; SIZE_MAX = no service
+  std::vector<std::string> hosts;     // lower-case; "*.x" / "x.*" wildcards
+  std::vector<std::string> methods;   // upper-case
+  std::vector<std::string> prefixes;  // plain path prefixes
+  std::vector<std::unique_ptr<RE2>> regexes;  // "~" paths, anchored at the start
+  bool strip_path = true;
+  bool preserve_host = false;
+  int regex_priority = 0;
+  PathHandling path_handling = PathHandling::kV0;
+  filter::Chain chain;
+};
+
+struct Match {
+  const Route* route = nullptr;
+  size_t matched_prefix_len = 0;  // bytes of the request path the matching path consumed
+};
+
+class RouteTable {
+ public:
+  // Takes the routes in configuration order.
+  explicit RouteTable(std::vector<std::unique_ptr<Route>> routes);
+  RouteTable() = default;
+
+  Match match(std::string_view method, std::string_view host, std::string_view path) const;
+  const std::vector<std::unique_ptr<Route>>& routes() const { return routes_; }
+
+ private:
+  struct Candidate {
+    const Route* route;
+    int criteria;
+    int kind;          // 0 = plain prefix or no path, 1 = regex
+    size_t prefix_len; // plain prefix length (0 when none)
+    int regex_priority;
+    size_t order;
+    size_t path_index; // which prefix/regex of the route
+  };
+  std::vector<std::unique_ptr<Route>> routes_;
+  std::vector<Candidate> ordered_;
+};
+
+// Builds the path sent upstream (Kong's strip_path / path_handling rules), appending to `out`.
+void upstream_path(const Route& route, std::string_view service_path, std::string_view request_path,
+                   size_t matched_prefix_len, std::string& out);
+
+// Host matching helper: exact (case-insensitive) or one-sided wildcard; `host` may carry a port.
+bool host_matches(std::string_view pattern, std::string_view host);
+
+}  // namespace portico::router

@@ -1,0 +1,378 @@
+#include "server/server.h"
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/json/serialize.hpp>
+#include <boost/json/value.hpp>
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdio>
+#include <fstream>
+#include <memory>
+#include <thread>
+
+#include "admin/admin_server.h"
+#include "config/snapshot.h"
+#include "filters/builtin.h"
+#include "net/listener.h"
+#include "observability/access_log.h"
+#include "observability/log.h"
+#include "proxy/worker_context.h"
+#include "runtime/worker.h"
+
+namespace portico::server {
+
+namespace asio = boost::asio;
+namespace json = boost::json;
+
+namespace {
+
+filter::Registry make_registry() {
+  filter::Registry r;
+  filters::register_builtin_plugins(r);
+  return r;
+}
+
+proxy::ProcessLimits limits_of(const config::ProcessSettings& s) {
+  proxy::ProcessLimits l;
+  l.max_header_bytes = s.max_header_bytes;
+  l.max_headers = s.max_headers;
+  l.max_uri_bytes = s.max_uri_bytes;
+  l.max_body_bytes = s.max_body_bytes;
+  l.client_header_timeout = std::chrono::milliseconds(s.client_header_timeout_ms);
+  l.client_body_timeout = std::chrono::milliseconds(s.client_body_timeout_ms);
+  l.keepalive_timeout = std::chrono::milliseconds(s.keepalive_timeout_ms);
+  return l;
+}
+
+upstream::PoolSettings pool_of(const config::ProcessSettings& s) {
+  upstream::PoolSettings p;
+  p.max_idle_per_endpoint = s.upstream_keepalive_pool_size;
+  p.max_requests = s.upstream_keepalive_max_requests == 0 ? UINT32_MAX : s.upstream_keepalive_max_requests;
+  p.idle_timeout = s.upstream_keepalive_idle_timeout_ms == 0 ? std::chrono::milliseconds(INT64_MAX / 2000000)
+                                                             : std::chrono::milliseconds(s.upstream_keepalive_idle_timeout_ms);
+  return p;
+}
+
+void print_errors(const core::ConfigErrors& errors) {
+  std::string text = errors.to_string();
+  std::fprintf(stderr, "%s\n", text.c_str());
+}
+
+class Server {
+ public:
+  explicit Server(const ServerOptions& options) : options_(options), registry_(make_registry()) {}
+  int run();
+
+ private:
+  bool apply_overrides(config::ProcessSettings& s);
+  admin::AdminResponse handle_admin(const admin::AdminRequest& req);
+  void publish(std::shared_ptr<const config::Snapshot> snap);
+  void reload();
+  void begin_shutdown(const char* why);
+  void poll_drain();
+  void wait_signals();
+
+  ServerOptions options_;
+  filter::Registry registry_;
+  asio::io_context control_{1};
+  asio::signal_set signals_{control_};
+  asio::steady_timer drain_timer_{control_};
+  std::chrono::steady_clock::time_point drain_deadline_;
+  bool shutting_down_ = false;
+  std::shared_ptr<const config::Snapshot> current_;
+  config::ProcessSettings settings_;
+  std::unique_ptr<observability::AccessLog> access_log_;
+  std::vector<std::unique_ptr<runtime::Worker>> workers_;
+  std::vector<std::unique_ptr<proxy::WorkerContext>> contexts_;
+  std::unique_ptr<admin::AdminServer> admin_;
+  std::atomic<int> workers_drained_{0};
+  uint64_t reloads_ = 0;
+  uint64_t reload_failures_ = 0;
+};
+
+bool Server::apply_overrides(config::ProcessSettings& s) {
+  if (!options_.listen.empty()) {
+    s.listen.clear();
+    for (const auto& text : options_.listen) {
+      net::Address a;
+      if (!net::parse_address(text, a)) {
+        std::fprintf(stderr, "portico: --listen %s: expected HOST:PORT\n", text.c_str());
+        return false;
+      }
+      s.listen.push_back({a.host, a.port});
+    }
+  }
+  if (options_.admin_listen) {
+    if (*options_.admin_listen == "off") {
+      s.admin_listen.reset();
+    } else {
+      net::Address a;
+      if (!net::parse_address(*options_.admin_listen, a)) {
+        std::fprintf(stderr, "portico: --admin-listen %s: expected HOST:PORT or off\n", options_.admin_listen->c_str());
+        return false;
+      }
+      s.admin_listen = config::Listen{a.host, a.port};
+    }
+  }
+  if (options_.workers >= 0) s.workers = options_.workers;
+  return true;
+}
+
+int Server::run() {
+  auto built = config::build_from_file(options_.config_path, registry_);
+  if (!built.ok()) {
+    print_errors(built.errors);
+    return 1;
+  }
+  current_ = built.snapshot;
+  settings_ = current_->config->portico;
+  if (!apply_overrides(settings_)) return 2;
+  observability::LogLevel level;
+  if (observability::parse_log_level(settings_.log_level, level)) observability::set_log_level(level);
+
+  int n = settings_.workers > 0 ? settings_.workers : static_cast<int>(std::thread::hardware_concurrency());
+  if (n <= 0) n = 1;
+
+  try {
+    if (settings_.access_log != "off") access_log_ = std::make_unique<observability::AccessLog>(settings_.access_log);
+
+    for (int i = 0; i < n; ++i) {
+      workers_.push_back(std::make_unique<runtime::Worker>(i));
+      contexts_.push_back(std::make_unique<proxy::WorkerContext>(*workers_.back(), limits_of(settings_),
+                                                                 pool_of(settings_), access_log_.get()));
+      contexts_.back()->install(current_, limits_of(settings_), pool_of(settings_));
+    }
+    // Each worker gets its own acceptor on every listen address. With port 0, the first bind picks
+    // the port and the others join it through SO_REUSEPORT.
+    std::vector<std::vector<asio::ip::tcp::acceptor>> per_worker(n);
+    std::vector<std::string> bound;
+    for (const auto& l : settings_.listen) {
+      auto ep = net::resolve_listen(net::Address{l.host, l.port});
+      for (int i = 0; i < n; ++i) {
+        auto acc = net::open_acceptor(workers_[i]->io(), ep, true);
+        if (i == 0) ep = acc.local_endpoint();
+        per_worker[i].push_back(std::move(acc));
+      }
+      bound.push_back(net::Address{ep.address().to_string(), ep.port()}.to_string());
+    }
+    std::string admin_text = "off";
+    if (settings_.admin_listen) {
+      auto ep = net::resolve_listen(net::Address{settings_.admin_listen->host, settings_.admin_listen->port});
+      auto acc = net::open_acceptor(control_, ep, false);
+      admin_ = std::make_unique<admin::AdminServer>(control_, std::move(acc),
+                                                    [this](const admin::AdminRequest& r) { return handle_admin(r); });
+      auto aep = admin_->local_endpoint();
+      admin_text = net::Address{aep.address().to_string(), aep.port()}.to_string();
+      admin_->start();
+    }
+    for (int i = 0; i < n; ++i) {
+      auto* ctx = contexts_[i].get();
+      auto accs = std::make_shared<std::vector<asio::ip::tcp::acceptor>>(std::move(per_worker[i]));
+      workers_[i]->start([ctx, accs] { ctx->start(std::move(*accs)); });
+    }
+    std::string proxies;
+    for (const auto& b : bound) proxies += " proxy=" + b;
+    PORTICO_LOG_INFO("listening{} admin={} workers={} config={}", proxies, admin_text, n, current_->version);
+  } catch (const std::exception& e) {
+    PORTICO_LOG_ERROR("cannot start: {}", e.what());
+    for (auto& w : workers_) w->stop();
+    for (auto& w : workers_) w->join();
+    return 1;
+  }
+
+  signals_.add(SIGTERM);
+  signals_.add(SIGINT);
+  signals_.add(SIGHUP);
+  wait_signals();
+  control_.run();
+
+  for (auto& w : workers_) w->stop();
+  for (auto& w : workers_) w->join();
+  contexts_.clear();
+  workers_.clear();
+  if (access_log_) access_log_->flush();
+  PORTICO_LOG_INFO("stopped");
+  return 0;
+}
+
+void Server::wait_signals() {
+  signals_.async_wait([this](const boost::system::error_code& ec, int sig) {
+    if (ec) return;
+    if (sig == SIGHUP) {
+      reload();
+      wait_signals();
+      return;
+    }
+    begin_shutdown(sig == SIGTERM ? "SIGTERM" : "SIGINT");
+    wait_signals();  // a second signal during the drain is absorbed; the grace period still ends it
+  });
+}
+
+void Server::publish(std::shared_ptr<const config::Snapshot> snap) {
+  current_ = snap;
+  auto limits = limits_of(settings_);
+  auto pool = pool_of(settings_);
+  for (auto& ctx : contexts_) {
+    auto* c = ctx.get();
+    c->worker().post([c, snap, limits, pool] { c->install(snap, limits, pool); });
+  }
+}
+
+void Server::reload() {
+  auto built = config::build_from_file(options_.config_path, registry_);
+  if (!built.ok()) {
+    ++reload_failures_;
+    PORTICO_LOG_ERROR("reload of {} failed; keeping config {}:\n{}", options_.config_path, current_->version,
+                      built.errors.to_string());
+    return;
+  }
+  ++reloads_;
+  // Process settings that need new sockets or threads (listen, workers) take effect on restart.
+  auto fresh = built.snapshot->config->portico;
+  settings_.max_header_bytes = fresh.max_header_bytes;
+  settings_.max_headers = fresh.max_headers;
+  settings_.max_uri_bytes = fresh.max_uri_bytes;
+  settings_.max_body_bytes = fresh.max_body_bytes;
+  settings_.client_header_timeout_ms = fresh.client_header_timeout_ms;
+  settings_.client_body_timeout_ms = fresh.client_body_timeout_ms;
+  settings_.keepalive_timeout_ms = fresh.keepalive_timeout_ms;
+  settings_.upstream_keepalive_pool_size = fresh.upstream_keepalive_pool_size;
+  settings_.upstream_keepalive_max_requests = fresh.upstream_keepalive_max_requests;
+  settings_.upstream_keepalive_idle_timeout_ms = fresh.upstream_keepalive_idle_timeout_ms;
+  publish(built.snapshot);
+  PORTICO_LOG_INFO("reloaded {}: config={}", options_.config_path, built.snapshot->version);
+}
+
+void Server::begin_shutdown(const char* why) {
+  if (shutting_down_) return;
+  shutting_down_ = true;
+  PORTICO_LOG_INFO("{}: draining (grace period {} ms)", why, settings_.drain_timeout_ms);
+  if (admin_) admin_->stop();
+  for (auto& ctx : contexts_) {
+    auto* c = ctx.get();
+    c->worker().post([c] { c->begin_drain(); });
+  }
+  drain_deadline_ = std::chrono::steady_clock::now() + std::chrono::milliseconds(settings_.drain_timeout_ms);
+  poll_drain();
+}
+
+void Server::poll_drain() {
+  int64_t live = 0;
+  for (auto& ctx : contexts_) live += ctx->live_sessions();
+  bool expired = std::chrono::steady_clock::now() >= drain_deadline_;
+  if (live == 0 || expired) {
+    if (live > 0) PORTICO_LOG_WARN("grace period over: closing {} connections", live);
+    auto remaining = std::make_shared<std::atomic<int>>(static_cast<int>(contexts_.size()));
+    for (auto& ctx : contexts_) {
+      auto* c = ctx.get();
+      c->worker().post([this, c, remaining] {
+        c->close_all();
+        if (--*remaining == 0) asio::post(control_, [this] { control_.stop(); });
+      });
+    }
+    return;
+  }
+  drain_timer_.expires_after(std::chrono::milliseconds(20));
+  drain_timer_.async_wait([this](const boost::system::error_code& ec) {
+    if (!ec) poll_drain();
+  });
+}
+
+admin::AdminResponse Server::handle_admin(const admin::AdminRequest& req) {
+  admin::AdminResponse resp;
+  auto sum = [&](auto member) {
+    uint64_t total = 0;
+    for (auto& ctx : contexts_) total += static_cast<uint64_t>((ctx->stats.*member).value());
+    return total;
+  };
+  using S = observability::WorkerStats;
+  if (req.path == "/status" && (req.method == "GET" || req.method == "HEAD")) {
+    json::object server;
+    server["connections_accepted"] = sum(&S::connections_accepted);
+    server["connections_active"] = sum(&S::connections_active);
+    server["connections_handled"] = sum(&S::connections_accepted);
+    server["connections_reading"] = sum(&S::connections_reading);
+    server["connections_writing"] = sum(&S::connections_writing);
+    server["connections_waiting"] = sum(&S::connections_active) - sum(&S::connections_writing);
+    server["total_requests"] = sum(&S::requests_total);
+    json::object counters;
+    counters["bad_requests"] = sum(&S::bad_requests);
+    counters["no_route"] = sum(&S::no_route);
+    counters["local_replies"] = sum(&S::local_replies);
+    counters["upstream_requests"] = sum(&S::upstream_requests);
+    counters["upstream_reused_connections"] = sum(&S::upstream_reused);
+    counters["upstream_connect_failures"] = sum(&S::upstream_connect_failures);
+    counters["upstream_timeouts"] = sum(&S::upstream_timeouts);
+    counters["upstream_bad_responses"] = sum(&S::upstream_bad_responses);
+    counters["upstream_retries"] = sum(&S::upstream_retries);
+    counters["bytes_received"] = sum(&S::bytes_received);
+    counters["bytes_sent"] = sum(&S::bytes_sent);
+    counters["access_log_dropped"] = sum(&S::access_log_dropped);
+    json::object by_class;
+    for (int c = 1; c <= 5; ++c) {
+      uint64_t t = 0;
+      for (auto& ctx : contexts_) t += ctx->stats.responses[c].value();
+      by_class[std::to_string(c) + "xx"] = t;
+    }
+    counters["responses"] = std::move(by_class);
+    counters["config_reloads"] = reloads_;
+    counters["config_reload_failures"] = reload_failures_;
+    json::array workers;
+    for (auto& ctx : contexts_) {
+      json::object w;
+      w["index"] = ctx->worker().index();
+      w["config_version"] = ctx->config_version();
+      w["connections_active"] = ctx->stats.connections_active.value();
+      w["total_requests"] = ctx->stats.requests_total.value();
+      workers.push_back(std::move(w));
+    }
+    json::object root;
+    root["server"] = std::move(server);
+    root["counters"] = std::move(counters);
+    root["workers"] = std::move(workers);
+    root["configuration_hash"] = current_->version;
+    root["version"] = "0.1.0";
+    root["draining"] = shutting_down_;
+    resp.body = json::serialize(root);
+    return resp;
+  }
+  if (req.path == "/" && req.method == "GET") {
+    json::object root;
+    root["tagline"] = "Welcome to portico";
+    root["version"] = "0.1.0";
+    root["configuration_hash"] = current_->version;
+    resp.body = json::serialize(root);
+    return resp;
+  }
+  resp.status = 404;
+  resp.body = "{\"message\":\"Not found\"}";
+  return resp;
+}
+
+}  // namespace
+
+int run_server(const ServerOptions& options) {
+  Server server(options);
+  return server.run();
+}
+
+int check_config(const std::string& path) {
+  filter::Registry registry = make_registry();
+  config::CompileOptions opts;
+  opts.resolve_hosts = false;
+  auto built = config::build_from_file(path, registry, opts);
+  if (!built.ok()) {
+    print_errors(built.errors);
+    return 1;
+  }
+  const auto& c = *built.snapshot->config;
+  std::printf("%s: OK (config %s: %zu services, %zu routes, %zu plugins)\n", path.c_str(),
+              built.snapshot->version.c_str(), c.services.size(), c.routes.size(), c.plugins.size());
+  return 0;
+}
+
+}  // namespace portico::server

@@ -1,0 +1,119 @@
+#include "harness/gateway.h"
+
+#include <gtest/gtest.h>
+#include <re2/re2.h>
+#include <signal.h>
+
+#include <cstdlib>
+#include <iostream>
+#include <stdexcept>
+
+#ifndef PORTICO_BIN
+#define PORTICO_BIN "portico"
+#endif
+#ifndef PORTICO_SOURCE_DIR
+#define PORTICO_SOURCE_DIR "."
+#endif
+
+namespace portico::integration {
+namespace {
+
+std::string tail(const std::string& s, std::size_t n) {
+  return s.size() <= n ? s : "...\n" + s.substr(s.size() - n);
+}
+
+}  // namespace
+
+std::string render(std::string_view tmpl, const std::map<std::string, std::string>& vars) {
+  std::string out;
+  std::size_t pos = 0;
+  for (;;) {
+    std::size_t open = tmpl.find("{{", pos);
+    if (open == std::string_view::npos) break;
+    std::size_t close = tmpl.find("}}", open);
+    if (close == std::string_view::npos) break;
+    std::string name(tmpl.substr(open + 2, close - open - 2));
+    auto it = vars.find(name);
+    if (it == vars.end()) throw std::runtime_error("render: no value for {{" + name + "}}");
+    out.append(tmpl.substr(pos, open - pos));
+    out += it->second;
+    pos = close + 2;
+  }
+  out.append(tmpl.substr(pos));
+  return out;
+}
+
+std::string config_prelude(std::string_view extra) {
+  std::string out =
+      "_format_version: \"3.0\"\n"
+      "portico:\n"
+      "  listen: [\"127.0.0.1:0\"]\n"
+      "  admin_listen: \"127.0.0.1:0\"\n"
+      "  workers: 2\n"
+      "  access_log: stdout\n";
+  out.append(extra);
+  return out;
+}
+
+std::string portico_binary() {
+  const char* env = std::getenv("PORTICO_BIN");
+  return env && *env ? env : PORTICO_BIN;
+}
+
+std::string portico_source_dir() { return PORTICO_SOURCE_DIR; }
+
+Gateway::Gateway(std::string_view yaml, GatewayOptions options) {
+  config_path_ = dir_.write_file("portico.yaml", yaml);
+  std::vector<std::string> args = {"run", "-c", config_path_};
+  for (auto& a : options.extra_args) args.push_back(a);
+  process_ = std::make_unique<Process>(portico_binary(), args);
+  std::string error;
+  auto line = process_->wait_for_line(R"(listening .*proxy=)", options.ready_timeout,
+                                      Process::Stream::kStderr, &error);
+  if (!line) {
+    process_->kill();
+    throw std::runtime_error("gateway did not become ready: " + error + "\ncommand: " +
+                             process_->command_line() + "\nconfig:\n" + std::string(yaml) +
+                             "\nstderr:\n" + tail(process_->stderr_text(), 4000));
+  }
+  ready_line_ = *line;
+  re2::StringPiece input(ready_line_);
+  static const RE2 kProxy(R"(proxy=\[?[^\s\]]*\]?:(\d+))");
+  int port = 0;
+  while (RE2::FindAndConsume(&input, kProxy, &port)) proxy_ports_.push_back(static_cast<std::uint16_t>(port));
+  static const RE2 kAdmin(R"(admin=\[?[^\s\]]*\]?:(\d+))");
+  if (RE2::PartialMatch(ready_line_, kAdmin, &port)) admin_port_ = static_cast<std::uint16_t>(port);
+  if (proxy_ports_.empty() || proxy_ports_[0] == 0) {
+    process_->kill();
+    throw std::runtime_error("cannot parse proxy port from ready line: " + ready_line_);
+  }
+}
+
+Gateway::~Gateway() {
+  bool was_running = process_->running();
+  process_->kill();
+  if (::testing::Test::HasFailure()) {
+    std::cerr << "---- gateway pid " << process_->pid() << (was_running ? " (killed)" : "")
+              << " stderr (tail) ----\n"
+              << tail(process_->stderr_text(), 3000) << "\n---- gateway stdout (tail) ----\n"
+              << tail(process_->stdout_text(), 2000) << "\n---- end gateway output ----\n";
+  }
+}
+
+std::optional<ExitStatus> Gateway::stop(Millis timeout) {
+  process_->signal(SIGTERM);
+  return process_->wait_exit(timeout);
+}
+
+CheckResult Gateway::check(std::string_view yaml, std::string_view file_name, Millis timeout) {
+  TempDir dir;
+  CheckResult r;
+  r.config_path = dir.write_file(file_name, yaml);
+  RunResult run = run_command(portico_binary(), {"check", "-c", r.config_path}, timeout);
+  r.exit_code = run.exit_code();
+  r.out = std::move(run.out);
+  r.err = std::move(run.err);
+  return r;
+}
+
+}  // namespace portico::integration

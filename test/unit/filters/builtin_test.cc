@@ -1,0 +1,44 @@
+#include "filters/builtin.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "filter/chain.h"
+#include "test_support.h"
+
+namespace portico::filters {
+namespace {
+
+TEST(BuiltinPlugins, RegisteredUnderKongNamesAndPriorities) {
+  const filter::Registry& registry = testing::builtin_registry();
+  EXPECT_EQ(registry.names(), (std::vector<std::string>{"fault-injection", "request-termination",
+                                                        "request-transformer",
+                                                        "response-transformer"}));
+  EXPECT_EQ(registry.find("request-termination")->priority, 2);
+  EXPECT_EQ(registry.find("fault-injection")->priority, 3);
+  EXPECT_EQ(registry.find("response-transformer")->priority, 800);
+  EXPECT_EQ(registry.find("request-transformer")->priority, 801);
+}
+
+TEST(BuiltinPlugins, ChainRunsThemInPriorityOrder) {
+  auto termination = testing::load_plugin("plugins:\n- name: request-termination\n");
+  auto fault = testing::load_plugin(
+      "plugins:\n- name: fault-injection\n  config: {abort: {http_status: 500}}\n");
+  auto request = testing::load_plugin("plugins:\n- name: request-transformer\n");
+  auto response = testing::load_plugin("plugins:\n- name: response-transformer\n");
+  ASSERT_TRUE(termination.filter && fault.filter && request.filter && response.filter);
+
+  filter::Chain chain({{termination.filter, termination.priority},
+                       {fault.filter, fault.priority},
+                       {response.filter, response.priority},
+                       {request.filter, request.priority}});
+  EXPECT_EQ(chain.on_request(), (std::vector<const filter::Filter*>{
+                                    request.filter.get(), fault.filter.get(),
+                                    termination.filter.get()}));
+  EXPECT_EQ(chain.on_response(), (std::vector<const filter::Filter*>{response.filter.get()}));
+}
+
+}  // namespace
+}  // namespace portico::filters

@@ -102,8 +102,18 @@ void KongSchema::read(const ConfigNode& root) {
   for (std::string_view key : kNotSupportedYet) {
     r.reject(key, fmt::format("Kong entity '{}' is not supported yet", key));
   }
-  if (const ConfigNode* list = r.sequence("services")) read_services(*list, "services");
-  if (const ConfigNode* list = r.sequence("routes")) read_routes(*list, "routes", -1);
+  // Large files are mostly top-level lists; sizing the tables once saves rehashing 100k names.
+  if (const ConfigNode* list = r.sequence("services")) {
+    config_.services.reserve(list->size());
+    services_.by_name.reserve(list->size());
+    read_services(*list, "services");
+  }
+  if (const ConfigNode* list = r.sequence("routes")) {
+    config_.routes.reserve(config_.routes.size() + list->size());
+    routes_.by_name.reserve(routes_.by_name.size() + list->size());
+    refs_.reserve(refs_.size() + list->size());
+    read_routes(*list, "routes", -1);
+  }
   if (const ConfigNode* list = r.sequence("consumers")) read_consumers(*list, "consumers");
   if (const ConfigNode* list = r.sequence("plugins")) read_plugins(*list, "plugins", std::nullopt);
   if (const ConfigNode* portico = r.child("portico")) {
@@ -164,7 +174,6 @@ void KongSchema::read_service(const ConfigNode& node, std::string path) {
   if (!r.valid()) return;
   Service s;
   s.mark = node.mark();
-  read_common(r, s.id, s.tags);
   if (r.get("name", s.name)) {
     if (std::string e = check_name(s.name); !e.empty()) r.error("name", std::move(e));
   }
@@ -234,6 +243,7 @@ void KongSchema::read_service(const ConfigNode& node, std::string path) {
   r.get("write_timeout", s.write_timeout, 1u, uint32_t{kMaxTimeoutMs});
   r.get("read_timeout", s.read_timeout, 1u, uint32_t{kMaxTimeoutMs});
   r.get("enabled", s.enabled);
+  read_common(r, s.id, s.tags);
   reject_not_yet(r, kServiceFieldsNotYet);
 
   int index = static_cast<int>(config_.services.size());
@@ -241,11 +251,11 @@ void KongSchema::read_service(const ConfigNode& node, std::string path) {
   s.yaml_path = std::move(path);
   config_.services.push_back(std::move(s));
 
-  if (const ConfigNode* routes = r.sequence("routes")) {
-    read_routes(*routes, r.path_of("routes"), index);
-  }
   if (const ConfigNode* plugins = r.sequence("plugins")) {
     read_plugins(*plugins, r.path_of("plugins"), Parent{EntityType::kService, index});
+  }
+  if (const ConfigNode* routes = r.sequence("routes")) {
+    read_routes(*routes, r.path_of("routes"), index);
   }
   r.finish();
 }
@@ -260,7 +270,6 @@ void KongSchema::read_route(const ConfigNode& node, std::string path, int servic
   Route route;
   route.mark = node.mark();
   const size_t index = config_.routes.size();
-  read_common(r, route.id, route.tags);
   if (r.get("name", route.name)) {
     if (std::string e = check_name(route.name); !e.empty()) r.error("name", std::move(e));
   }
@@ -325,6 +334,7 @@ void KongSchema::read_route(const ConfigNode& node, std::string path, int servic
   }
   r.get("request_buffering", route.request_buffering);
   r.get("response_buffering", route.response_buffering);
+  read_common(r, route.id, route.tags);
   reject_not_yet(r, kRouteFieldsNotYet);
 
   register_entity(routes_, route.id, route.name, static_cast<int>(index), r);
@@ -346,7 +356,6 @@ void KongSchema::read_consumer(const ConfigNode& node, std::string path) {
   if (!r.valid()) return;
   Consumer c;
   c.mark = node.mark();
-  read_common(r, c.id, c.tags);
   bool has_username = r.get("username", c.username);
   bool has_custom_id = r.get("custom_id", c.custom_id);
   if (has_username && c.username.empty()) r.error("username", "username must not be empty");
@@ -354,6 +363,7 @@ void KongSchema::read_consumer(const ConfigNode& node, std::string path) {
   if (!r.has("username") && !r.has("custom_id")) {
     errors_.add(node, path, "a consumer needs a 'username' or a 'custom_id'");
   }
+  read_common(r, c.id, c.tags);
   reject_not_yet(r, kConsumerFieldsNotYet);
 
   int index = static_cast<int>(config_.consumers.size());
@@ -382,7 +392,6 @@ void KongSchema::read_plugin(const ConfigNode& node, std::string path, std::opti
   PluginInstance p;
   p.mark = node.mark();
   const size_t index = config_.plugins.size();
-  read_common(r, p.id, p.tags);
   r.require("name");
   if (r.get("name", p.name) && p.name.empty()) r.error("name", "plugin name must not be empty");
   if (r.get("instance_name", p.instance_name)) {
@@ -439,6 +448,7 @@ void KongSchema::read_plugin(const ConfigNode& node, std::string path, std::opti
         break;
     }
   }
+  read_common(r, p.id, p.tags);
   reject_not_yet(r, kPluginFieldsNotYet);
 
   if (!p.id.empty()) register_unique(plugin_ids_, "plugin", "id", p.id, static_cast<int>(index), r, "id");
@@ -457,36 +467,38 @@ void KongSchema::read_reference(ObjectReader& r, std::string_view key, EntityTyp
   const ConfigNode* value = r.child(key);
   if (value == nullptr) return;
   const Registry& reg = registry(target);
-  PendingRef ref{target, from_plugin, owner, Lookup::kIdOrName, {}, value, r.path_of(key)};
+  PendingRef ref{target, from_plugin, owner, Lookup::kIdOrName, {}, value, key, {}};
   if (value->is_map()) {
-    ObjectReader m(*value, ref.path, errors_);
+    ObjectReader m(*value, r.path_of(key), errors_);
     std::string id, name;
     bool has_id = m.get("id", id);
     bool has_name = m.get(reg.name_field, name);
     m.finish();
     if (has_id && has_name) {
-      errors_.add(*value, ref.path,
+      errors_.add(*value, m.path(),
                   fmt::format("give either 'id' or '{}', not both", reg.name_field));
       return;
     }
     if (has_id) {
       ref.lookup = Lookup::kId;
       ref.value = std::move(id);
-      ref.at = value->find("id");
-      ref.path = m.path_of("id");
+      ref.sub_key = "id";
     } else if (has_name) {
       ref.lookup = Lookup::kName;
       ref.value = std::move(name);
-      ref.at = value->find(reg.name_field);
-      ref.path = m.path_of(reg.name_field);
+      ref.sub_key = reg.name_field;
     } else {
       if (!m.has("id") && !m.has(reg.name_field)) {
-        errors_.add(*value, ref.path,
+        errors_.add(*value, m.path(),
                     fmt::format("a {} reference needs 'id' or '{}'", reg.type, reg.name_field));
       }
       return;
     }
-  } else if (!core::read_string(*value, ref.path, errors_, ref.value)) {
+    ref.at = value->find(ref.sub_key);
+  } else if (value->is_scalar() && !value->as_bool()) {
+    ref.value = value->scalar();
+  } else {
+    core::read_string(*value, r.path_of(key), errors_, ref.value);  // records the type error
     return;
   }
   refs_.push_back(std::move(ref));
@@ -528,7 +540,11 @@ void KongSchema::resolve_references() {
           message = fmt::format("no {} has {} \"{}\"", reg.type, reg.name_field, ref.value);
           break;
       }
-      errors_.add(*ref.at, ref.path, std::move(message));
+      const std::string& owner_path = ref.from_plugin ? config_.plugins[ref.owner].yaml_path
+                                                      : config_.routes[ref.owner].yaml_path;
+      std::string path = core::path_key(owner_path, ref.key);
+      if (!ref.sub_key.empty()) path = core::path_key(path, ref.sub_key);
+      errors_.add(*ref.at, std::move(path), std::move(message));
       if (ref.from_plugin) plugins_with_bad_scope_.insert(ref.owner);
       continue;
     }

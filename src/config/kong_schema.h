@@ -5,9 +5,10 @@
 //   `config` as far as it could; the caller discards `config` when errors is not empty.
 // - Entities may be nested (services[].routes[], services[].plugins[], services[].routes[].
 //   plugins[], routes[].plugins[], consumers[].plugins[]) or flat with references by name or id;
-//   both forms give the same model. Entities are stored in a fixed order (services, then routes:
-//   nested ones first, in document order, then top-level ones; likewise plugins), independent of
-//   the order of top-level keys.
+//   both forms give the same model. Entities are stored in a fixed order that does not depend on
+//   the order of keys in any map: routes nested in services (by service), then top-level routes;
+//   plugins of each service, then of its routes, service by service, then those nested in
+//   top-level routes, then in consumers, then top-level plugins.
 // - Adding a field: a member in model.h, one getter call in the entity's read_* function, a line
 //   in docs/configuration.md. Adding an entity: a struct, a read_* function, a Registry, and a
 //   line in read() (and in `kNotSupportedYet` until then).
@@ -44,6 +45,7 @@ class KongSchema {
   };
 
   // A reference from a route or plugin to another entity, resolved after everything is read.
+  // Its path (owner's yaml_path + key [+ sub_key]) is built only for an error.
   struct PendingRef {
     EntityType target;
     bool from_plugin;  // else from a route
@@ -51,7 +53,8 @@ class KongSchema {
     Lookup lookup;
     std::string value;
     const core::ConfigNode* at;
-    std::string path;
+    std::string_view key;      // "service", "route", "consumer"
+    std::string_view sub_key;  // "id" or the name field for the map form, else empty
   };
 
   // Names and ids of one entity type: value → (index, mark of the defining value).

@@ -72,7 +72,10 @@ void load_into(LoadResult& result, std::string_view text, std::string file_name,
   config.document = document;
   KongSchema schema(result.errors, config);
   schema.read(*document);
-  if (!result.errors.empty()) return;
+  if (!result.errors.empty()) {
+    result.errors.sort_by_position();
+    return;
+  }
   config.version = hasher.hex16();
   result.config = std::move(config);
 }

@@ -112,7 +112,7 @@ class YamlDocument {
                 const yaml_char_t* tag);
   bool on_end();
   // Places a finished node into its parent (or as the root).
-  bool attach(ConfigNode node, std::string_view anchor);
+  bool attach(ConfigNode&& node, std::string_view anchor);
   void accept_key(std::string key, Mark mark, bool plain);
   bool substitute(std::string& text, Mark mark);
   // The YAML path of the value being built. Built only for errors: doing it per key would cost
@@ -317,7 +317,7 @@ bool YamlDocument::on_end() {
   return attach(std::move(node), anchor);
 }
 
-bool YamlDocument::attach(ConfigNode node, std::string_view anchor) {
+bool YamlDocument::attach(ConfigNode&& node, std::string_view anchor) {
   if (!anchor.empty()) {
     Anchor& a = anchors_[std::string(anchor)];
     a.nodes = node.count_nodes();

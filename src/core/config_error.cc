@@ -1,5 +1,7 @@
 #include "core/config_error.h"
 
+#include <algorithm>
+#include <tuple>
 #include <utility>
 
 namespace portico::core {
@@ -35,6 +37,12 @@ void ConfigErrors::add(const ConfigNode& at, std::string path, std::string messa
 
 void ConfigErrors::add(const ConfigNode& at, Mark mark, std::string path, std::string message) {
   add(ConfigError{at.file(), mark, std::move(path), std::move(message)});
+}
+
+void ConfigErrors::sort_by_position() {
+  std::stable_sort(errors_.begin(), errors_.end(), [](const ConfigError& a, const ConfigError& b) {
+    return std::tie(a.file, a.mark.line, a.mark.column) < std::tie(b.file, b.mark.line, b.mark.column);
+  });
 }
 
 std::string ConfigErrors::to_string() const {

@@ -44,6 +44,10 @@ class ConfigErrors {
   std::vector<ConfigError>::const_iterator begin() const { return errors_.begin(); }
   std::vector<ConfigError>::const_iterator end() const { return errors_.end(); }
 
+  // Orders the kept errors by file, line and column (stable), so users read them top to bottom
+  // whatever order the checks ran in.
+  void sort_by_position();
+
   // One error per line, no trailing newline.
   std::string to_string() const;
 

@@ -198,7 +198,8 @@ ObjectReader::ObjectReader(const ConfigNode& node, std::string path, ConfigError
     errors_.add(node_, path_, "expected a map, got " + describe(node_));
     return;
   }
-  used_.assign(node_.size(), false);
+  if (node_.size() > 64) used_large_.assign(node_.size() - 64, false);
+  known_.reserve(256);
 }
 
 const ConfigNode* ObjectReader::lookup(std::string_view key) {
@@ -207,7 +208,7 @@ const ConfigNode* ObjectReader::lookup(std::string_view key) {
   if (!valid_) return nullptr;
   std::ptrdiff_t i = node_.index_of(key);
   if (i < 0) return nullptr;
-  used_[static_cast<size_t>(i)] = true;
+  set_used(static_cast<size_t>(i));
   return &node_[static_cast<size_t>(i)];
 }
 
@@ -239,14 +240,27 @@ const ConfigNode* ObjectReader::sequence(std::string_view key) {
   return value;
 }
 
+// The getters test the common, valid case inline and build the value's path only for an error:
+// a large file creates millions of values and paths would dominate the load time.
+
 bool ObjectReader::get(std::string_view key, std::string& out) {
   const ConfigNode* value = child(key);
-  return value != nullptr && read_string(*value, path_of(key), errors_, out);
+  if (value == nullptr) return false;
+  if (value->is_scalar() && !value->as_bool()) {
+    out = value->scalar();
+    return true;
+  }
+  return read_string(*value, path_of(key), errors_, out);
 }
 
 bool ObjectReader::get(std::string_view key, bool& out) {
   const ConfigNode* value = child(key);
-  return value != nullptr && read_bool(*value, path_of(key), errors_, out);
+  if (value == nullptr) return false;
+  if (auto b = value->as_bool()) {
+    out = *b;
+    return true;
+  }
+  return read_bool(*value, path_of(key), errors_, out);
 }
 
 template <typename T>
@@ -258,9 +272,12 @@ bool ObjectReader::get_integer(std::string_view key, T& out, T min, T max) {
   int64_t hi = static_cast<uint64_t>(max) > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())
                    ? std::numeric_limits<int64_t>::max()
                    : static_cast<int64_t>(max);
-  int64_t v = 0;
-  if (!read_int(*value, path_of(key), errors_, v, lo, hi)) return false;
-  out = static_cast<T>(v);
+  auto v = value->as_int();
+  if (!v || *v < lo || *v > hi) {
+    int64_t ignored = 0;
+    return read_int(*value, path_of(key), errors_, ignored, lo, hi);  // records the error
+  }
+  out = static_cast<T>(*v);
   return true;
 }
 
@@ -288,17 +305,24 @@ bool ObjectReader::get(std::string_view key, double& out, double min, double max
 bool ObjectReader::get(std::string_view key, std::vector<std::string>& out) {
   const ConfigNode* value = child(key);
   if (value == nullptr) return false;
-  std::string path = path_of(key);
   if (!value->is_sequence()) {
     std::string message = "expected a list of strings, got " + describe(*value);
     if (value->is_scalar()) message += "; write it as a list: [" + value->scalar() + "]";
-    errors_.add(*value, std::move(path), std::move(message));
+    errors_.add(*value, path_of(key), std::move(message));
     return false;
   }
-  std::vector<std::string> items(value->size());
+  std::vector<std::string> items;
+  items.reserve(value->size());
   bool ok = true;
   for (size_t i = 0; i < value->size(); ++i) {
-    ok &= read_string((*value)[i], path_index(path, i), errors_, items[i]);
+    const ConfigNode& item = (*value)[i];
+    if (item.is_scalar() && !item.as_bool()) {
+      items.push_back(item.scalar());
+    } else {
+      std::string ignored;
+      ok = false;
+      read_string(item, path_index(path_of(key), i), errors_, ignored);  // records the error
+    }
   }
   if (ok) out = std::move(items);
   return ok;
@@ -337,7 +361,7 @@ void ObjectReader::reject(std::string_view key, std::string_view message) {
   if (!valid_) return;
   std::ptrdiff_t i = node_.index_of(key);
   if (i < 0) return;
-  used_[static_cast<size_t>(i)] = true;
+  set_used(static_cast<size_t>(i));
   errors_.add(node_, node_.key_mark(static_cast<size_t>(i)), path_of(key), std::string(message));
 }
 
@@ -354,9 +378,9 @@ void ObjectReader::error(std::string_view key, std::string message) {
 
 void ObjectReader::finish() {
   if (!valid_) return;
-  for (size_t i = 0; i < used_.size(); ++i) {
-    if (used_[i]) continue;
-    used_[i] = true;  // finish() twice must not report twice
+  for (size_t i = 0; i < node_.size(); ++i) {
+    if (is_used(i)) continue;
+    set_used(i);  // finish() twice must not report twice
     const std::string& key = node_.key(i);
     std::string message = "unknown field '" + key + "'";
     std::vector<std::string_view> known_keys;

@@ -101,7 +101,19 @@ class ObjectReader {
   std::string path_;
   ConfigErrors& errors_;
   bool valid_ = false;
-  std::vector<bool> used_;
+  // Which entries were asked for: a bit per entry, inline for maps of up to 64 keys (nearly all),
+  // since a large file creates a reader per entity.
+  bool is_used(size_t i) const { return i < 64 ? (used_small_ >> i) & 1 : used_large_[i - 64]; }
+  void set_used(size_t i) {
+    if (i < 64) {
+      used_small_ |= uint64_t{1} << i;
+    } else {
+      used_large_[i - 64] = true;
+    }
+  }
+
+  uint64_t used_small_ = 0;
+  std::vector<bool> used_large_;
   // Keys asked for, in order, each followed by '\n' (may repeat): one buffer instead of one string
   // per key, since a large file creates a reader per entity.
   std::string known_;

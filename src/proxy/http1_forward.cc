@@ -182,6 +182,7 @@ runtime::Task<IoStatus> Http1Session::send_request(upstream::UpstreamConnection&
   for (;;) {
     batch.clear();
     if (first) batch.add(up_head_);
+    bool need_more = false;  // the decoder waits for bytes that are not buffered yet
     while (!body_consumed_ && body_pos_ < in.size() && !batch.full()) {
       auto step = request_body_.decode(in.view().substr(body_pos_));
       body_pos_ += step.consumed;
@@ -205,7 +206,10 @@ runtime::Task<IoStatus> Http1Session::send_request(upstream::UpstreamConnection&
         }
         break;
       }
-      if (step.consumed == 0 && step.data.empty()) break;
+      if (step.consumed == 0 && step.data.empty()) {
+        need_more = true;
+        break;
+      }
     }
     if (max_body && request_body_.body_bytes() > max_body) {
       ctx_.stats.bad_requests.add();
@@ -222,7 +226,7 @@ runtime::Task<IoStatus> Http1Session::send_request(upstream::UpstreamConnection&
     body_pos_ = head_size;
     first = false;
     if (body_consumed_) co_return IoStatus::kOk;
-    if (body_pos_ < in.size()) continue;  // the batch was full
+    if (!need_more && body_pos_ < in.size()) continue;  // the batch was full
     IoStatus io = co_await down_.read_more(ctx_.limits().client_body_timeout, true);
     if (io != IoStatus::kOk) {
       client_failed = true;
@@ -261,6 +265,7 @@ runtime::Task<bool> Http1Session::proxy_upstream(const config::Snapshot& snap, c
   bool fresh_retry_used = false;
 
   for (;;) {
+    active_upstream_ = nullptr;
     const upstream::Endpoint& ep = cluster.endpoints[ctx_.round_robin++ % cluster.endpoints.size()];
     x_.upstream_address = ep.key;
     std::unique_ptr<upstream::UpstreamConnection> up;
@@ -268,6 +273,7 @@ runtime::Task<bool> Http1Session::proxy_upstream(const config::Snapshot& snap, c
     const bool reused = up != nullptr;
     if (!up) {
       up = std::make_unique<upstream::UpstreamConnection>(asio::ip::tcp::socket(ctx_.io()), ep.key);
+      active_upstream_ = &up->stream;
       IoStatus c = co_await up->stream.connect(ep.address, cluster.connect_timeout);
       if (c != IoStatus::kOk) {
         ctx_.stats.upstream_connect_failures.add();
@@ -288,6 +294,7 @@ runtime::Task<bool> Http1Session::proxy_upstream(const config::Snapshot& snap, c
     } else {
       ctx_.stats.upstream_reused.add();
     }
+    active_upstream_ = &up->stream;
     x_.timings.connected = core::MonoClock::now();
     ctx_.stats.upstream_requests.add();
 
@@ -299,9 +306,14 @@ runtime::Task<bool> Http1Session::proxy_upstream(const config::Snapshot& snap, c
       co_return false;
     }
     if (sent != IoStatus::kOk) {
+      up->stream.close();
       if (reused && replayable && !fresh_retry_used) {
         // A pooled connection the upstream closed just as we used it: try once on a new one.
         fresh_retry_used = true;
+        continue;
+      }
+      if (replayable && sent != IoStatus::kTimeout && connect_attempts++ < cluster.retries) {
+        ctx_.stats.upstream_retries.add();
         continue;
       }
       PORTICO_LOG_WARN("upstream {} ({}) write failed: {}", ep.key, cluster.name, session::to_string(sent));
@@ -355,6 +367,16 @@ runtime::Task<bool> Http1Session::proxy_upstream(const config::Snapshot& snap, c
         break;
       }
       if (uin.empty() && reused && replayable && !fresh_retry_used) {
+        // A pooled connection closed under us: one free retry on a fresh connection.
+        fresh_retry_used = true;
+        retry = true;
+        break;
+      }
+      if (uin.empty() && replayable && connect_attempts++ < cluster.retries) {
+        // Kong's `retries`: an upstream that failed before sending any response byte gets the
+        // (idempotent, bodiless) request again, as nginx's proxy_next_upstream error does.
+        ctx_.stats.upstream_retries.add();
+        PORTICO_LOG_WARN("upstream {} ({}) failed before responding; retrying", ep.key, cluster.name);
         retry = true;
         break;
       }
@@ -364,7 +386,6 @@ runtime::Task<bool> Http1Session::proxy_upstream(const config::Snapshot& snap, c
       break;
     }
     if (retry) {
-      fresh_retry_used = true;
       up->stream.close();
       continue;
     }
@@ -380,6 +401,7 @@ runtime::Task<bool> Http1Session::proxy_upstream(const config::Snapshot& snap, c
     x_.timings.first_byte = core::MonoClock::now();
     bool reusable = false;
     bool keep = co_await stream_response(*up, route, cluster, reusable);
+    active_upstream_ = nullptr;
     if (reusable && body_consumed_) {
       up->requests++;
       ctx_.pool.release(std::move(up));

@@ -59,7 +59,8 @@ void Http1Session::on_drain() {
 
 void Http1Session::abort() {
   close_after_ = true;
-  down_.cancel();
+  if (active_upstream_) active_upstream_->cancel();
+  down_.close();
 }
 
 runtime::Task<void> Http1Session::run() {
@@ -205,6 +206,8 @@ runtime::Task<bool> Http1Session::handle_request() {
   uint64_t max_body = ctx_.limits().max_body_bytes;
   SnapshotRef snap = ctx_.snapshot();
   const router::Route* route = nullptr;
+  route_ = nullptr;
+  active_upstream_ = nullptr;
   if (max_body && head_.framing == Framing::kContentLength && head_.content_length > max_body) {
     ctx_.stats.bad_requests.add();
     http::set_json_error(x_.reply, 413, "Request size limit exceeded");
@@ -223,6 +226,7 @@ runtime::Task<bool> Http1Session::handle_request() {
       http::set_json_error(x_.reply, 404, "no Route matched with those values");
       keep = co_await send_local_reply(false);
     } else {
+      route_ = route;
       x_.route_name = route->name;
       x_.service_name = route->service_name;
       auto t0 = core::MonoClock::now();
@@ -246,6 +250,7 @@ runtime::Task<bool> Http1Session::handle_request() {
     }
   }
 
+  active_upstream_ = nullptr;
   x_.timings.end = core::MonoClock::now();
   if (route) {
     for (const filter::Filter* f : route->chain.on_log()) f->on_log(x_);
@@ -284,6 +289,7 @@ runtime::Task<bool> Http1Session::discard_request_body() {
 
 runtime::Task<void> Http1Session::send_error_and_close(int status, std::string_view message) {
   x_.clear();
+  route_ = nullptr;
   x_.timings.start = core::MonoClock::now();
   http::set_json_error(x_.reply, static_cast<uint16_t>(status), message);
   co_await send_local_reply(true);
@@ -294,12 +300,26 @@ runtime::Task<void> Http1Session::send_error_and_close(int status, std::string_v
 runtime::Task<bool> Http1Session::send_local_reply(bool close_after) {
   if (close_after) close_after_ = true;
   auto& rep = x_.reply;
+  // A local reply goes through the route's response filters like an upstream response does
+  // (Kong runs header_filter after kong.response.exit too), so response-transformer and friends
+  // see every answer.
+  auto& resp = x_.response;
+  resp.clear();
+  resp.status = rep.status;
+  if (!rep.content_type.empty()) resp.headers.add("Content-Type", rep.content_type);
+  for (const auto& h : rep.headers) resp.headers.add(h.name, h.value);
+  if (route_) {
+    for (const filter::Filter* f : route_->chain.on_response()) {
+      filter::Step step = f->on_response(x_);
+      filter::Verdict v = step.ready() ? step.verdict() : co_await step.take_task();
+      if (v.kind != filter::Verdict::Kind::kContinue) break;  // the reply is already the answer
+    }
+  }
   out_.clear();
-  codec::http1::write_status_line(out_, rep.status);
+  codec::http1::write_status_line(out_, resp.status);
   codec::http1::write_header(out_, "Date", ctx_.http_date());
   codec::http1::write_header(out_, "Server", kServerToken);
-  if (!rep.content_type.empty()) codec::http1::write_header(out_, "Content-Type", rep.content_type);
-  for (const auto& h : rep.headers) codec::http1::write_header(out_, h.name, h.value);
+  for (const auto& h : resp.headers) codec::http1::write_header(out_, h.name, h.value);
   char num[24];
   auto [end, ec] = std::to_chars(num, num + sizeof num, rep.body.size());
   codec::http1::write_header(out_, "Content-Length", std::string_view(num, end - num));
@@ -313,9 +333,9 @@ runtime::Task<bool> Http1Session::send_local_reply(bool close_after) {
   std::array<asio::const_buffer, 2> bufs{asio::buffer(out_),
                                          asio::buffer(rep.body.data(), head_method ? 0 : rep.body.size())};
   IoStatus io = co_await down_.write(bufs, ctx_.limits().client_body_timeout);
-  x_.status_sent = rep.status;
+  x_.status_sent = resp.status;
   x_.bytes_sent += out_.size() + (head_method ? 0 : rep.body.size());
-  count_response(rep.status);
+  count_response(resp.status);
   co_return io == IoStatus::kOk && !close_after_;
 }
 

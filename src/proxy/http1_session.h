@@ -72,6 +72,8 @@ class Http1Session {
   std::string client_ip_;
   uint16_t client_port_ = 0;
   uint16_t server_port_ = 0;
+  const router::Route* route_ = nullptr;
+  session::Stream* active_upstream_ = nullptr;  // the upstream in use, so abort() can cancel it  // the matched route of the current request, if any
   bool idle_ = true;             // waiting for a request head with nothing buffered
   bool close_after_ = false;     // connection must close after the current response
   bool body_consumed_ = false;   // the request body has been fully read

@@ -192,9 +192,28 @@ int Server::run() {
 
   for (auto& w : workers_) w->stop();
   for (auto& w : workers_) w->join();
+  // Sessions cancelled by close_all() still have completions queued: let them run to the end on
+  // this thread, so no coroutine outlives the WorkerContext it refers to.
+  bool leftover = false;
+  for (size_t i = 0; i < workers_.size(); ++i) {
+    auto& io = workers_[i]->io();
+    auto until = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+    while (contexts_[i]->live_sessions() > 0 && std::chrono::steady_clock::now() < until) {
+      io.restart();
+      io.run_for(std::chrono::milliseconds(10));
+    }
+    leftover = leftover || contexts_[i]->live_sessions() > 0;
+  }
+  if (access_log_) access_log_->flush();
+  if (leftover) {
+    // A session stuck in something no cancellation reaches: do not tear down state it may still
+    // touch; the process is exiting anyway.
+    PORTICO_LOG_WARN("stopped with sessions still open");
+    std::fflush(nullptr);
+    std::_Exit(0);
+  }
   contexts_.clear();
   workers_.clear();
-  if (access_log_) access_log_->flush();
   PORTICO_LOG_INFO("stopped");
   return 0;
 }

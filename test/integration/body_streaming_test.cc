@@ -128,7 +128,8 @@ TEST_F(BodyStreamingTest, LargeContentLengthRequestBodyStreamsWithBoundedMemory)
   up_.set_store_limit(0);
   Client c(gw_->port());
   ASSERT_TRUE(c.send("POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: " + std::to_string(kLarge) + "\r\n\r\n"));
-  ASSERT_TRUE(send_pattern(c, kLarge, false)) << "gateway stopped reading the request body";
+  ASSERT_TRUE(send_pattern(c, kLarge, false))
+      << "gateway stopped reading the request body; upstream got " << up_.bytes_received() << " bytes";
   Response r = c.read_response({.timeout = 15s});
   ASSERT_TRUE(r.ok()) << r.error;
   EXPECT_EQ(r.status, 200);
@@ -143,7 +144,8 @@ TEST_F(BodyStreamingTest, LargeChunkedRequestBodyStreamsWithBoundedMemory) {
   up_.set_store_limit(0);
   Client c(gw_->port());
   ASSERT_TRUE(c.send("POST /upload HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"));
-  ASSERT_TRUE(send_pattern(c, kLarge, true)) << "gateway stopped reading the request body";
+  ASSERT_TRUE(send_pattern(c, kLarge, true))
+      << "gateway stopped reading the request body; upstream got " << up_.bytes_received() << " bytes";
   Response r = c.read_response({.timeout = 15s});
   ASSERT_TRUE(r.ok()) << r.error;
   EXPECT_EQ(r.status, 200);
@@ -296,7 +298,11 @@ TEST_F(BodyStreamingTest, UntilCloseUpstreamResponseIsDeliveredChunked) {
   EXPECT_EQ(r.body.size, 100000u);
   EXPECT_EQ(r.body.hash, pattern_hash(100000));
   // Chunked framing lets the client connection live on.
-  up_.set_handler([](const RecordedRequest&) { return UpstreamResponse{}; });
+  up_.set_handler([](const RecordedRequest&) {
+    UpstreamResponse resp;
+    resp.body = "ok";
+    return resp;
+  });
   Response next = c.request(http_request("GET", "/next"));
   ASSERT_TRUE(next.ok()) << next.error;
   EXPECT_EQ(next.text(), "ok");

@@ -7,10 +7,12 @@
 
 #include <chrono>
 #include <memory>
+#include <thread>
 
 #include "harness/client.h"
 #include "harness/gateway.h"
 #include "harness/json_body.h"
+#include "harness/temp_dir.h"
 #include "harness/upstream.h"
 
 namespace portico::integration {
@@ -336,6 +338,58 @@ TEST_F(ProxyBasicTest, MethodsMatching) {
   EXPECT_EQ(p.status, 404);
   EXPECT_EQ(json_message(p.text()), "no Route matched with those values") << p.text();
   EXPECT_EQ(up_.request_count(), 1u);
+}
+
+TEST_F(ProxyBasicTest, AccessLogHasOneJsonLinePerRequest) {
+  TempDir dir;
+  std::string log_path = dir.file("access.log");
+  Gateway gw(render(R"(_format_version: "3.0"
+portico:
+  listen: ["127.0.0.1:0"]
+  admin_listen: "127.0.0.1:0"
+  workers: 2
+  access_log: {{LOG}}
+)",
+                    {{"LOG", log_path}}) +
+             render(kServices, {{"UP", std::to_string(up_.port())}}));
+  Response r = fetch(gw.port(), http_request("POST", "/api/logged?q=1", {}, "12345"));
+  ASSERT_TRUE(r.ok()) << r.error;
+  RecordedRequest req = only_request();
+  // The line is written after the response; poll for it with a deadline.
+  std::string text;
+  auto deadline = std::chrono::steady_clock::now() + 3s;
+  while ((text = read_file(log_path)).find('\n') == std::string::npos) {
+    ASSERT_LT(std::chrono::steady_clock::now(), deadline) << "no access log line in " << log_path;
+    std::this_thread::sleep_for(5ms);
+  }
+  ASSERT_EQ(text.find('\n'), text.size() - 1) << "expected exactly one line:\n" << text;
+  std::string err;
+  auto line = parse_json(text, &err);
+  ASSERT_TRUE(line && line->is_object()) << err << ": " << text;
+  const auto& o = line->as_object();
+  for (const char* key : {"time", "client", "method", "path", "status", "bytes_sent", "bytes_received",
+                          "route", "service", "upstream", "latency_ms", "gateway_ms", "upstream_ms",
+                          "request_id"})
+    EXPECT_TRUE(o.contains(key)) << key << " missing: " << text;
+  EXPECT_EQ(json_string(*line, "client"), "127.0.0.1") << text;
+  EXPECT_EQ(json_string(*line, "method"), "POST") << text;
+  EXPECT_NE(json_string(*line, "path").value_or("").find("/api/logged"), std::string::npos) << text;
+  EXPECT_EQ(json_string(*line, "route"), "strip") << text;
+  EXPECT_EQ(json_string(*line, "service"), "echo") << text;
+  EXPECT_EQ(json_string(*line, "upstream"), "127.0.0.1:" + std::to_string(up_.port())) << text;
+  EXPECT_EQ(json_string(*line, "request_id"), req.header("X-Request-Id")) << text;
+  if (o.contains("status")) {
+    EXPECT_EQ(o.at("status").to_number<int>(), 200) << text;
+  }
+  if (o.contains("bytes_sent")) {
+    EXPECT_GE(o.at("bytes_sent").to_number<double>(), r.raw_head.size() + 2) << text;
+  }
+  if (o.contains("bytes_received")) {
+    EXPECT_GT(o.at("bytes_received").to_number<double>(), 5) << text;
+  }
+  if (o.contains("latency_ms")) {
+    EXPECT_GE(o.at("latency_ms").to_number<double>(), 0) << text;
+  }
 }
 
 }  // namespace

@@ -27,7 +27,7 @@ ParseError parse_field_line(const char* line, size_t begin, size_t end, FieldSpa
   size_t j = i + 1;
   while (j < end && is_ows(line[j])) ++j;
   const size_t value_begin = j;
-  while (j < end && is_field_char(line[j])) ++j;
+  j = skip_field_chars(line, j, end);
   if (j != end) return line[j] == '\r' ? ParseError::kBareCr : ParseError::kBadHeaderValue;
   size_t value_end = end;
   while (value_end > value_begin && is_ows(line[value_end - 1])) --value_end;

@@ -128,8 +128,7 @@ ParseStatus RequestParser::parse(std::string_view buf, RequestHead& out) {
     // Stop one byte past the URI limit so an overlong target is refused before its end
     // arrives, without scanning the rest of it.
     const size_t uri_stop = std::min(limit, target_begin_ + size_t{limits_.max_uri_bytes} + 1);
-    size_t i = pos_;
-    while (i < uri_stop && is_visible_ascii(p[i])) ++i;
+    const size_t i = skip_visible_ascii(p, pos_, uri_stop);
     pos_ = i;
     if (i - target_begin_ > limits_.max_uri_bytes) return fail(ParseError::kUriTooLong);
     if (i >= limit) return need_more(buf.size());

@@ -8,6 +8,7 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <string_view>
 
 namespace portico::codec::http1 {
@@ -66,6 +67,60 @@ inline bool is_visible_ascii(char c) { return detail::has_class(c, detail::kVisi
 inline bool is_hex_digit(char c) { return detail::has_class(c, detail::kHexDigit); }
 inline bool is_digit(char c) { return c >= '0' && c <= '9'; }
 inline bool is_ows(char c) { return c == ' ' || c == '\t'; }
+
+namespace detail {
+
+// Word-at-a-time helpers (exact for "does any byte qualify"; the caller then finds which byte
+// with the table). Bytes only ever come from memcpy, so alignment and endianness don't matter.
+inline constexpr uint64_t kOnes = 0x0101010101010101ull;
+inline constexpr uint64_t kHighBits = 0x8080808080808080ull;
+inline uint64_t any_byte_below(uint64_t w, uint8_t n) { return (w - kOnes * n) & ~w & kHighBits; }
+inline uint64_t any_byte_equal(uint64_t w, uint8_t n) {
+  const uint64_t x = w ^ (kOnes * n);
+  return (x - kOnes) & ~x & kHighBits;
+}
+inline uint64_t any_byte_above_7e(uint64_t w) { return ((w + kOnes) | w) & kHighBits; }
+inline uint64_t load_word(const char* p) {
+  uint64_t w;
+  std::memcpy(&w, p, sizeof(w));
+  return w;
+}
+
+}  // namespace detail
+
+// Index of the first byte in p[i, end) that is not a field char (end when there is none).
+// Values are most of a head's bytes, so this checks eight at a time: a word without bytes
+// below 0x20 or equal to DEL is all field chars (HTAB, the one allowed CTL, takes the slow path).
+inline size_t skip_field_chars(const char* p, size_t i, size_t end) {
+  while (end - i >= 8) {
+    const uint64_t w = detail::load_word(p + i);
+    if ((detail::any_byte_below(w, 0x20) | detail::any_byte_equal(w, 0x7f)) == 0) {
+      i += 8;
+      continue;
+    }
+    for (const size_t stop = i + 8; i < stop; ++i) {
+      if (!is_field_char(p[i])) return i;
+    }
+  }
+  while (i < end && is_field_char(p[i])) ++i;
+  return i;
+}
+
+// Index of the first byte in p[i, end) outside %x21-7E (request-target bytes).
+inline size_t skip_visible_ascii(const char* p, size_t i, size_t end) {
+  while (end - i >= 8) {
+    const uint64_t w = detail::load_word(p + i);
+    if ((detail::any_byte_below(w, 0x21) | detail::any_byte_above_7e(w)) == 0) {
+      i += 8;
+      continue;
+    }
+    for (const size_t stop = i + 8; i < stop; ++i) {
+      if (!is_visible_ascii(p[i])) return i;
+    }
+  }
+  while (i < end && is_visible_ascii(p[i])) ++i;
+  return i;
+}
 
 // token = 1*tchar.
 bool is_token(std::string_view s);

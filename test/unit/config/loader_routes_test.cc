@@ -1,1 +1,251 @@
+#include <gtest/gtest.h>
+
 #include "test_util.h"
+
+namespace portico::config::testing {
+namespace {
+
+// A service `svc` with one nested route whose body is `fields` (eight-space indentation).
+// Lines: 1 _format_version, 2 services:, 3 - name: svc, 4 host, 5 routes:, 6 - name: r, 7+ fields.
+std::string route_yaml(std::string_view fields) {
+  return "_format_version: \"3.0\"\nservices:\n  - name: svc\n    host: h\n    routes:\n"
+         "      - name: r\n" +
+         std::string(fields);
+}
+
+Route load_route(std::string_view fields) {
+  LoadResult result = load_string(route_yaml(fields), "kong.yaml");
+  EXPECT_TRUE(result.ok()) << result.errors.to_string();
+  if (!result.ok() || result.config->routes.empty()) return {};
+  return result.config->routes[0];
+}
+
+std::string route_errors(std::string_view fields) {
+  LoadResult result = load_string(route_yaml(fields), "kong.yaml");
+  EXPECT_FALSE(result.ok());
+  return result.errors.to_string();
+}
+
+TEST(Routes, AllFields) {
+  Route r = load_route(R"(        paths: ["/api", "~/v[0-9]+/items$"]
+        hosts: [API.Example.com, "*.example.org", "example.*", "internal:8080", "[::1]:8000"]
+        methods: [GET, POST]
+        protocols: [https]
+        strip_path: false
+        preserve_host: true
+        regex_priority: -3
+        path_handling: v1
+        https_redirect_status_code: 308
+        request_buffering: false
+        response_buffering: false
+        tags: [edge]
+        id: 3f0c5b8e-1d2a-4c3b-9e4f-5a6b7c8d9e0f
+)");
+  EXPECT_EQ(r.paths, (std::vector<std::string>{"/api", "~/v[0-9]+/items$"}));
+  EXPECT_EQ(r.hosts, (std::vector<std::string>{"api.example.com", "*.example.org", "example.*",
+                                               "internal:8080", "[::1]:8000"}));
+  EXPECT_EQ(r.methods, (std::vector<std::string>{"GET", "POST"}));
+  EXPECT_EQ(r.protocols, std::vector<std::string>{"https"});
+  EXPECT_FALSE(r.strip_path);
+  EXPECT_TRUE(r.preserve_host);
+  EXPECT_EQ(r.regex_priority, -3);
+  EXPECT_EQ(r.path_handling, "v1");
+  EXPECT_EQ(r.https_redirect_status_code, 308);
+  EXPECT_FALSE(r.request_buffering);
+  EXPECT_FALSE(r.response_buffering);
+  EXPECT_EQ(r.tags, std::vector<std::string>{"edge"});
+  EXPECT_EQ(r.service, 0);
+  EXPECT_EQ(r.mark.line, 6u);
+}
+
+TEST(Routes, Defaults) {
+  Route r = load_route("        paths: [/]\n");
+  EXPECT_TRUE(r.strip_path);
+  EXPECT_FALSE(r.preserve_host);
+  EXPECT_EQ(r.regex_priority, 0);
+  EXPECT_EQ(r.path_handling, "v0");
+  EXPECT_EQ(r.https_redirect_status_code, 426);
+  EXPECT_TRUE(r.request_buffering);
+  EXPECT_TRUE(r.response_buffering);
+  EXPECT_EQ(r.protocols, (std::vector<std::string>{"http", "https"}));
+  EXPECT_TRUE(r.hosts.empty());
+}
+
+TEST(Routes, PathMustStartWithSlashOrTilde) {
+  EXPECT_EQ(route_errors("        paths: [/ok, api]\n"),
+            "kong.yaml:7:22: services[0].routes[0].paths[1]: path \"api\" must start with \"/\" "
+            "(prefix) or \"~\" (regex)");
+}
+
+TEST(Routes, PathCharacters) {
+  EXPECT_EQ(route_errors("        paths: [\"/a%zz\", \"/b c\", \"~\"]\n"),
+            "kong.yaml:7:17: services[0].routes[0].paths[0]: path \"/a%zz\" has an invalid "
+            "percent-escape at offset 2 (expected %XX with two hex digits)\n"
+            "kong.yaml:7:26: services[0].routes[0].paths[1]: path \"/b c\" contains a space, which "
+            "must be percent-encoded\n"
+            "kong.yaml:7:34: services[0].routes[0].paths[2]: regex path \"~\" must have a pattern "
+            "after '~'");
+}
+
+TEST(Routes, NeedsAMatcher) {
+  EXPECT_EQ(route_errors("        strip_path: true\n"),
+            "kong.yaml:6:9: services[0].routes[0]: a route needs at least one of 'paths', 'hosts' "
+            "or 'methods' to match requests");
+  EXPECT_EQ(route_errors("        paths: []\n"),
+            "kong.yaml:6:9: services[0].routes[0]: a route needs at least one of 'paths', 'hosts' "
+            "or 'methods' to match requests");
+  Route by_method = load_route("        methods: [DELETE]\n");
+  EXPECT_EQ(by_method.methods, std::vector<std::string>{"DELETE"});
+}
+
+TEST(Routes, MethodsAreUpperCaseTokens) {
+  EXPECT_EQ(route_errors("        methods: [get, \"PO ST\"]\n"),
+            "kong.yaml:7:19: services[0].routes[0].methods[0]: method \"get\" must be upper-case "
+            "letters, e.g. GET or POST\n"
+            "kong.yaml:7:24: services[0].routes[0].methods[1]: method \"PO ST\" must be upper-case "
+            "letters, e.g. GET or POST");
+}
+
+TEST(Routes, HostWildcards) {
+  std::string errors = route_errors(
+      "        hosts: [\"*.*.example.com\", \"api.*.com\", \"*example.com\", \"a..b\", "
+      "\"h:70000\", \"fe80::1\"]\n");
+  EXPECT_EQ(errors,
+            "kong.yaml:7:17: services[0].routes[0].hosts[0]: host \"*.*.example.com\" has more than "
+            "one wildcard; only one '*' is allowed, at the start (*.example.com) or the end "
+            "(example.*)\n"
+            "kong.yaml:7:36: services[0].routes[0].hosts[1]: host \"api.*.com\" has a misplaced "
+            "wildcard; '*' must be a whole label at the start (*.example.com) or the end "
+            "(example.*)\n"
+            "kong.yaml:7:49: services[0].routes[0].hosts[2]: host \"*example.com\" has a misplaced "
+            "wildcard; '*' must be a whole label at the start (*.example.com) or the end "
+            "(example.*)\n"
+            "kong.yaml:7:65: services[0].routes[0].hosts[3]: host \"a..b\" is not a valid hostname "
+            "(letters, digits, '-' and '_' in dot-separated labels, optionally one wildcard label "
+            "and a :port)\n"
+            "kong.yaml:7:73: services[0].routes[0].hosts[4]: host \"h:70000\" has an invalid port "
+            "(expected host:0..65535)\n"
+            "kong.yaml:7:84: services[0].routes[0].hosts[5]: host \"fe80::1\": write IPv6 addresses "
+            "in brackets, e.g. [::1]:8000");
+}
+
+TEST(Routes, RedirectStatusAndPathHandling) {
+  EXPECT_EQ(route_errors("        paths: [/]\n        https_redirect_status_code: 303\n"
+                         "        path_handling: v3\n"),
+            "kong.yaml:8:37: services[0].routes[0].https_redirect_status_code: status 303 is not "
+            "one of: 426, 301, 302, 307, 308\n"
+            "kong.yaml:9:24: services[0].routes[0].path_handling: \"v3\" is not one of: v0, v1");
+}
+
+TEST(Routes, Protocols) {
+  EXPECT_EQ(route_errors("        paths: [/]\n        protocols: [http, grpc, gopher]\n"),
+            "kong.yaml:8:27: services[0].routes[0].protocols[1]: protocol \"grpc\" is not supported "
+            "yet (supported: http, https)\n"
+            "kong.yaml:8:33: services[0].routes[0].protocols[2]: unknown protocol \"gopher\"; "
+            "expected http or https");
+  EXPECT_EQ(route_errors("        paths: [/]\n        protocols: []\n"),
+            "kong.yaml:8:20: services[0].routes[0].protocols: protocols must not be empty");
+}
+
+TEST(Routes, NotYetSupportedAndUnknownFields) {
+  EXPECT_EQ(route_errors("        paths: [/]\n        headers: {x-canary: [\"true\"]}\n"
+                         "        strip: false\n"),
+            "kong.yaml:8:9: services[0].routes[0].headers: Kong field 'headers' is not supported "
+            "yet\n"
+            "kong.yaml:9:9: services[0].routes[0].strip: unknown field 'strip'; expected one of: "
+            "name, protocols, paths, hosts, methods, strip_path, "
+            "preserve_host, regex_priority, path_handling, https_redirect_status_code, "
+            "request_buffering, response_buffering, id, tags, created_at, updated_at, plugins");
+}
+
+TEST(Routes, NestedRouteMustNotNameAService) {
+  EXPECT_EQ(route_errors("        paths: [/]\n        service: svc\n"),
+            "kong.yaml:8:9: services[0].routes[0].service: a route nested under a service must not "
+            "have a 'service' field; move the route to the top-level 'routes' list or remove the "
+            "field");
+}
+
+TEST(Routes, FlatReferences) {
+  Config c = load_ok(R"(
+_format_version: "3.0"
+services:
+  - name: a
+    host: a
+  - name: b
+    id: 22222222-2222-4222-8222-222222222222
+    host: b
+routes:
+  - name: by-name
+    service: b
+    paths: [/1]
+  - name: by-id
+    service: 22222222-2222-4222-8222-222222222222
+    paths: [/2]
+  - name: by-name-map
+    service: {name: a}
+    paths: [/3]
+  - name: by-id-map
+    service: {id: 22222222-2222-4222-8222-222222222222}
+    paths: [/4]
+  - name: no-service
+    paths: [/5]
+)");
+  ASSERT_EQ(c.routes.size(), 5u);
+  EXPECT_EQ(c.routes[0].service, 1);
+  EXPECT_EQ(c.routes[1].service, 1);
+  EXPECT_EQ(c.routes[2].service, 0);
+  EXPECT_EQ(c.routes[3].service, 1);
+  EXPECT_EQ(c.routes[4].service, -1);
+}
+
+TEST(Routes, DanglingReferences) {
+  EXPECT_EQ(load_errors(R"(
+_format_version: "3.0"
+services:
+  - name: a
+    host: a
+routes:
+  - service: ghost
+    paths: [/1]
+  - service: {name: ghost}
+    paths: [/2]
+  - service: {id: 33333333-3333-4333-8333-333333333333}
+    paths: [/3]
+  - service: {name: a, id: 33333333-3333-4333-8333-333333333333}
+    paths: [/4]
+  - service: {label: a}
+    paths: [/5]
+  - service: [a]
+    paths: [/6]
+)"),
+            "kong.yaml:6:14: routes[0].service: service \"ghost\" not found: no service has that "
+            "name or id\n"
+            "kong.yaml:8:21: routes[1].service.name: no service has name \"ghost\"\n"
+            "kong.yaml:10:19: routes[2].service.id: no service has id "
+            "\"33333333-3333-4333-8333-333333333333\"\n"
+            "kong.yaml:12:14: routes[3].service: give either 'id' or 'name', not both\n"
+            "kong.yaml:14:14: routes[4].service: a service reference needs 'id' or 'name'\n"
+            "kong.yaml:14:15: routes[4].service.label: unknown field 'label'; expected one of: id, "
+            "name\n"
+            "kong.yaml:16:14: routes[5].service: expected a string, got a list");
+}
+
+TEST(Routes, DuplicateNamesAcrossNestedAndFlat) {
+  EXPECT_EQ(load_errors(R"(
+_format_version: "3.0"
+services:
+  - name: a
+    host: a
+    routes:
+      - name: r
+        paths: [/n]
+routes:
+  - name: r
+    service: a
+    paths: [/f]
+)"),
+            "kong.yaml:9:11: routes[0].name: duplicate route name \"r\" (first defined at line 6)");
+}
+
+}  // namespace
+}  // namespace portico::config::testing

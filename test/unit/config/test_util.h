@@ -4,10 +4,17 @@
 
 #include <gtest/gtest.h>
 
+#include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "config/loader.h"
+#include "config/yaml_document.h"
+#include "core/config_error.h"
+#include "core/config_node.h"
 
 namespace portico::config::testing {
 
@@ -32,6 +39,23 @@ inline std::string load_errors(std::string_view literal, const LoadOptions& opti
   LoadResult result = load(literal, options);
   EXPECT_FALSE(result.ok());
   return result.errors.to_string();
+}
+
+// Parses YAML text (first line break dropped) into a tree; nullptr on error.
+inline std::shared_ptr<const core::ConfigNode> parse(std::string_view literal,
+                                                     core::ConfigErrors& errors,
+                                                     const YamlOptions& options = {}) {
+  return parse_yaml_document(text(literal), "t.yaml", errors, options);
+}
+
+// An environment for ${VAR} tests that does not depend on the process environment.
+inline EnvLookup fake_env(std::vector<std::pair<std::string, std::string>> vars) {
+  return [vars = std::move(vars)](std::string_view name) -> std::optional<std::string> {
+    for (const auto& [k, v] : vars) {
+      if (k == name) return v;
+    }
+    return std::nullopt;
+  };
 }
 
 }  // namespace portico::config::testing

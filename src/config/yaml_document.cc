@@ -234,11 +234,11 @@ bool YamlDocument::on_scalar(const yaml_event_t& event) {
     }
   }
 
-  if (!stack_.empty() && stack_.back().kind == ConfigNode::Kind::kMap && !stack_.back().have_key) {
-    if (!s.anchor) {
-      accept_key(std::move(text), mark, !quoted);
-      return true;
-    }
+  bool is_key =
+      !stack_.empty() && stack_.back().kind == ConfigNode::Kind::kMap && !stack_.back().have_key;
+  if (is_key && !s.anchor) {
+    accept_key(std::move(text), mark, !quoted);
+    return true;
   }
 
   ConfigNode node;
@@ -246,7 +246,7 @@ bool YamlDocument::on_scalar(const yaml_event_t& event) {
     node = ConfigNode(ConfigNode::Kind::kNull, mark, file_);
   } else {
     // On failure the text stays as written so the tree remains complete; the load fails anyway.
-    if (options_.substitute_env) substitute(text, mark);
+    if (options_.substitute_env && !is_key) substitute(text, mark);
     node = ConfigNode::scalar(std::move(text), quoted, mark, file_);
   }
   return attach(std::move(node), as_view(s.anchor));

@@ -516,6 +516,7 @@ runtime::Task<bool> Http1Session::stream_response(upstream::UpstreamConnection& 
     batch.clear();
     if (first) batch.add(out_);
     std::string_view trailers;
+    bool need_more = false;  // the decoder waits for bytes that are not buffered yet
     while (!done && pos < uin.size() && !batch.full() && transforms.empty()) {
       auto step = response_body_.decode(uin.view().substr(pos));
       pos += step.consumed;
@@ -533,7 +534,10 @@ runtime::Task<bool> Http1Session::stream_response(upstream::UpstreamConnection& 
         trailers = step.trailers;
         break;
       }
-      if (step.consumed == 0 && step.data.empty()) break;
+      if (step.consumed == 0 && step.data.empty()) {
+        need_more = true;
+        break;
+      }
     }
     if (!transforms.empty() && !done && pos < uin.size()) {
       // Transformed bodies go one decoded span at a time through the transforms' own buffers.
@@ -541,6 +545,7 @@ runtime::Task<bool> Http1Session::stream_response(upstream::UpstreamConnection& 
       pos += step.consumed;
       if (step.error != codec::http1::ParseError::kNone) failed = true;
       done = step.done;
+      if (step.consumed == 0 && step.data.empty() && !done) need_more = true;
       std::string_view outv = transform(step.data, done);
       if (chunked_out) batch.add_chunk(outv); else batch.add(outv);
     }
@@ -569,7 +574,7 @@ runtime::Task<bool> Http1Session::stream_response(upstream::UpstreamConnection& 
     pos = head_size;
     first = false;
     if (failed || done) break;
-    if (pos < uin.size()) continue;
+    if (!need_more && pos < uin.size()) continue;  // the batch was full
     IoStatus io = co_await up.stream.read_more(cluster.read_timeout, true);
     if (io == IoStatus::kEof) {
       if (response_body_.finish_eof()) {

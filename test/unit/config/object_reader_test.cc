@@ -252,6 +252,27 @@ TEST_F(ObjectReaderTest, IgnoreAndErrorHelpers) {
             "t.yaml:2:6: s.url: bad url\nt.yaml:1:1: s: no such key, points at the map");
 }
 
+TEST_F(ObjectReaderTest, MapsWithManyKeys) {
+  // More entries than the reader tracks inline (64): the overflow path must behave the same.
+  std::string text;
+  for (int i = 0; i < 100; ++i) {
+    text += "key";
+    text += std::to_string(i);
+    text += ": 1\n";
+  }
+  ObjectReader r(doc(text), "m", errors_);
+  for (int i = 0; i < 100; ++i) {
+    if (i == 7 || i == 90) continue;
+    int v = 0;
+    EXPECT_TRUE(r.get("key" + std::to_string(i), v, 0, 1));
+  }
+  r.finish();
+  ASSERT_EQ(errors_.list().size(), 2u) << errors_.to_string();
+  EXPECT_EQ(errors_.list()[0].path, "m.key7");
+  EXPECT_EQ(errors_.list()[1].path, "m.key90");
+  EXPECT_EQ(errors_.list()[1].mark.line, 91u);
+}
+
 TEST(PathHelpers, KeysAndIndices) {
   EXPECT_EQ(core::path_key("", "services"), "services");
   EXPECT_EQ(core::path_key("services[0]", "routes"), "services[0].routes");

@@ -210,6 +210,8 @@ empty: ${EMPTY}
 escaped: $${NOT_A_VAR}
 dollars: cost $5 and $ {x}
 ${PORT}: keys are not substituted
+anchored:
+  &k ${HOST}: nor are anchored ones
 )",
                     errors, options);
   ASSERT_TRUE(root) << errors.to_string();
@@ -222,6 +224,7 @@ ${PORT}: keys are not substituted
   EXPECT_EQ(root->find("escaped")->scalar(), "${NOT_A_VAR}");
   EXPECT_EQ(root->find("dollars")->scalar(), "cost $5 and $ {x}");
   EXPECT_NE(root->find("${PORT}"), nullptr);
+  EXPECT_NE(root->find("anchored")->find("${HOST}"), nullptr);
 }
 
 TEST(YamlDocument, EnvironmentErrors) {

@@ -1,10 +1,10 @@
 #include "config/kong_schema.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <array>
 #include <limits>
-
-#include <fmt/format.h>
 
 #include "config/process_settings.h"
 #include "config/validators.h"
@@ -21,19 +21,39 @@ constexpr int32_t kMaxTimeoutMs = 2147483646;  // Kong: 1..2^31-2 ms
 // Kong top-level keys Portico understands but does not implement yet: a clear error beats
 // "unknown field" for a file that Kong itself would load.
 constexpr std::array kNotSupportedYet = {
-    "upstreams",          "targets",         "certificates",          "snis",
-    "ca_certificates",    "consumer_groups", "vaults",                "keyauth_credentials",
-    "basicauth_credentials", "jwt_secrets",  "hmacauth_credentials",  "oauth2_credentials",
-    "mtls_auth_credentials", "acls",         "key_sets",              "keys",
-    "filter_chains",      "_info",           "_konnect",              "_plugin_configs",
+    "upstreams",
+    "targets",
+    "certificates",
+    "snis",
+    "ca_certificates",
+    "consumer_groups",
+    "vaults",
+    "keyauth_credentials",
+    "basicauth_credentials",
+    "jwt_secrets",
+    "hmacauth_credentials",
+    "oauth2_credentials",
+    "mtls_auth_credentials",
+    "acls",
+    "key_sets",
+    "keys",
+    "filter_chains",
+    "_info",
+    "_konnect",
+    "_plugin_configs",
 };
 constexpr std::array kServiceFieldsNotYet = {"client_certificate", "tls_verify", "tls_verify_depth",
                                              "ca_certificates"};
 constexpr std::array kRouteFieldsNotYet = {"headers",      "snis",       "sources",
                                            "destinations", "expression", "priority"};
-constexpr std::array kConsumerFieldsNotYet = {
-    "acls",          "basicauth_credentials", "hmacauth_credentials", "jwt_secrets",
-    "keyauth_credentials", "mtls_auth_credentials", "oauth2_credentials", "groups"};
+constexpr std::array kConsumerFieldsNotYet = {"acls",
+                                              "basicauth_credentials",
+                                              "hmacauth_credentials",
+                                              "jwt_secrets",
+                                              "keyauth_credentials",
+                                              "mtls_auth_credentials",
+                                              "oauth2_credentials",
+                                              "groups"};
 constexpr std::array kPluginFieldsNotYet = {"consumer_group", "ordering"};
 
 // Kong protocols that Portico will implement later, per entity.
@@ -49,17 +69,6 @@ template <typename List>
 void reject_not_yet(ObjectReader& r, const List& fields) {
   for (std::string_view field : fields) {
     r.reject(field, fmt::format("Kong field '{}' is not supported yet", field));
-  }
-}
-
-std::string_view type_word(int type) {
-  switch (type) {
-    case 0:
-      return "service";
-    case 1:
-      return "route";
-    default:
-      return "consumer";
   }
 }
 
@@ -151,8 +160,8 @@ void KongSchema::register_unique(std::unordered_map<std::string, std::pair<int, 
   auto [it, inserted] = table.emplace(value, std::make_pair(index, at->mark()));
   if (!inserted) {
     errors_.add(*at, r.path_of(key),
-                fmt::format("duplicate {} {} \"{}\" (first defined at line {})", type, field,
-                            value, it->second.second.line));
+                fmt::format("duplicate {} {} \"{}\" (first defined at line {})", type, field, value,
+                            it->second.second.line));
   }
 }
 
@@ -342,7 +351,8 @@ void KongSchema::read_route(const ConfigNode& node, std::string path, int servic
   config_.routes.push_back(std::move(route));
 
   if (const ConfigNode* plugins = r.sequence("plugins")) {
-    read_plugins(*plugins, r.path_of("plugins"), Parent{EntityType::kRoute, static_cast<int>(index)});
+    read_plugins(*plugins, r.path_of("plugins"),
+                 Parent{EntityType::kRoute, static_cast<int>(index)});
   }
   r.finish();
 }
@@ -386,7 +396,8 @@ void KongSchema::read_plugins(const ConfigNode& list, const std::string& path,
   for (size_t i = 0; i < list.size(); ++i) read_plugin(list[i], path_index(path, i), parent);
 }
 
-void KongSchema::read_plugin(const ConfigNode& node, std::string path, std::optional<Parent> parent) {
+void KongSchema::read_plugin(const ConfigNode& node, std::string path,
+                             std::optional<Parent> parent) {
   ObjectReader r(node, path, errors_);
   if (!r.valid()) return;
   PluginInstance p;
@@ -408,9 +419,10 @@ void KongSchema::read_plugin(const ConfigNode& node, std::string path, std::opti
       std::string e;
       if (proto == "http" || proto == "https" || proto == "grpc" || proto == "grpcs") continue;
       if (contains(kProtocolsNotYet, proto)) {
-        e = fmt::format("protocol \"{}\" is not supported yet for plugins (supported: grpc, "
-                        "grpcs, http, https)",
-                        proto);
+        e = fmt::format(
+            "protocol \"{}\" is not supported yet for plugins (supported: grpc, "
+            "grpcs, http, https)",
+            proto);
       } else {
         e = fmt::format("unknown protocol \"{}\"; expected grpc, grpcs, http or https", proto);
       }
@@ -451,7 +463,8 @@ void KongSchema::read_plugin(const ConfigNode& node, std::string path, std::opti
   read_common(r, p.id, p.tags);
   reject_not_yet(r, kPluginFieldsNotYet);
 
-  if (!p.id.empty()) register_unique(plugin_ids_, "plugin", "id", p.id, static_cast<int>(index), r, "id");
+  if (!p.id.empty())
+    register_unique(plugin_ids_, "plugin", "id", p.id, static_cast<int>(index), r, "id");
   if (!p.instance_name.empty()) {
     register_unique(plugin_instance_names_, "plugin", "instance_name", p.instance_name,
                     static_cast<int>(index), r, "instance_name");
@@ -504,7 +517,7 @@ void KongSchema::read_reference(ObjectReader& r, std::string_view key, EntityTyp
   refs_.push_back(std::move(ref));
 }
 
-KongSchema::Registry& KongSchema::registry(EntityType type) {
+const KongSchema::Registry& KongSchema::registry(EntityType type) const {
   switch (type) {
     case EntityType::kService:
       return services_;
@@ -568,7 +581,6 @@ void KongSchema::resolve_references() {
 }
 
 std::string KongSchema::describe_entity(EntityType type, int index) const {
-  std::string_view word = type_word(static_cast<int>(type));
   std::string label;
   switch (type) {
     case EntityType::kService: {
@@ -587,7 +599,7 @@ std::string KongSchema::describe_entity(EntityType type, int index) const {
       break;
     }
   }
-  return fmt::format("{} \"{}\"", word, label);
+  return fmt::format("{} \"{}\"", registry(type).type, label);
 }
 
 void KongSchema::check_plugin_uniqueness() {
@@ -603,7 +615,8 @@ void KongSchema::check_plugin_uniqueness() {
     if (p.service >= 0) scope.push_back(describe_entity(EntityType::kService, p.service));
     if (p.route >= 0) scope.push_back(describe_entity(EntityType::kRoute, p.route));
     if (p.consumer >= 0) scope.push_back(describe_entity(EntityType::kConsumer, p.consumer));
-    std::string where = scope.empty() ? "globally" : "for " + fmt::format("{}", fmt::join(scope, " and "));
+    std::string where =
+        scope.empty() ? "globally" : "for " + fmt::format("{}", fmt::join(scope, " and "));
     const PluginInstance& first = config_.plugins[it->second];
     const ConfigNode* at = plugin_name_nodes_[i];
     errors_.add(core::ConfigError{

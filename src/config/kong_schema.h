@@ -89,7 +89,7 @@ class KongSchema {
 
   void resolve_references();
   void check_plugin_uniqueness();
-  Registry& registry(EntityType type);
+  const Registry& registry(EntityType type) const;
   std::string describe_entity(EntityType type, int index) const;
 
   core::ConfigErrors& errors_;

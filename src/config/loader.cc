@@ -1,5 +1,6 @@
 #include "config/loader.h"
 
+#include <fmt/format.h>
 #include <openssl/evp.h>
 
 #include <cerrno>
@@ -8,8 +9,6 @@
 #include <cstring>
 #include <exception>
 #include <memory>
-
-#include <fmt/format.h>
 
 #include "config/kong_schema.h"
 
@@ -95,7 +94,8 @@ LoadResult load_string(std::string_view text, std::string file_name, const LoadO
 }
 
 LoadResult load_file(const std::string& path, const LoadOptions& options) {
-  std::unique_ptr<std::FILE, decltype(&std::fclose)> f(std::fopen(path.c_str(), "rb"), &std::fclose);
+  std::unique_ptr<std::FILE, decltype(&std::fclose)> f(std::fopen(path.c_str(), "rb"),
+                                                       &std::fclose);
   if (!f) {
     LoadResult result;
     fail(result, path, fmt::format("cannot open the file: {}", std::strerror(errno)));

@@ -43,7 +43,7 @@ struct Service {
 struct Route {
   std::string id;
   std::string name;
-  int service = -1;  // index into Config::services, -1 = none
+  int service = -1;                  // index into Config::services, -1 = none
   std::vector<std::string> paths;    // "/prefix" or "~regex"
   std::vector<std::string> hosts;    // lower-cased; "*.example.com", "example.*", "host:port"
   std::vector<std::string> methods;  // upper-case tokens
@@ -74,7 +74,7 @@ struct PluginInstance {
   std::string name;
   std::string instance_name;
   bool enabled = true;
-  int service = -1;   // scope: indices into Config's vectors, -1 = not scoped by that entity
+  int service = -1;  // scope: indices into Config's vectors, -1 = not scoped by that entity
   int route = -1;
   int consumer = -1;
   std::vector<std::string> protocols = {"grpc", "grpcs", "http", "https"};
@@ -85,7 +85,7 @@ struct PluginInstance {
 };
 
 struct Listen {
-  std::string host;  // an IP address (IPv6 without brackets)
+  std::string host;   // an IP address (IPv6 without brackets)
   uint16_t port = 0;  // 0 = ephemeral
 
   bool operator==(const Listen&) const = default;
@@ -94,9 +94,9 @@ struct Listen {
 struct ProcessSettings {
   std::vector<Listen> listen = {{"0.0.0.0", 8000}};
   std::optional<Listen> admin_listen = Listen{"127.0.0.1", 8001};  // nullopt = `off`
-  int workers = 0;                   // 0 = one per core
-  std::string log_level = "info";    // debug | info | warn | error
-  std::string access_log = "off";    // off | stdout | stderr | a file path
+  int workers = 0;                                                 // 0 = one per core
+  std::string log_level = "info";                                  // debug | info | warn | error
+  std::string access_log = "off";  // off | stdout | stderr | a file path
   uint32_t max_header_bytes = 65536;
   uint32_t max_headers = 100;
   uint32_t max_uri_bytes = 8192;
@@ -105,8 +105,8 @@ struct ProcessSettings {
   uint32_t client_header_timeout_ms = 60000;
   uint32_t client_body_timeout_ms = 60000;
   uint32_t keepalive_timeout_ms = 60000;
-  uint32_t upstream_keepalive_pool_size = 512;        // 0 = no upstream keepalive
-  uint32_t upstream_keepalive_max_requests = 10000;   // 0 = unlimited
+  uint32_t upstream_keepalive_pool_size = 512;          // 0 = no upstream keepalive
+  uint32_t upstream_keepalive_max_requests = 10000;     // 0 = unlimited
   uint32_t upstream_keepalive_idle_timeout_ms = 60000;  // 0 = no idle timeout
 };
 

@@ -1,10 +1,9 @@
 #include "config/validators.h"
 
 #include <arpa/inet.h>
+#include <fmt/format.h>
 
 #include <algorithm>
-
-#include <fmt/format.h>
 
 namespace portico::config {
 namespace {
@@ -14,18 +13,11 @@ bool is_digit(char c) { return c >= '0' && c <= '9'; }
 bool is_hex(char c) { return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); }
 char lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : c; }
 
-// RFC 3986 pchar minus '%' (handled separately) plus '/'.
+// RFC 3986 pchar minus '%' (handled separately) plus '/': unreserved, sub-delims, ':', '@'.
 bool is_path_char(char c) {
-  if (is_alpha(c) || is_digit(c)) return true;
-  switch (c) {
-    case '-': case '.': case '_': case '~':                      // unreserved
-    case '!': case '$': case '&': case '\'': case '(': case ')':  // sub-delims
-    case '*': case '+': case ',': case ';': case '=':
-    case ':': case '@': case '/':
-      return true;
-    default:
-      return false;
-  }
+  constexpr std::string_view kPunctuation = "-._~!$&'()*+,;=:@/";
+  return is_alpha(c) || is_digit(c) ||
+         (c != '\0' && kPunctuation.find(c) != std::string_view::npos);
 }
 
 std::string printable(char c) {
@@ -43,9 +35,10 @@ std::string check_path_chars(std::string_view path, std::string_view what) {
     char c = path[i];
     if (c == '%') {
       if (i + 2 >= path.size() || !is_hex(path[i + 1]) || !is_hex(path[i + 2])) {
-        return fmt::format("{} \"{}\" has an invalid percent-escape at offset {} (expected %XX "
-                           "with two hex digits)",
-                           what, path, i);
+        return fmt::format(
+            "{} \"{}\" has an invalid percent-escape at offset {} (expected %XX "
+            "with two hex digits)",
+            what, path, i);
       }
       i += 2;
       continue;
@@ -115,9 +108,10 @@ std::string check_plain_host(std::string_view host, std::string_view what) {
     return fmt::format("{} \"{}\" is not a valid IPv4 address", what, host);
   }
   if (!is_hostname(host)) {
-    return fmt::format("{} \"{}\" is not a valid hostname (letters, digits, '-' and '_' in "
-                       "dot-separated labels of 1 to 63 characters)",
-                       what, host);
+    return fmt::format(
+        "{} \"{}\" is not a valid hostname (letters, digits, '-' and '_' in "
+        "dot-separated labels of 1 to 63 characters)",
+        what, host);
   }
   return {};
 }
@@ -135,9 +129,10 @@ bool is_uuid(std::string_view text) {
 
 std::string check_uuid(std::string_view text) {
   if (is_uuid(text)) return {};
-  return fmt::format("id \"{}\" is not a UUID (expected 8-4-4-4-12 hex digits, e.g. "
-                     "a1b2c3d4-0000-4000-8000-000000000001)",
-                     text);
+  return fmt::format(
+      "id \"{}\" is not a UUID (expected 8-4-4-4-12 hex digits, e.g. "
+      "a1b2c3d4-0000-4000-8000-000000000001)",
+      text);
 }
 
 std::string check_name(std::string_view text) {
@@ -146,9 +141,10 @@ std::string check_name(std::string_view text) {
     bool ok = is_alpha(c) || is_digit(c) || c == '.' || c == '-' || c == '_' || c == '~' ||
               static_cast<unsigned char>(c) >= 0x80;
     if (!ok) {
-      return fmt::format("name \"{}\" contains {}; names may only contain letters, digits, '.', "
-                         "'-', '_' and '~'",
-                         text, printable(c));
+      return fmt::format(
+          "name \"{}\" contains {}; names may only contain letters, digits, '.', "
+          "'-', '_' and '~'",
+          text, printable(c));
     }
   }
   return {};
@@ -215,9 +211,10 @@ std::string check_route_host(std::string& host) {
   size_t stars = static_cast<size_t>(std::count(name.begin(), name.end(), '*'));
   std::string checked(name);
   if (stars > 1) {
-    return fmt::format("host \"{}\" has more than one wildcard; only one '*' is allowed, at the "
-                       "start (*.example.com) or the end (example.*)",
-                       host);
+    return fmt::format(
+        "host \"{}\" has more than one wildcard; only one '*' is allowed, at the "
+        "start (*.example.com) or the end (example.*)",
+        host);
   }
   if (stars == 1) {
     if (name.size() > 2 && name.substr(0, 2) == "*.") {
@@ -225,16 +222,18 @@ std::string check_route_host(std::string& host) {
     } else if (name.size() > 2 && name.substr(name.size() - 2) == ".*") {
       checked.back() = 'x';
     } else {
-      return fmt::format("host \"{}\" has a misplaced wildcard; '*' must be a whole label at the "
-                         "start (*.example.com) or the end (example.*)",
-                         host);
+      return fmt::format(
+          "host \"{}\" has a misplaced wildcard; '*' must be a whole label at the "
+          "start (*.example.com) or the end (example.*)",
+          host);
     }
   }
   if (check_plain_host(checked, "host").empty()) return {};
   if (looks_numeric(checked)) return fmt::format("host \"{}\" is not a valid IPv4 address", host);
-  return fmt::format("host \"{}\" is not a valid hostname (letters, digits, '-' and '_' in "
-                     "dot-separated labels, optionally one wildcard label and a :port)",
-                     host);
+  return fmt::format(
+      "host \"{}\" is not a valid hostname (letters, digits, '-' and '_' in "
+      "dot-separated labels, optionally one wildcard label and a :port)",
+      host);
 }
 
 std::string check_route_path(std::string_view path) {
@@ -258,16 +257,17 @@ std::string check_method(std::string_view method) {
 std::string parse_service_url(std::string_view url, ServiceUrl& out) {
   size_t scheme_end = url.find("://");
   if (scheme_end == std::string_view::npos || scheme_end == 0) {
-    return fmt::format("url \"{}\" must look like scheme://host[:port][/path], e.g. "
-                       "http://orders.internal:8080/api",
-                       url);
+    return fmt::format(
+        "url \"{}\" must look like scheme://host[:port][/path], e.g. "
+        "http://orders.internal:8080/api",
+        url);
   }
   std::string scheme(url.substr(0, scheme_end));
   std::transform(scheme.begin(), scheme.end(), scheme.begin(), lower);
-  bool scheme_ok = is_alpha(scheme.front()) &&
-                   std::all_of(scheme.begin(), scheme.end(), [](char c) {
-                     return is_alpha(c) || is_digit(c) || c == '+' || c == '-' || c == '.';
-                   });
+  bool scheme_ok =
+      is_alpha(scheme.front()) && std::all_of(scheme.begin(), scheme.end(), [](char c) {
+        return is_alpha(c) || is_digit(c) || c == '+' || c == '-' || c == '.';
+      });
   if (!scheme_ok) return fmt::format("url \"{}\" has an invalid scheme \"{}\"", url, scheme);
   std::string_view rest = url.substr(scheme_end + 3);
   size_t authority_end = rest.find_first_of("/?#");
@@ -330,9 +330,10 @@ std::string parse_service_url(std::string_view url, ServiceUrl& out) {
 
 std::string parse_listen(std::string_view text, Listen& out) {
   if (text.find(' ') != std::string_view::npos) {
-    return fmt::format("listen address \"{}\": options after the address (ssl, http2, "
-                       "reuseport, ...) are not supported yet",
-                       text);
+    return fmt::format(
+        "listen address \"{}\": options after the address (ssl, http2, "
+        "reuseport, ...) are not supported yet",
+        text);
   }
   auto usage = [&] {
     return fmt::format("listen address \"{}\" must be IP:port, e.g. 0.0.0.0:8000 or [::1]:8000",
@@ -357,16 +358,17 @@ std::string parse_listen(std::string_view text, Listen& out) {
                          text);
     }
     if (!is_ipv4(host)) {
-      return fmt::format("listen address \"{}\": \"{}\" is not an IPv4 address (hostnames are "
-                         "not accepted; use 0.0.0.0 or 127.0.0.1)",
-                         text, host);
+      return fmt::format(
+          "listen address \"{}\": \"{}\" is not an IPv4 address (hostnames are "
+          "not accepted; use 0.0.0.0 or 127.0.0.1)",
+          text, host);
     }
     port_text = text.substr(colon + 1);
   }
   auto port = parse_port(port_text);
   if (!port) {
-    return fmt::format("listen address \"{}\" has an invalid port \"{}\" (expected 0..65535)",
-                       text, port_text);
+    return fmt::format("listen address \"{}\" has an invalid port \"{}\" (expected 0..65535)", text,
+                       port_text);
   }
   out.host = std::move(host);
   out.port = *port;

@@ -1,5 +1,6 @@
 #include "config/yaml_document.h"
 
+#include <fmt/format.h>
 #include <yaml.h>
 
 #include <cstdlib>
@@ -8,8 +9,6 @@
 #include <unordered_map>
 #include <utility>
 #include <vector>
-
-#include <fmt/format.h>
 
 #include "core/object_reader.h"
 

@@ -41,7 +41,8 @@ void ConfigErrors::add(const ConfigNode& at, Mark mark, std::string path, std::s
 
 void ConfigErrors::sort_by_position() {
   std::stable_sort(errors_.begin(), errors_.end(), [](const ConfigError& a, const ConfigError& b) {
-    return std::tie(a.file, a.mark.line, a.mark.column) < std::tie(b.file, b.mark.line, b.mark.column);
+    return std::tie(a.file, a.mark.line, a.mark.column) <
+           std::tie(b.file, b.mark.line, b.mark.column);
   });
 }
 

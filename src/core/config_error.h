@@ -6,7 +6,8 @@
 //   "file:line:column: message". `path` is the YAML path of the offending value, written like
 //   `services[0].routes[1].paths[0]` (see path_key/path_index in object_reader.h).
 // - ConfigErrors collects errors in the order found and keeps at most `kMaxErrors`; later ones are
-//   counted, and `to_string()` ends with "... and N more errors". Not thread-safe; one load owns it.
+//   counted, and `to_string()` ends with "... and N more errors". Not thread-safe; one load owns
+//   it.
 #pragma once
 
 #include <cstddef>

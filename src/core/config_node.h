@@ -40,7 +40,8 @@ class ConfigNode {
   };
 
   ConfigNode() = default;
-  ConfigNode(Kind kind, Mark mark, const std::string* file) : kind_(kind), mark_(mark), file_(file) {}
+  ConfigNode(Kind kind, Mark mark, const std::string* file)
+      : kind_(kind), mark_(mark), file_(file) {}
   static ConfigNode scalar(std::string text, bool quoted, Mark mark, const std::string* file);
 
   Kind kind() const { return kind_; }

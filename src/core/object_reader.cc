@@ -140,7 +140,8 @@ bool read_bool(const ConfigNode& node, const std::string& path, ConfigErrors& er
   std::string message = "expected a boolean (true or false), got " + describe(node);
   if (node.is_scalar() && !node.quoted() && is_yaml11_bool_word(node.scalar())) {
     message += "; YAML 1.1 words such as yes/no/on/off are not accepted";
-  } else if (node.is_scalar() && node.quoted() && (node.scalar() == "true" || node.scalar() == "false")) {
+  } else if (node.is_scalar() && node.quoted() &&
+             (node.scalar() == "true" || node.scalar() == "false")) {
     message += "; remove the quotes";
   }
   errors.add(node, path, std::move(message));
@@ -165,20 +166,20 @@ bool read_int(const ConfigNode& node, const std::string& path, ConfigErrors& err
     return false;
   }
   if (*value < min || *value > max) {
-    errors.add(node, path,
-               range_message(node.scalar(), std::to_string(min), std::to_string(max)));
+    errors.add(node, path, range_message(node.scalar(), std::to_string(min), std::to_string(max)));
     return false;
   }
   out = *value;
   return true;
 }
 
-bool read_double(const ConfigNode& node, const std::string& path, ConfigErrors& errors,
-                 double& out, double min, double max) {
+bool read_double(const ConfigNode& node, const std::string& path, ConfigErrors& errors, double& out,
+                 double min, double max) {
   auto value = node.as_double();
   if (!value) {
     std::string message = "expected a number, got " + describe(node);
-    if (node.is_scalar() && node.quoted() && ConfigNode::scalar(node.scalar(), false, {}, nullptr).as_double()) {
+    if (node.is_scalar() && node.quoted() &&
+        ConfigNode::scalar(node.scalar(), false, {}, nullptr).as_double()) {
       message += "; remove the quotes";
     }
     errors.add(node, path, std::move(message));
@@ -269,9 +270,10 @@ bool ObjectReader::get_integer(std::string_view key, T& out, T min, T max) {
   if (value == nullptr) return false;
   // uint64 bounds above int64's range are clamped: YAML integers here are int64 anyway.
   int64_t lo = static_cast<int64_t>(min);
-  int64_t hi = static_cast<uint64_t>(max) > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())
-                   ? std::numeric_limits<int64_t>::max()
-                   : static_cast<int64_t>(max);
+  int64_t hi =
+      static_cast<uint64_t>(max) > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())
+          ? std::numeric_limits<int64_t>::max()
+          : static_cast<int64_t>(max);
   auto v = value->as_int();
   if (!v || *v < lo || *v > hi) {
     int64_t ignored = 0;

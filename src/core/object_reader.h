@@ -6,9 +6,9 @@
 //   ignore(), then call finish(): every key never asked for becomes "unknown field 'x'" at the
 //   key's mark, with a did-you-mean hint and the list of known fields. Nothing is silently ignored.
 // - Getters leave `out` unchanged and return false when the key is absent or null (explicit null
-//   means "use the default", as in Kong). They record an error at the value's mark, with the value's
-//   path (e.g. `services[0].port`), and return false on a wrong type or out-of-range value; they
-//   return true only when `out` was written.
+//   means "use the default", as in Kong). They record an error at the value's mark, with the
+//   value's path (e.g. `services[0].port`), and return false on a wrong type or out-of-range value;
+//   they return true only when `out` was written.
 // - Typing is strict for numbers and booleans (a quoted "123" is not an integer; only true/false in
 //   any of three casings is a boolean) and lenient for strings (plain `123` reads as "123"), except
 //   that a plain boolean is rejected where a string is expected: it is almost always a mistake.
@@ -39,8 +39,8 @@ bool read_string(const ConfigNode& node, const std::string& path, ConfigErrors& 
 bool read_bool(const ConfigNode& node, const std::string& path, ConfigErrors& errors, bool& out);
 bool read_int(const ConfigNode& node, const std::string& path, ConfigErrors& errors, int64_t& out,
               int64_t min, int64_t max);
-bool read_double(const ConfigNode& node, const std::string& path, ConfigErrors& errors,
-                 double& out, double min, double max);
+bool read_double(const ConfigNode& node, const std::string& path, ConfigErrors& errors, double& out,
+                 double min, double max);
 // Describes a value for messages: `a string ("abc")`, `an integer (12)`, `a map`.
 std::string describe(const ConfigNode& node);
 

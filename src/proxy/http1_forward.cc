@@ -54,7 +54,7 @@ class SpanBatch {
   size_t chunks_ = 0;
 };
 
-void write_number_header(std::string& out, std::string_view name, uint64_t value) {
+void write_number_header(core::OutBuffer& out, std::string_view name, uint64_t value) {
   char num[24];
   auto [end, ec] = std::to_chars(num, num + sizeof num, value);
   codec::http1::write_header(out, name, std::string_view(num, end - num));
@@ -181,7 +181,7 @@ runtime::Task<IoStatus> Http1Session::send_request(upstream::UpstreamConnection&
   bool first = true;
   for (;;) {
     batch.clear();
-    if (first) batch.add(up_head_);
+    if (first) batch.add(up_head_.view());
     bool need_more = false;  // the decoder waits for bytes that are not buffered yet
     while (!body_consumed_ && body_pos_ < in.size() && !batch.full()) {
       auto step = request_body_.decode(in.view().substr(body_pos_));
@@ -218,7 +218,9 @@ runtime::Task<IoStatus> Http1Session::send_request(upstream::UpstreamConnection&
       co_return IoStatus::kError;
     }
     if (!batch.empty()) {
-      IoStatus io = co_await up.stream.write(batch.buffers(), cluster.write_timeout);
+      size_t written = 0;
+      IoStatus io = up.stream.write_now(batch.buffers(), written);
+      if (io == IoStatus::kWouldBlock) io = co_await up.stream.write_rest(batch.buffers(), written, cluster.write_timeout);
       if (io != IoStatus::kOk) co_return io;
     }
     x_.bytes_received += body_pos_ - head_size;
@@ -227,7 +229,8 @@ runtime::Task<IoStatus> Http1Session::send_request(upstream::UpstreamConnection&
     first = false;
     if (body_consumed_) co_return IoStatus::kOk;
     if (!need_more && body_pos_ < in.size()) continue;  // the batch was full
-    IoStatus io = co_await down_.read_more(ctx_.limits().client_body_timeout, true);
+    IoStatus io = down_.read_now(true);
+    if (io == IoStatus::kWouldBlock) io = co_await down_.read_wait(ctx_.limits().client_body_timeout, true);
     if (io != IoStatus::kOk) {
       client_failed = true;
       if (io == IoStatus::kTimeout) {
@@ -341,7 +344,8 @@ runtime::Task<bool> Http1Session::proxy_upstream(const config::Snapshot& snap, c
           st = up->parser.parse(uin.view(), resp_head_, is_head);
           if (st != ParseStatus::kNeedMore) break;
         }
-        io = co_await up->stream.read_more(cluster.read_timeout);
+        io = up->stream.read_now();
+        if (io == IoStatus::kWouldBlock) io = co_await up->stream.read_wait(cluster.read_timeout);
         if (io != IoStatus::kOk) break;
       }
       if (st == ParseStatus::kComplete) {
@@ -514,7 +518,7 @@ runtime::Task<bool> Http1Session::stream_response(upstream::UpstreamConnection& 
 
   for (;;) {
     batch.clear();
-    if (first) batch.add(out_);
+    if (first) batch.add(out_.view());
     std::string_view trailers;
     bool need_more = false;  // the decoder waits for bytes that are not buffered yet
     while (!done && pos < uin.size() && !batch.full() && transforms.empty()) {
@@ -555,14 +559,18 @@ runtime::Task<bool> Http1Session::stream_response(upstream::UpstreamConnection& 
       batch.add(kCrlf);
     }
     if (!batch.empty() && !head_request) {
-      IoStatus io = co_await down_.write(batch.buffers(), ctx_.limits().client_body_timeout);
+      size_t written = 0;
+      IoStatus io = down_.write_now(batch.buffers(), written);
+      if (io == IoStatus::kWouldBlock) {
+        io = co_await down_.write_rest(batch.buffers(), written, ctx_.limits().client_body_timeout);
+      }
       if (io != IoStatus::kOk) {
         failed = true;
         close_after_ = true;
         break;
       }
     } else if (first && head_request) {
-      IoStatus io = co_await down_.write(asio::buffer(out_), ctx_.limits().client_body_timeout);
+      IoStatus io = co_await down_.write(asio::const_buffer(out_.data(), out_.size()), ctx_.limits().client_body_timeout);
       if (io != IoStatus::kOk) {
         failed = true;
         close_after_ = true;
@@ -575,7 +583,8 @@ runtime::Task<bool> Http1Session::stream_response(upstream::UpstreamConnection& 
     first = false;
     if (failed || done) break;
     if (!need_more && pos < uin.size()) continue;  // the batch was full
-    IoStatus io = co_await up.stream.read_more(cluster.read_timeout, true);
+    IoStatus io = up.stream.read_now(true);
+    if (io == IoStatus::kWouldBlock) io = co_await up.stream.read_wait(cluster.read_timeout, true);
     if (io == IoStatus::kEof) {
       if (response_body_.finish_eof()) {
         done = true;

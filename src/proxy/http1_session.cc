@@ -115,7 +115,8 @@ runtime::Task<Http1Session::HeadResult> Http1Session::read_head() {
     if (empty && ctx_.draining()) co_return HeadResult::kClosed;
     idle_ = empty;
     auto timeout = empty ? ctx_.limits().keepalive_timeout : ctx_.limits().client_header_timeout;
-    IoStatus io = co_await down_.read_more(timeout);
+    IoStatus io = down_.read_now();
+    if (io == IoStatus::kWouldBlock) io = co_await down_.read_wait(timeout);
     idle_ = false;
     if (io == IoStatus::kOk) continue;
     if (io == IoStatus::kBufferFull) {
@@ -330,9 +331,11 @@ runtime::Task<bool> Http1Session::send_local_reply(bool close_after) {
   }
   codec::http1::end_head(out_);
   bool head_method = x_.request.method == "HEAD";
-  std::array<asio::const_buffer, 2> bufs{asio::buffer(out_),
+  std::array<asio::const_buffer, 2> bufs{asio::const_buffer(out_.data(), out_.size()),
                                          asio::buffer(rep.body.data(), head_method ? 0 : rep.body.size())};
-  IoStatus io = co_await down_.write(bufs, ctx_.limits().client_body_timeout);
+  size_t written = 0;
+  IoStatus io = down_.write_now(bufs, written);
+  if (io == IoStatus::kWouldBlock) io = co_await down_.write_rest(bufs, written, ctx_.limits().client_body_timeout);
   x_.status_sent = resp.status;
   x_.bytes_sent += out_.size() + (head_method ? 0 : rep.body.size());
   count_response(resp.status);

@@ -15,6 +15,7 @@
 #include "codec/http1/body_decoder.h"
 #include "codec/http1/request_parser.h"
 #include "codec/http1/response_parser.h"
+#include "core/out_buffer.h"
 #include "filter/exchange.h"
 #include "proxy/worker_context.h"
 #include "runtime/task.h"
@@ -65,8 +66,8 @@ class Http1Session {
   codec::http1::RequestHead head_;
   codec::http1::BodyDecoder request_body_;
   filter::Exchange x_;
-  std::string out_;              // response head being written to the client
-  std::string up_head_;          // request head being written upstream
+  core::OutBuffer out_;          // response head being written to the client
+  core::OutBuffer up_head_;      // request head being written upstream
   codec::http1::ResponseHead resp_head_;
   codec::http1::BodyDecoder response_body_;
   std::string client_ip_;

@@ -98,7 +98,7 @@ Match RouteTable::match(std::string_view method, std::string_view host, std::str
 }
 
 void upstream_path(const Route& route, std::string_view service_path, std::string_view request_path,
-                   size_t matched_prefix_len, std::string& out) {
+                   size_t matched_prefix_len, core::OutBuffer& out) {
   std::string_view rest = request_path;
   if (route.strip_path) rest = request_path.substr(std::min(matched_prefix_len, request_path.size()));
   if (service_path.empty() || service_path == "/") {

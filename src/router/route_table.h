@@ -17,6 +17,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/out_buffer.h"
 #include "filter/chain.h"
 
 namespace portico::router {
@@ -69,7 +70,7 @@ class RouteTable {
 
 // Builds the path sent upstream (Kong's strip_path / path_handling rules), appending to `out`.
 void upstream_path(const Route& route, std::string_view service_path, std::string_view request_path,
-                   size_t matched_prefix_len, std::string& out);
+                   size_t matched_prefix_len, core::OutBuffer& out);
 
 // Host matching helper: exact (case-insensitive) or one-sided wildcard; `host` may carry a port.
 bool host_matches(std::string_view pattern, std::string_view host);

@@ -14,7 +14,9 @@ namespace portico::runtime {
 
 class Worker {
  public:
-  explicit Worker(int index) : index_(index), io_(1) {}
+  // One thread runs this context; sockets and timers are touched only from it, so the reactor
+  // needs no per-descriptor locking. Posts from the control thread stay locked.
+  explicit Worker(int index) : index_(index), io_(BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO) {}
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;
   ~Worker() { join(); }

@@ -1,7 +1,11 @@
 #include "session/stream.h"
 
 #include <boost/asio/error.hpp>
-#include <boost/asio/read.hpp>
+#include <sys/socket.h>
+#include <sys/uio.h>
+
+#include <cerrno>
+#include <vector>
 
 namespace portico::session {
 
@@ -12,6 +16,7 @@ const char* to_string(IoStatus s) {
     case IoStatus::kTimeout: return "timeout";
     case IoStatus::kError: return "i/o error";
     case IoStatus::kBufferFull: return "buffer full";
+    case IoStatus::kWouldBlock: return "would block";
   }
   return "?";
 }
@@ -30,26 +35,125 @@ Stream::Stream(boost::asio::ip::tcp::socket socket, size_t initial_buffer, size_
 
 Stream::~Stream() = default;
 
-runtime::Task<IoStatus> Stream::read_more(std::chrono::milliseconds timeout, bool pinned) {
+IoStatus Stream::fail_errno(int err) {
+  last_error_ = boost::system::error_code(err, boost::system::system_category());
+  return IoStatus::kError;
+}
+
+IoStatus Stream::read_now(bool pinned) {
   if (pinned) {
-    if (in_.tail_room() == 0) co_return IoStatus::kBufferFull;
+    if (in_.tail_room() == 0) return IoStatus::kBufferFull;
   } else {
     size_t want = in_.capacity() / 2;
     if (want < 4096) want = 4096;
     if (!in_.reserve_tail(want, max_buffer_) && !in_.reserve_tail(1, max_buffer_)) {
-      co_return IoStatus::kBufferFull;
+      return IoStatus::kBufferFull;
     }
   }
-  deadline_.extend(timeout);
-  auto [ec, n] = co_await socket_.async_read_some(boost::asio::buffer(in_.tail(), in_.tail_room()),
-                                                  boost::asio::as_tuple(boost::asio::use_awaitable));
-  deadline_.cancel();
-  if (ec) {
-    if (ec == boost::asio::error::eof) co_return IoStatus::kEof;
-    co_return classify(ec);
+  for (;;) {
+    ssize_t n = ::recv(socket_.native_handle(), in_.tail(), in_.tail_room(), MSG_DONTWAIT);
+    if (n > 0) {
+      in_.commit(static_cast<size_t>(n));
+      return IoStatus::kOk;
+    }
+    if (n == 0) return IoStatus::kEof;
+    if (errno == EINTR) continue;
+    if (errno == EAGAIN || errno == EWOULDBLOCK) return IoStatus::kWouldBlock;
+    return fail_errno(errno);
   }
-  in_.commit(n);
-  co_return IoStatus::kOk;
+}
+
+runtime::Task<IoStatus> Stream::read_wait(std::chrono::milliseconds timeout, bool pinned) {
+  for (;;) {
+    deadline_.extend(timeout);
+    auto [ec] = co_await socket_.async_wait(boost::asio::socket_base::wait_read,
+                                            boost::asio::as_tuple(boost::asio::use_awaitable));
+    deadline_.cancel();
+    if (ec) co_return classify(ec);
+    IoStatus s = read_now(pinned);
+    if (s != IoStatus::kWouldBlock) co_return s;
+  }
+}
+
+runtime::Task<IoStatus> Stream::read_more(std::chrono::milliseconds timeout, bool pinned) {
+  IoStatus s = read_now(pinned);
+  if (s != IoStatus::kWouldBlock) co_return s;
+  co_return co_await read_wait(timeout, pinned);
+}
+
+IoStatus Stream::write_now(Buffers buffers, size_t& written) {
+  constexpr size_t kMaxIov = 64;
+  written = 0;
+  size_t total = 0;
+  for (const auto& b : buffers) total += b.size();
+  size_t skip = 0;  // bytes already sent, from the start of `buffers`
+  for (;;) {
+    iovec iov[kMaxIov];
+    size_t count = 0;
+    size_t offset = skip;
+    for (const auto& b : buffers) {
+      if (offset >= b.size()) {
+        offset -= b.size();
+        continue;
+      }
+      if (count == kMaxIov) break;
+      iov[count].iov_base = const_cast<char*>(static_cast<const char*>(b.data())) + offset;
+      iov[count].iov_len = b.size() - offset;
+      offset = 0;
+      ++count;
+    }
+    if (count == 0) return IoStatus::kOk;
+    msghdr msg{};
+    msg.msg_iov = iov;
+    msg.msg_iovlen = count;
+    ssize_t n = ::sendmsg(socket_.native_handle(), &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) return IoStatus::kWouldBlock;
+      return fail_errno(errno);
+    }
+    skip += static_cast<size_t>(n);
+    written = skip;
+    if (skip >= total) return IoStatus::kOk;
+  }
+}
+
+runtime::Task<IoStatus> Stream::write_rest(Buffers buffers, size_t written, std::chrono::milliseconds timeout) {
+  size_t total = 0;
+  for (const auto& b : buffers) total += b.size();
+  // `buffers` may hold more than 64 spans, so write_now is retried until all are out.
+  std::vector<boost::asio::const_buffer> rest;
+  for (;;) {
+    rest.clear();
+    size_t offset = written;
+    for (const auto& b : buffers) {
+      if (offset >= b.size()) {
+        offset -= b.size();
+        continue;
+      }
+      rest.emplace_back(static_cast<const char*>(b.data()) + offset, b.size() - offset);
+      offset = 0;
+    }
+    if (rest.empty()) co_return IoStatus::kOk;
+    size_t n = 0;
+    IoStatus s = write_now(rest, n);
+    written += n;
+    if (s == IoStatus::kOk && written >= total) co_return IoStatus::kOk;
+    if (s != IoStatus::kOk && s != IoStatus::kWouldBlock) co_return s;
+    if (s == IoStatus::kOk) continue;
+    deadline_.extend(timeout);
+    auto [ec] = co_await socket_.async_wait(boost::asio::socket_base::wait_write,
+                                            boost::asio::as_tuple(boost::asio::use_awaitable));
+    deadline_.cancel();
+    if (ec) co_return classify(ec);
+  }
+}
+
+runtime::Task<IoStatus> Stream::write(Buffers buffers, std::chrono::milliseconds timeout) {
+  size_t written = 0;
+  IoStatus s = write_now(buffers, written);
+  if (s != IoStatus::kWouldBlock) co_return s;
+  co_return co_await write_rest(buffers, written, timeout);
 }
 
 runtime::Task<IoStatus> Stream::connect(const boost::asio::ip::tcp::endpoint& ep,

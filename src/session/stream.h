@@ -8,8 +8,8 @@
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/as_tuple.hpp>
-#include <boost/asio/write.hpp>
 #include <chrono>
+#include <span>
 
 #include "core/byte_buffer.h"
 #include "runtime/deadline.h"
@@ -17,11 +17,13 @@
 
 namespace portico::session {
 
-enum class IoStatus : uint8_t { kOk, kEof, kTimeout, kError, kBufferFull };
+enum class IoStatus : uint8_t { kOk, kEof, kTimeout, kError, kBufferFull, kWouldBlock };
 const char* to_string(IoStatus s);
 
 class Stream {
  public:
+  using Buffers = std::span<const boost::asio::const_buffer>;
+
   Stream(boost::asio::ip::tcp::socket socket, size_t initial_buffer, size_t max_buffer);
   ~Stream();
   Stream(const Stream&) = delete;
@@ -32,26 +34,37 @@ class Stream {
   size_t max_buffer() const { return max_buffer_; }
   void set_max_buffer(size_t n) { max_buffer_ = n; }
 
-  // Reads at least one byte (or reports EOF/timeout/error). kBufferFull when the buffer is at its
-  // maximum and holds no free room. With `pinned`, the buffer's bytes never move (no compaction,
-  // no growth): views into a parsed head stay valid; kBufferFull when the tail has no room.
+  // The data path calls the *_now functions first: a plain non-blocking syscall that never
+  // suspends, allocates nothing and needs no timer. Only when the kernel has nothing to give (or
+  // no room to take) does the caller await the *_wait / *_rest coroutine, which waits for
+  // readiness raced against the timeout and then retries. Waiting right after an empty
+  // non-blocking read is safe with the edge-triggered reactor: no event can have been consumed
+  // between the two.
+
+  // Reads what is available into the buffer's tail. kOk (bytes added), kEof, kError, kBufferFull,
+  // or kWouldBlock (nothing available). With `pinned`, the buffer's bytes never move (no
+  // compaction, no growth), so views into a parsed head stay valid; kBufferFull when the tail has
+  // no room.
+  IoStatus read_now(bool pinned = false);
+  runtime::Task<IoStatus> read_wait(std::chrono::milliseconds timeout, bool pinned = false);
+  // read_now, then read_wait when needed: for paths where a coroutine frame does not matter.
   runtime::Task<IoStatus> read_more(std::chrono::milliseconds timeout, bool pinned = false);
+
+  // Writes as much of `buffers` as the kernel takes (one sendmsg). kOk when all was written;
+  // kWouldBlock with `written` set when the rest must wait; kError.
+  IoStatus write_now(Buffers buffers, size_t& written);
+  // Writes `buffers` from byte offset `written` on, waiting for room as needed.
+  runtime::Task<IoStatus> write_rest(Buffers buffers, size_t written, std::chrono::milliseconds timeout);
+  runtime::Task<IoStatus> write(Buffers buffers, std::chrono::milliseconds timeout);
+  runtime::Task<IoStatus> write(boost::asio::const_buffer buffer, std::chrono::milliseconds timeout) {
+    return write(Buffers(&buffer, 1), timeout);
+  }
 
   // Connects the (closed) socket to `ep`, raced against `timeout`. Sets TCP_NODELAY.
   runtime::Task<IoStatus> connect(const boost::asio::ip::tcp::endpoint& ep,
                                   std::chrono::milliseconds timeout);
 
-  template <class Buffers>
-  runtime::Task<IoStatus> write(const Buffers& buffers, std::chrono::milliseconds timeout) {
-    deadline_.extend(timeout);
-    auto [ec, n] = co_await boost::asio::async_write(socket_, buffers,
-                                                     boost::asio::as_tuple(boost::asio::use_awaitable));
-    deadline_.cancel();
-    if (!ec) co_return IoStatus::kOk;
-    co_return classify(ec);
-  }
-
-  // Cancels pending operations (they complete with kError, or kTimeout if the deadline fired).
+  // Cancels pending waits (they complete with kError, or kTimeout if the deadline fired).
   void cancel();
   void close();
   bool is_open() const { return socket_.is_open(); }
@@ -59,6 +72,7 @@ class Stream {
 
  private:
   IoStatus classify(const boost::system::error_code& ec);
+  IoStatus fail_errno(int err);
 
   boost::asio::ip::tcp::socket socket_;
   core::ByteBuffer in_;

@@ -42,7 +42,8 @@ TEST(LargeConfig, HundredThousandRoutes) {
   std::clock_t cpu_start = std::clock();
   LoadResult result = load_string(text, "large.yaml");
   double cpu_ms = 1000.0 * static_cast<double>(std::clock() - cpu_start) / CLOCKS_PER_SEC;
-  auto elapsed = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start);
+  auto elapsed =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start);
   ASSERT_TRUE(result.ok()) << result.errors.to_string();
   ASSERT_EQ(result.config->routes.size(), static_cast<size_t>(kRoutes));
   EXPECT_EQ(result.config->routes.back().service, (kRoutes - 1) % kServices);

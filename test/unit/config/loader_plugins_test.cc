@@ -222,16 +222,17 @@ TEST(Plugins, DanglingReferencesAndUniqueIds) {
     consumer_group: gold
 )");
   EXPECT_FALSE(result.ok());
-  EXPECT_EQ(result.errors.to_string(),
-            "kong.yaml:20:12: plugins[0].route: route \"nope\" not found: no route has that name or "
-            "id\n"
-            "kong.yaml:22:26: plugins[1].consumer.username: no consumer has username \"carol\"\n"
-            "kong.yaml:27:9: plugins[3].id: duplicate plugin id "
-            "\"66666666-6666-4666-8666-666666666666\" (first defined at line 24)\n"
-            "kong.yaml:28:20: plugins[3].instance_name: duplicate plugin instance_name \"same\" "
-            "(first defined at line 25)\n"
-            "kong.yaml:30:5: plugins[4].consumer_group: Kong field 'consumer_group' is not "
-            "supported yet");
+  EXPECT_EQ(
+      result.errors.to_string(),
+      "kong.yaml:20:12: plugins[0].route: route \"nope\" not found: no route has that name or "
+      "id\n"
+      "kong.yaml:22:26: plugins[1].consumer.username: no consumer has username \"carol\"\n"
+      "kong.yaml:27:9: plugins[3].id: duplicate plugin id "
+      "\"66666666-6666-4666-8666-666666666666\" (first defined at line 24)\n"
+      "kong.yaml:28:20: plugins[3].instance_name: duplicate plugin instance_name \"same\" "
+      "(first defined at line 25)\n"
+      "kong.yaml:30:5: plugins[4].consumer_group: Kong field 'consumer_group' is not "
+      "supported yet");
 }
 
 TEST(Consumers, FieldsAndValidation) {

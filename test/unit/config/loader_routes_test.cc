@@ -110,23 +110,24 @@ TEST(Routes, HostWildcards) {
   std::string errors = route_errors(
       "        hosts: [\"*.*.example.com\", \"api.*.com\", \"*example.com\", \"a..b\", "
       "\"h:70000\", \"fe80::1\"]\n");
-  EXPECT_EQ(errors,
-            "kong.yaml:7:17: services[0].routes[0].hosts[0]: host \"*.*.example.com\" has more than "
-            "one wildcard; only one '*' is allowed, at the start (*.example.com) or the end "
-            "(example.*)\n"
-            "kong.yaml:7:36: services[0].routes[0].hosts[1]: host \"api.*.com\" has a misplaced "
-            "wildcard; '*' must be a whole label at the start (*.example.com) or the end "
-            "(example.*)\n"
-            "kong.yaml:7:49: services[0].routes[0].hosts[2]: host \"*example.com\" has a misplaced "
-            "wildcard; '*' must be a whole label at the start (*.example.com) or the end "
-            "(example.*)\n"
-            "kong.yaml:7:65: services[0].routes[0].hosts[3]: host \"a..b\" is not a valid hostname "
-            "(letters, digits, '-' and '_' in dot-separated labels, optionally one wildcard label "
-            "and a :port)\n"
-            "kong.yaml:7:73: services[0].routes[0].hosts[4]: host \"h:70000\" has an invalid port "
-            "(expected host:0..65535)\n"
-            "kong.yaml:7:84: services[0].routes[0].hosts[5]: host \"fe80::1\": write IPv6 addresses "
-            "in brackets, e.g. [::1]:8000");
+  EXPECT_EQ(
+      errors,
+      "kong.yaml:7:17: services[0].routes[0].hosts[0]: host \"*.*.example.com\" has more than "
+      "one wildcard; only one '*' is allowed, at the start (*.example.com) or the end "
+      "(example.*)\n"
+      "kong.yaml:7:36: services[0].routes[0].hosts[1]: host \"api.*.com\" has a misplaced "
+      "wildcard; '*' must be a whole label at the start (*.example.com) or the end "
+      "(example.*)\n"
+      "kong.yaml:7:49: services[0].routes[0].hosts[2]: host \"*example.com\" has a misplaced "
+      "wildcard; '*' must be a whole label at the start (*.example.com) or the end "
+      "(example.*)\n"
+      "kong.yaml:7:65: services[0].routes[0].hosts[3]: host \"a..b\" is not a valid hostname "
+      "(letters, digits, '-' and '_' in dot-separated labels, optionally one wildcard label "
+      "and a :port)\n"
+      "kong.yaml:7:73: services[0].routes[0].hosts[4]: host \"h:70000\" has an invalid port "
+      "(expected host:0..65535)\n"
+      "kong.yaml:7:84: services[0].routes[0].hosts[5]: host \"fe80::1\": write IPv6 addresses "
+      "in brackets, e.g. [::1]:8000");
 }
 
 TEST(Routes, RedirectStatusAndPathHandling) {
@@ -138,11 +139,12 @@ TEST(Routes, RedirectStatusAndPathHandling) {
 }
 
 TEST(Routes, Protocols) {
-  EXPECT_EQ(route_errors("        paths: [/]\n        protocols: [http, grpc, gopher]\n"),
-            "kong.yaml:8:27: services[0].routes[0].protocols[1]: protocol \"grpc\" is not supported "
-            "yet (supported: http, https)\n"
-            "kong.yaml:8:33: services[0].routes[0].protocols[2]: unknown protocol \"gopher\"; "
-            "expected http or https");
+  EXPECT_EQ(
+      route_errors("        paths: [/]\n        protocols: [http, grpc, gopher]\n"),
+      "kong.yaml:8:27: services[0].routes[0].protocols[1]: protocol \"grpc\" is not supported "
+      "yet (supported: http, https)\n"
+      "kong.yaml:8:33: services[0].routes[0].protocols[2]: unknown protocol \"gopher\"; "
+      "expected http or https");
   EXPECT_EQ(route_errors("        paths: [/]\n        protocols: []\n"),
             "kong.yaml:8:20: services[0].routes[0].protocols: protocols must not be empty");
 }

@@ -66,10 +66,11 @@ TEST(Services, BadUrls) {
             "\"99999\" (expected 0..65535)");
   EXPECT_EQ(service_errors("    url: http://:80/x\n"),
             "kong.yaml:4:10: services[0].url: url \"http://:80/x\" has no host");
-  EXPECT_EQ(service_errors("    url: http://bad_host!/\n"),
-            "kong.yaml:4:10: services[0].url: url \"http://bad_host!/\": host \"bad_host!\" is not a "
-            "valid hostname (letters, digits, '-' and '_' in dot-separated labels of 1 to 63 "
-            "characters)");
+  EXPECT_EQ(
+      service_errors("    url: http://bad_host!/\n"),
+      "kong.yaml:4:10: services[0].url: url \"http://bad_host!/\": host \"bad_host!\" is not a "
+      "valid hostname (letters, digits, '-' and '_' in dot-separated labels of 1 to 63 "
+      "characters)");
   EXPECT_EQ(service_errors("    url: grpc://orders:50051\n"),
             "kong.yaml:4:10: services[0].url: protocol \"grpc\" is not supported yet (supported: "
             "http, https)");
@@ -181,7 +182,8 @@ TEST(Services, KongTimestampsAreAccepted) {
 }
 
 TEST(Services, NamesAndIds) {
-  EXPECT_EQ(load_errors(R"(
+  EXPECT_EQ(
+      load_errors(R"(
 _format_version: "3.0"
 services:
   - name: "orders api"
@@ -190,10 +192,10 @@ services:
     host: h
     id: not-a-uuid
 )"),
-            "kong.yaml:3:11: services[0].name: name \"orders api\" contains a space; names may only "
-            "contain letters, digits, '.', '-', '_' and '~'\n"
-            "kong.yaml:7:9: services[1].id: id \"not-a-uuid\" is not a UUID (expected 8-4-4-4-12 "
-            "hex digits, e.g. a1b2c3d4-0000-4000-8000-000000000001)");
+      "kong.yaml:3:11: services[0].name: name \"orders api\" contains a space; names may only "
+      "contain letters, digits, '.', '-', '_' and '~'\n"
+      "kong.yaml:7:9: services[1].id: id \"not-a-uuid\" is not a UUID (expected 8-4-4-4-12 "
+      "hex digits, e.g. a1b2c3d4-0000-4000-8000-000000000001)");
 }
 
 TEST(Services, DuplicateNamesAndIds) {

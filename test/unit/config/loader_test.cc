@@ -170,9 +170,11 @@ TEST(Loader, MissingFile) {
 }
 
 TEST(Loader, FormatVersion) {
-  EXPECT_EQ(load_errors("services: []\n"), "kong.yaml:1:1: missing required field '_format_version'");
-  EXPECT_EQ(load_errors("_format_version: \"3.1\"\n"),
-            "kong.yaml:1:18: _format_version: unsupported format version \"3.1\"; expected \"3.0\"");
+  EXPECT_EQ(load_errors("services: []\n"),
+            "kong.yaml:1:1: missing required field '_format_version'");
+  EXPECT_EQ(
+      load_errors("_format_version: \"3.1\"\n"),
+      "kong.yaml:1:18: _format_version: unsupported format version \"3.1\"; expected \"3.0\"");
   std::string old = load_errors("_format_version: \"2.1\"\n");
   EXPECT_NE(old.find("format version \"2.1\" is not supported: regex paths changed meaning in 3.0"),
             std::string::npos)

@@ -40,7 +40,8 @@ TEST(ProcessSettings, DefaultsWhenAbsent) {
 }
 
 TEST(ProcessSettings, FullBlock) {
-  LoadResult result = load_string(portico_yaml(R"(  listen: ["0.0.0.0:8000", "[::]:8000", "127.0.0.1:0"]
+  LoadResult result =
+      load_string(portico_yaml(R"(  listen: ["0.0.0.0:8000", "[::]:8000", "127.0.0.1:0"]
   admin_listen: "[::1]:9001"
   workers: 4
   log_level: debug
@@ -60,7 +61,7 @@ TEST(ProcessSettings, FullBlock) {
     max_requests: 0
     idle_timeout: 0
 )"),
-                                  "kong.yaml");
+                  "kong.yaml");
   ASSERT_TRUE(result.ok()) << result.errors.to_string();
   const ProcessSettings& p = result.config->portico;
   ASSERT_EQ(p.listen.size(), 3u);
@@ -85,26 +86,27 @@ TEST(ProcessSettings, FullBlock) {
 }
 
 TEST(ProcessSettings, AdminListenOff) {
-  LoadResult result = load_string(portico_yaml("  admin_listen: off\n  access_log: stderr\n"),
-                                  "kong.yaml");
+  LoadResult result =
+      load_string(portico_yaml("  admin_listen: off\n  access_log: stderr\n"), "kong.yaml");
   ASSERT_TRUE(result.ok()) << result.errors.to_string();
   EXPECT_FALSE(result.config->portico.admin_listen);
   EXPECT_EQ(result.config->portico.access_log, "stderr");
 }
 
 TEST(ProcessSettings, BadListenAddresses) {
-  EXPECT_EQ(portico_errors("  listen: [\"8000\", \"localhost:8000\", \"0.0.0.0:65536\", \"::1:80\", "
-                           "\"0.0.0.0:8443 ssl\"]\n"),
-            "kong.yaml:3:12: portico.listen[0]: listen address \"8000\" must be IP:port, e.g. "
-            "0.0.0.0:8000 or [::1]:8000\n"
-            "kong.yaml:3:20: portico.listen[1]: listen address \"localhost:8000\": \"localhost\" is "
-            "not an IPv4 address (hostnames are not accepted; use 0.0.0.0 or 127.0.0.1)\n"
-            "kong.yaml:3:38: portico.listen[2]: listen address \"0.0.0.0:65536\" has an invalid port "
-            "\"65536\" (expected 0..65535)\n"
-            "kong.yaml:3:55: portico.listen[3]: listen address \"::1:80\": write IPv6 addresses in "
-            "brackets, e.g. [::]:8000\n"
-            "kong.yaml:3:65: portico.listen[4]: listen address \"0.0.0.0:8443 ssl\": options after "
-            "the address (ssl, http2, reuseport, ...) are not supported yet");
+  EXPECT_EQ(
+      portico_errors("  listen: [\"8000\", \"localhost:8000\", \"0.0.0.0:65536\", \"::1:80\", "
+                     "\"0.0.0.0:8443 ssl\"]\n"),
+      "kong.yaml:3:12: portico.listen[0]: listen address \"8000\" must be IP:port, e.g. "
+      "0.0.0.0:8000 or [::1]:8000\n"
+      "kong.yaml:3:20: portico.listen[1]: listen address \"localhost:8000\": \"localhost\" is "
+      "not an IPv4 address (hostnames are not accepted; use 0.0.0.0 or 127.0.0.1)\n"
+      "kong.yaml:3:38: portico.listen[2]: listen address \"0.0.0.0:65536\" has an invalid port "
+      "\"65536\" (expected 0..65535)\n"
+      "kong.yaml:3:55: portico.listen[3]: listen address \"::1:80\": write IPv6 addresses in "
+      "brackets, e.g. [::]:8000\n"
+      "kong.yaml:3:65: portico.listen[4]: listen address \"0.0.0.0:8443 ssl\": options after "
+      "the address (ssl, http2, reuseport, ...) are not supported yet");
 }
 
 TEST(ProcessSettings, ListenListRules) {
@@ -122,7 +124,8 @@ TEST(ProcessSettings, ListenListRules) {
 }
 
 TEST(ProcessSettings, RangesAndEnums) {
-  EXPECT_EQ(portico_errors(R"(  workers: -1
+  EXPECT_EQ(
+      portico_errors(R"(  workers: -1
   log_level: verbose
   limits:
     max_headers: 0
@@ -131,13 +134,13 @@ TEST(ProcessSettings, RangesAndEnums) {
   upstream_keepalive:
     pool_size: 2000000
 )"),
-            "kong.yaml:3:12: portico.workers: value -1 is out of range (0..1024)\n"
-            "kong.yaml:4:14: portico.log_level: \"verbose\" is not one of: debug, info, warn, error\n"
-            "kong.yaml:6:18: portico.limits.max_headers: value 0 is out of range (1..10000)\n"
-            "kong.yaml:8:20: portico.timeouts.client_header: value 0 is out of range "
-            "(1..2147483646)\n"
-            "kong.yaml:10:16: portico.upstream_keepalive.pool_size: value 2000000 is out of range "
-            "(0..1000000)");
+      "kong.yaml:3:12: portico.workers: value -1 is out of range (0..1024)\n"
+      "kong.yaml:4:14: portico.log_level: \"verbose\" is not one of: debug, info, warn, error\n"
+      "kong.yaml:6:18: portico.limits.max_headers: value 0 is out of range (1..10000)\n"
+      "kong.yaml:8:20: portico.timeouts.client_header: value 0 is out of range "
+      "(1..2147483646)\n"
+      "kong.yaml:10:16: portico.upstream_keepalive.pool_size: value 2000000 is out of range "
+      "(0..1000000)");
 }
 
 TEST(ProcessSettings, UnknownKeysAtEachLevel) {

@@ -94,9 +94,9 @@ TEST(UpstreamPath, KongTable) {
     Route r;
     r.strip_path = c.strip;
     r.path_handling = c.handling;
-    std::string out;
+    core::OutBuffer out;
     upstream_path(r, c.service_path, c.request, std::string_view(c.route_path).size(), out);
-    EXPECT_EQ(out, c.expected) << c.service_path << " " << c.route_path << " " << c.request;
+    EXPECT_EQ(out.view(), c.expected) << c.service_path << " " << c.route_path << " " << c.request;
   }
 }
 

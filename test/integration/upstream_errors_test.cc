@@ -49,6 +49,23 @@ TEST(UpstreamErrorsTest, RefusedConnectionIs502Json) {
   expect_json_error(r, 502, kBadGateway);
 }
 
+TEST(UpstreamErrorsTest, UnresolvableServiceHostIs503Json) {
+  // Kong answers 503 "name resolution failed" when a service's host has no address; the rest of
+  // the gateway keeps working.
+  Gateway gw(config_prelude() + R"(
+services:
+  - name: nowhere
+    url: http://nonexistent.invalid:9000
+    routes:
+      - name: r
+        paths: ["/"]
+)");
+  Response r = fetch(gw.port(), http_request("GET", "/x"));
+  expect_json_error(r, 503, "name resolution failed");
+  Response again = fetch(gw.port(), http_request("GET", "/y"));
+  expect_json_error(again, 503, "name resolution failed");
+}
+
 TEST(UpstreamErrorsTest, RefusedWithRetriesStillEndsIn502Quickly) {
   Gateway gw(service_config(closed_port(), "    retries: 5\n    connect_timeout: 1000\n"));
   auto start = Clock::now();

@@ -131,9 +131,8 @@ void Http1Session::build_upstream_head(const router::Route& route, const upstrea
     auto close = fwd_host.find(']');
     if (close != std::string_view::npos) fwd_host = fwd_host.substr(0, close + 1);
   }
-  up_head_.append("\r\nX-Forwarded-Host: ");
-  up_head_.append(fwd_host);
   up_head_.append(kCrlf);
+  if (!fwd_host.empty()) codec::http1::write_header(up_head_, "X-Forwarded-Host", fwd_host);
   write_number_header(up_head_, "X-Forwarded-Port", r.server_port);
   codec::http1::write_header(up_head_, "X-Forwarded-Path", r.path);
   if (route.strip_path && matched_len > 0) {

@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <fstream>
 #include <thread>
 
 #include "harness/client.h"
@@ -272,6 +273,69 @@ TEST(LifecycleTest, AdminStatusIsJson) {
   ASSERT_TRUE(v.has_value()) << err << ": " << r.text();
   EXPECT_TRUE(v->is_object()) << r.text();
   EXPECT_EQ(up.request_count(), 0u) << "admin request leaked to the proxy upstream";
+}
+
+
+// SIGHUP re-reads the file: a new route answers, every worker reports the new config version, and
+// an invalid file is refused while the running config keeps serving.
+TEST(LifecycleTest, SighupReloadsAndKeepsServingOnBadConfig) {
+  Upstream up;
+  Gateway gw(config_prelude() + services(up.port()));
+  auto version_of = [&](std::string* workers_versions) {
+    Response r = fetch(gw.admin_port(), http_request("GET", "/status"));
+    auto v = parse_json(r.text());
+    if (!v || !v->is_object()) return std::string();
+    const auto& o = v->as_object();
+    if (workers_versions) {
+      workers_versions->clear();
+      for (const auto& w : o.at("workers").as_array()) {
+        *workers_versions += std::string(w.as_object().at("config_version").as_string()) + ",";
+      }
+    }
+    return std::string(o.at("configuration_hash").as_string());
+  };
+  std::string before = version_of(nullptr);
+  ASSERT_FALSE(before.empty());
+  EXPECT_EQ(fetch(gw.port(), http_request("GET", "/added")).status, 200);  // routed to the upstream
+
+  {
+    std::ofstream f(gw.config_path(), std::ios::trunc);
+    f << config_prelude() << services(up.port()) << R"(
+routes:
+  - name: added
+    paths: ["/added"]
+    plugins:
+      - name: request-termination
+        config: {status_code: 418, message: "reloaded"}
+)";
+  }
+  ASSERT_EQ(::kill(gw.pid(), SIGHUP), 0);
+  std::string after;
+  std::string workers;
+  auto deadline = Clock::now() + 5s;
+  while (Clock::now() < deadline) {
+    after = version_of(&workers);
+    if (after != before && workers == after + "," + after + ",") break;
+    std::this_thread::sleep_for(20ms);
+  }
+  ASSERT_NE(after, before) << gw.logs();
+  EXPECT_EQ(workers, after + "," + after + ",") << "every worker runs the new version";
+  Response r = fetch(gw.port(), http_request("GET", "/added"));
+  EXPECT_EQ(r.status, 418) << r.describe();
+  EXPECT_EQ(json_message(r.text()), "reloaded");
+
+  {
+    std::ofstream f(gw.config_path(), std::ios::trunc);
+    f << config_prelude() << "services: [{name: broken, url: 12}]\n";
+  }
+  ASSERT_EQ(::kill(gw.pid(), SIGHUP), 0);
+  deadline = Clock::now() + 5s;
+  while (Clock::now() < deadline && gw.logs().find("reload of") == std::string::npos) {
+    std::this_thread::sleep_for(20ms);
+  }
+  EXPECT_NE(gw.logs().find("reload of"), std::string::npos) << gw.logs();
+  EXPECT_EQ(version_of(nullptr), after) << "a bad file must not replace the running config";
+  EXPECT_EQ(fetch(gw.port(), http_request("GET", "/added")).status, 418);
 }
 
 }  // namespace

@@ -137,6 +137,10 @@ int Server::run() {
   int n = settings_.workers > 0 ? settings_.workers : static_cast<int>(std::thread::hardware_concurrency());
   if (n <= 0) n = 1;
 
+  // Signals are caught before anything listens, so a SIGTERM right after the ready line drains.
+  signals_.add(SIGTERM);
+  signals_.add(SIGINT);
+  signals_.add(SIGHUP);
   try {
     if (settings_.access_log != "off") access_log_ = std::make_unique<observability::AccessLog>(settings_.access_log);
 
@@ -184,9 +188,6 @@ int Server::run() {
     return 1;
   }
 
-  signals_.add(SIGTERM);
-  signals_.add(SIGINT);
-  signals_.add(SIGHUP);
   wait_signals();
   control_.run();
 

@@ -56,8 +56,10 @@ class Stream {
   // Writes `buffers` from byte offset `written` on, waiting for room as needed.
   runtime::Task<IoStatus> write_rest(Buffers buffers, size_t written, std::chrono::milliseconds timeout);
   runtime::Task<IoStatus> write(Buffers buffers, std::chrono::milliseconds timeout);
+  // A coroutine itself (not a forwarding function): the awaitable starts only when awaited, so
+  // `buffer` must live in this frame, not in the caller's expression.
   runtime::Task<IoStatus> write(boost::asio::const_buffer buffer, std::chrono::milliseconds timeout) {
-    return write(Buffers(&buffer, 1), timeout);
+    co_return co_await write(Buffers(&buffer, 1), timeout);
   }
 
   // Connects the (closed) socket to `ep`, raced against `timeout`. Sets TCP_NODELAY.

@@ -307,6 +307,8 @@ runtime::Task<bool> Http1Session::send_local_reply(bool close_after) {
   auto& resp = x_.response;
   resp.clear();
   resp.status = rep.status;
+  resp.headers.add("Date", ctx_.http_date());
+  resp.headers.add("Server", kServerToken);
   if (!rep.content_type.empty()) resp.headers.add("Content-Type", rep.content_type);
   for (const auto& h : rep.headers) resp.headers.add(h.name, h.value);
   if (route_) {
@@ -318,8 +320,6 @@ runtime::Task<bool> Http1Session::send_local_reply(bool close_after) {
   }
   out_.clear();
   codec::http1::write_status_line(out_, resp.status);
-  codec::http1::write_header(out_, "Date", ctx_.http_date());
-  codec::http1::write_header(out_, "Server", kServerToken);
   for (const auto& h : resp.headers) codec::http1::write_header(out_, h.name, h.value);
   char num[24];
   auto [end, ec] = std::to_chars(num, num + sizeof num, rep.body.size());

@@ -160,7 +160,6 @@ runtime::Task<IoStatus> Http1Session::send_request(upstream::UpstreamConnection&
                                                    const upstream::Cluster& cluster,
                                                    bool& client_failed) {
   client_failed = false;
-  sent_without_waiting_ = true;
   auto& in = down_.in();
   const size_t head_size = parser_.head_size();
   const bool chunked = head_.framing == Framing::kChunked;
@@ -169,7 +168,6 @@ runtime::Task<IoStatus> Http1Session::send_request(upstream::UpstreamConnection&
   if (head_.expect_continue && !body_consumed_ && body_pos_ == in.size()) {
     // The client waits for our go-ahead before sending the body; the upstream never sees Expect.
     static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
-    sent_without_waiting_ = false;
     IoStatus io = co_await down_.write(asio::buffer(kContinue.data(), kContinue.size()),
                                        ctx_.limits().client_body_timeout);
     if (io != IoStatus::kOk) {
@@ -221,10 +219,7 @@ runtime::Task<IoStatus> Http1Session::send_request(upstream::UpstreamConnection&
     if (!batch.empty()) {
       size_t written = 0;
       IoStatus io = up.stream.write_now(batch.buffers(), written);
-      if (io == IoStatus::kWouldBlock) {
-        sent_without_waiting_ = false;
-        io = co_await up.stream.write_rest(batch.buffers(), written, cluster.write_timeout);
-      }
+      if (io == IoStatus::kWouldBlock) io = co_await up.stream.write_rest(batch.buffers(), written, cluster.write_timeout);
       if (io != IoStatus::kOk) co_return io;
     }
     x_.bytes_received += body_pos_ - head_size;
@@ -234,10 +229,7 @@ runtime::Task<IoStatus> Http1Session::send_request(upstream::UpstreamConnection&
     if (body_consumed_) co_return IoStatus::kOk;
     if (!need_more && body_pos_ < in.size()) continue;  // the batch was full
     IoStatus io = down_.read_now(true);
-    if (io == IoStatus::kWouldBlock) {
-      sent_without_waiting_ = false;
-      io = co_await down_.read_wait(ctx_.limits().client_body_timeout, true);
-    }
+    if (io == IoStatus::kWouldBlock) io = co_await down_.read_async(ctx_.limits().client_body_timeout, true);
     if (io != IoStatus::kOk) {
       client_failed = true;
       if (io == IoStatus::kTimeout) {
@@ -341,11 +333,7 @@ runtime::Task<bool> Http1Session::proxy_upstream(const config::Snapshot& snap, c
     auto& uin = up->stream.in();
     bool got_head = false;
     bool retry = false;
-    // The connection was empty when we took it (pool peek, or fresh) and the request went out in
-    // one non-blocking write with no suspension since: the answer cannot have arrived unseen, so
-    // wait for readiness at once instead of probing with a read that would find nothing. (No
-    // event for this socket can have been consumed between the write and the wait.)
-    bool probe = !(sent_without_waiting_ && uin.empty());
+
     for (;;) {
       up->parser.reset();
       ParseStatus st = ParseStatus::kNeedMore;
@@ -356,9 +344,8 @@ runtime::Task<bool> Http1Session::proxy_upstream(const config::Snapshot& snap, c
           st = up->parser.parse(uin.view(), resp_head_, is_head);
           if (st != ParseStatus::kNeedMore) break;
         }
-        io = probe ? up->stream.read_now() : IoStatus::kWouldBlock;
-        probe = true;
-        if (io == IoStatus::kWouldBlock) io = co_await up->stream.read_wait(cluster.read_timeout);
+        // The upstream has only just been sent the request: let the reactor read (and wait).
+        io = co_await up->stream.read_async(cluster.read_timeout);
         if (io != IoStatus::kOk) break;
       }
       if (st == ParseStatus::kComplete) {
@@ -597,7 +584,7 @@ runtime::Task<bool> Http1Session::stream_response(upstream::UpstreamConnection& 
     if (failed || done) break;
     if (!need_more && pos < uin.size()) continue;  // the batch was full
     IoStatus io = up.stream.read_now(true);
-    if (io == IoStatus::kWouldBlock) io = co_await up.stream.read_wait(cluster.read_timeout, true);
+    if (io == IoStatus::kWouldBlock) io = co_await up.stream.read_async(cluster.read_timeout, true);
     if (io == IoStatus::kEof) {
       if (response_body_.finish_eof()) {
         done = true;

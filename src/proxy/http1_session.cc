@@ -115,8 +115,7 @@ runtime::Task<Http1Session::HeadResult> Http1Session::read_head() {
     if (empty && ctx_.draining()) co_return HeadResult::kClosed;
     idle_ = empty;
     auto timeout = empty ? ctx_.limits().keepalive_timeout : ctx_.limits().client_header_timeout;
-    IoStatus io = down_.read_now();
-    if (io == IoStatus::kWouldBlock) io = co_await down_.read_wait(timeout);
+    IoStatus io = co_await down_.read_async(timeout);
     idle_ = false;
     if (io == IoStatus::kOk) continue;
     if (io == IoStatus::kBufferFull) {

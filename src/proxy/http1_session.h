@@ -79,7 +79,6 @@ class Http1Session {
   bool close_after_ = false;     // connection must close after the current response
   bool body_consumed_ = false;   // the request body has been fully read
   bool response_started_ = false;
-  bool sent_without_waiting_ = false;  // the last send_request never suspended
   size_t body_pos_ = 0;          // offset in down_.in() where unread request body bytes start
   char request_id_[36];
 };

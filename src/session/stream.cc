@@ -1,6 +1,8 @@
 #include "session/stream.h"
 
 #include <boost/asio/error.hpp>
+#include <boost/asio/execution/context.hpp>
+#include <boost/asio/query.hpp>
 #include <sys/socket.h>
 #include <sys/uio.h>
 
@@ -23,9 +25,13 @@ const char* to_string(IoStatus s) {
 
 Stream::Stream(boost::asio::ip::tcp::socket socket, size_t initial_buffer, size_t max_buffer)
     : socket_(std::move(socket)),
+      reactor_(boost::asio::use_service<boost::asio::detail::reactor>(
+          boost::asio::query(socket_.get_executor(), boost::asio::execution::context))),
       in_(initial_buffer),
       max_buffer_(max_buffer),
       deadline_(socket_.get_executor()) {
+  boost::system::error_code ignored;
+  if (socket_.is_open()) socket_.non_blocking(true, ignored);  // required by async_recv_drained
   deadline_.arm(std::chrono::hours(24), [this] {
     boost::system::error_code ignored;
     socket_.cancel(ignored);
@@ -40,16 +46,18 @@ IoStatus Stream::fail_errno(int err) {
   return IoStatus::kError;
 }
 
-IoStatus Stream::read_now(bool pinned) {
-  if (pinned) {
-    if (in_.tail_room() == 0) return IoStatus::kBufferFull;
-  } else {
-    size_t want = in_.capacity() / 2;
-    if (want < 4096) want = 4096;
-    if (!in_.reserve_tail(want, max_buffer_) && !in_.reserve_tail(1, max_buffer_)) {
-      return IoStatus::kBufferFull;
-    }
+IoStatus Stream::make_room(bool pinned) {
+  if (pinned) return in_.tail_room() == 0 ? IoStatus::kBufferFull : IoStatus::kOk;
+  size_t want = in_.capacity() / 2;
+  if (want < 4096) want = 4096;
+  if (!in_.reserve_tail(want, max_buffer_) && !in_.reserve_tail(1, max_buffer_)) {
+    return IoStatus::kBufferFull;
   }
+  return IoStatus::kOk;
+}
+
+IoStatus Stream::read_now(bool pinned) {
+  if (IoStatus room = make_room(pinned); room != IoStatus::kOk) return room;
   for (;;) {
     ssize_t n = ::recv(socket_.native_handle(), in_.tail(), in_.tail_room(), MSG_DONTWAIT);
     if (n > 0) {
@@ -63,22 +71,22 @@ IoStatus Stream::read_now(bool pinned) {
   }
 }
 
-runtime::Task<IoStatus> Stream::read_wait(std::chrono::milliseconds timeout, bool pinned) {
-  for (;;) {
-    deadline_.extend(timeout);
-    auto [ec] = co_await socket_.async_wait(boost::asio::socket_base::wait_read,
-                                            boost::asio::as_tuple(boost::asio::use_awaitable));
-    deadline_.cancel();
-    if (ec) co_return classify(ec);
-    IoStatus s = read_now(pinned);
-    if (s != IoStatus::kWouldBlock) co_return s;
-  }
+runtime::Task<IoStatus> Stream::read_async(std::chrono::milliseconds timeout, bool pinned) {
+  if (IoStatus room = make_room(pinned); room != IoStatus::kOk) co_return room;
+  if (!socket_.is_open()) co_return fail_errno(EBADF);
+  deadline_.extend(timeout);
+  auto [ec, n] = co_await async_recv_drained(socket_, reactor_, in_.tail(), in_.tail_room(),
+                                             boost::asio::as_tuple(boost::asio::use_awaitable));
+  deadline_.cancel();
+  if (ec) co_return classify(ec);
+  in_.commit(n);
+  co_return IoStatus::kOk;
 }
 
 runtime::Task<IoStatus> Stream::read_more(std::chrono::milliseconds timeout, bool pinned) {
   IoStatus s = read_now(pinned);
   if (s != IoStatus::kWouldBlock) co_return s;
-  co_return co_await read_wait(timeout, pinned);
+  co_return co_await read_async(timeout, pinned);
 }
 
 IoStatus Stream::write_now(Buffers buffers, size_t& written) {
@@ -164,6 +172,7 @@ runtime::Task<IoStatus> Stream::connect(const boost::asio::ip::tcp::endpoint& ep
   if (ec) co_return classify(ec);
   boost::system::error_code ignored;
   socket_.set_option(boost::asio::ip::tcp::no_delay(true), ignored);
+  socket_.non_blocking(true, ignored);
   co_return IoStatus::kOk;
 }
 

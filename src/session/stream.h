@@ -14,6 +14,7 @@
 #include "core/byte_buffer.h"
 #include "runtime/deadline.h"
 #include "runtime/task.h"
+#include "session/reactor_recv.h"
 
 namespace portico::session {
 
@@ -34,20 +35,20 @@ class Stream {
   size_t max_buffer() const { return max_buffer_; }
   void set_max_buffer(size_t n) { max_buffer_ = n; }
 
-  // The data path calls the *_now functions first: a plain non-blocking syscall that never
-  // suspends, allocates nothing and needs no timer. Only when the kernel has nothing to give (or
-  // no room to take) does the caller await the *_wait / *_rest coroutine, which waits for
-  // readiness raced against the timeout and then retries. Waiting right after an empty
-  // non-blocking read is safe with the edge-triggered reactor: no event can have been consumed
-  // between the two.
-
-  // Reads what is available into the buffer's tail. kOk (bytes added), kEof, kError, kBufferFull,
-  // or kWouldBlock (nothing available). With `pinned`, the buffer's bytes never move (no
-  // compaction, no growth), so views into a parsed head stay valid; kBufferFull when the tail has
-  // no room.
+  // Reading. `read_now` is a plain non-blocking recv into the buffer's tail: it never suspends,
+  // allocates nothing and needs no timer; use it where bytes are probably there already (a body
+  // in flight). `read_async` hands the read to the reactor, raced against `timeout`: the reactor
+  // tries the recv at once and, if the socket is empty, waits for the edge-triggered event
+  // without any extra syscall. Use it where the peer has yet to answer (the next request on a
+  // keep-alive connection, an upstream's response), so an empty socket costs one failed recv
+  // and nothing more. (A readiness wait, async_wait, would cost an epoll_ctl per call instead.)
+  //
+  // Both return kOk (bytes added), kEof, kError, kBufferFull; read_now also kWouldBlock, and
+  // read_async kTimeout. With `pinned`, the buffer's bytes never move (no compaction, no growth),
+  // so views into a parsed head stay valid; kBufferFull when the tail has no room.
   IoStatus read_now(bool pinned = false);
-  runtime::Task<IoStatus> read_wait(std::chrono::milliseconds timeout, bool pinned = false);
-  // read_now, then read_wait when needed: for paths where a coroutine frame does not matter.
+  runtime::Task<IoStatus> read_async(std::chrono::milliseconds timeout, bool pinned = false);
+  // read_now, then read_async when nothing was there.
   runtime::Task<IoStatus> read_more(std::chrono::milliseconds timeout, bool pinned = false);
 
   // Writes as much of `buffers` as the kernel takes (one sendmsg). kOk when all was written;
@@ -74,9 +75,11 @@ class Stream {
 
  private:
   IoStatus classify(const boost::system::error_code& ec);
+  IoStatus make_room(bool pinned);
   IoStatus fail_errno(int err);
 
-  boost::asio::ip::tcp::socket socket_;
+  ReactorSocket socket_;
+  boost::asio::detail::reactor& reactor_;
   core::ByteBuffer in_;
   size_t max_buffer_;
   runtime::Deadline deadline_;

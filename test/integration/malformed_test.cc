@@ -108,6 +108,13 @@ class MalformedTest : public ::testing::TestWithParam<BadRequest> {
     if (HasFailure() && gw_) std::cerr << "gateway stderr:\n" << gw_->logs().substr(0, 4000) << "\n";
   }
 
+  static std::uint64_t bad_request_counter() {
+    Response r = fetch(gw_->admin_port(), http_request("GET", "/status"));
+    auto v = parse_json(r.text());
+    if (!v || !v->is_object()) return 0;
+    return v->as_object().at("counters").as_object().at("bad_requests").to_number<std::uint64_t>();
+  }
+
   static Upstream* up_;
   static Gateway* gw_;
 };
@@ -119,6 +126,7 @@ TEST_P(MalformedTest, IsRejectedAndClosedWithoutReachingTheUpstream) {
   const BadRequest& bad = GetParam();
   const std::size_t requests_before = up_->request_count();
   const std::uint64_t bytes_before = up_->bytes_received();
+  const std::uint64_t rejected_before = bad_request_counter();
 
   Client c(gw_->port());
   c.send(bad.raw);  // the gateway may close before taking it all; the answer still counts
@@ -134,6 +142,8 @@ TEST_P(MalformedTest, IsRejectedAndClosedWithoutReachingTheUpstream) {
   if (!bad.error_in_body) {
     EXPECT_EQ(up_->bytes_received(), bytes_before) << "the upstream received bytes of a rejected request";
   }
+  // Every rejection is counted (admin /status counters.bad_requests).
+  EXPECT_GT(bad_request_counter(), rejected_before) << "bad_requests counter did not move";
 
   // A well-formed request on a new connection still works, and is all the upstream saw.
   Response ok = fetch(gw_->port(), http_request("GET", std::string("/after/") + bad.name));

@@ -271,7 +271,9 @@ runtime::Task<bool> Http1Session::proxy_upstream(const config::Snapshot& snap, c
     const upstream::Endpoint& ep = cluster.endpoints[ctx_.round_robin++ % cluster.endpoints.size()];
     x_.upstream_address = ep.key;
     std::unique_ptr<upstream::UpstreamConnection> up;
-    if (!fresh_retry_used) up = ctx_.pool.acquire(ep.key);
+    // A replayable request may skip the pool's liveness peek: if the pooled connection turns out
+    // dead, the request is sent again once on a fresh connection (below).
+    if (!fresh_retry_used) up = ctx_.pool.acquire(ep.key, replayable);
     const bool reused = up != nullptr;
     if (!up) {
       up = std::make_unique<upstream::UpstreamConnection>(asio::ip::tcp::socket(ctx_.io()), ep.key);

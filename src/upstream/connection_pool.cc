@@ -22,7 +22,7 @@ bool ConnectionPool::still_usable(UpstreamConnection& c) {
   return false;
 }
 
-std::unique_ptr<UpstreamConnection> ConnectionPool::acquire(const std::string& key) {
+std::unique_ptr<UpstreamConnection> ConnectionPool::acquire(const std::string& key, bool replayable) {
   auto it = idle_.find(key);
   if (it == idle_.end()) return nullptr;
   auto& list = it->second;
@@ -31,7 +31,9 @@ std::unique_ptr<UpstreamConnection> ConnectionPool::acquire(const std::string& k
     // Most recently used first: it is the least likely to have been closed by the upstream.
     auto conn = std::move(list.back());
     list.pop_back();
-    if (now - conn->idle_since < settings_.idle_timeout && still_usable(*conn)) {
+    auto idle = now - conn->idle_since;
+    bool trusted = replayable && idle < kTrustIdle;
+    if (idle < settings_.idle_timeout && conn->stream.is_open() && (trusted || still_usable(*conn))) {
       reused.add();
       return conn;
     }

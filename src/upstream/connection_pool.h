@@ -41,7 +41,12 @@ class ConnectionPool {
   ConnectionPool(boost::asio::io_context& io, PoolSettings settings);
   ~ConnectionPool();
 
-  std::unique_ptr<UpstreamConnection> acquire(const std::string& key);
+  // A connection is checked with one non-blocking peek (nothing to read, no EOF) before it is
+  // handed out, unless `replayable` and it was idle for less than kTrustIdle: a caller that can
+  // resend the request on a fresh connection (bodiless idempotent requests) saves the syscall on
+  // a busy pool, and no upstream closes or talks on a connection idle for under a second.
+  static constexpr std::chrono::milliseconds kTrustIdle{1000};
+  std::unique_ptr<UpstreamConnection> acquire(const std::string& key, bool replayable = false);
   void release(std::unique_ptr<UpstreamConnection> conn);
   void set_settings(PoolSettings s) { settings_ = s; }
   const PoolSettings& settings() const { return settings_; }

@@ -6,6 +6,8 @@
 #include <array>
 #include <limits>
 
+#include <re2/re2.h>
+
 #include "config/process_settings.h"
 #include "config/validators.h"
 
@@ -44,8 +46,8 @@ constexpr std::array kNotSupportedYet = {
 };
 constexpr std::array kServiceFieldsNotYet = {"client_certificate", "tls_verify", "tls_verify_depth",
                                              "ca_certificates"};
-constexpr std::array kRouteFieldsNotYet = {"headers",      "snis",       "sources",
-                                           "destinations", "expression", "priority"};
+constexpr std::array kRouteFieldsNotYet = {"snis", "sources", "destinations", "expression",
+                                           "priority"};
 constexpr std::array kConsumerFieldsNotYet = {"acls",
                                               "basicauth_credentials",
                                               "hmacauth_credentials",
@@ -69,6 +71,72 @@ template <typename List>
 void reject_not_yet(ObjectReader& r, const List& fields) {
   for (std::string_view field : fields) {
     r.reject(field, fmt::format("Kong field '{}' is not supported yet", field));
+  }
+}
+
+bool is_tchar(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+         std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
+}
+
+// Kong's route `headers`: a map of header name to a non-empty list of strings. Names are
+// lower-cased (header names are case-insensitive); a lone "~*" value must be a valid RE2 now, so
+// that a bad pattern fails `portico check` rather than the reload.
+void read_route_headers(const ConfigNode& map, const std::string& path, core::ConfigErrors& errors,
+                        std::vector<HeaderCondition>& out) {
+  for (size_t i = 0; i < map.size(); ++i) {
+    const std::string& key = map.key(i);
+    const ConfigNode& value = map[i];
+    std::string value_path = core::path_key(path, key);
+    HeaderCondition h;
+    h.name.reserve(key.size());
+    for (char c : key) h.name.push_back(static_cast<char>(c >= 'A' && c <= 'Z' ? c + 32 : c));
+    if (h.name.empty() || !std::all_of(h.name.begin(), h.name.end(), is_tchar)) {
+      errors.add(map, map.key_mark(i), value_path,
+                 fmt::format("\"{}\" is not a valid header name", key));
+      continue;
+    }
+    if (h.name == "host") {
+      errors.add(map, map.key_mark(i), value_path,
+                 "the 'host' header cannot be matched in 'headers'; use the route's 'hosts' field");
+      continue;
+    }
+    if (!value.is_sequence()) {
+      errors.add(value, value_path,
+                 fmt::format("expected a list of strings, got {}", core::describe(value)));
+      continue;
+    }
+    if (value.empty()) {
+      errors.add(value, value_path, "the list of values must not be empty");
+      continue;
+    }
+    bool ok = true;
+    for (size_t j = 0; j < value.size(); ++j) {
+      std::string v;
+      if (!core::read_string(value[j], path_index(value_path, j), errors, v)) {
+        ok = false;
+        continue;
+      }
+      h.values.push_back(std::move(v));
+    }
+    if (!ok) continue;
+    if (h.values.size() == 1 && h.values[0].starts_with("~*")) {
+      std::string_view pattern = std::string_view(h.values[0]).substr(2);
+      RE2::Options opts;
+      opts.set_log_errors(false);
+      opts.set_case_sensitive(false);
+      RE2 re(pattern, opts);
+      if (pattern.empty()) {
+        errors.add(value[0], path_index(value_path, 0), "regex value \"~*\" must have a pattern");
+        continue;
+      }
+      if (!re.ok()) {
+        errors.add(value[0], path_index(value_path, 0),
+                   fmt::format("invalid regex \"{}\": {}", pattern, re.error()));
+        continue;
+      }
+    }
+    out.push_back(std::move(h));
   }
 }
 
@@ -321,10 +389,14 @@ void KongSchema::read_route(const ConfigNode& node, std::string path, int servic
   if (r.get("methods", route.methods)) {
     check_each("methods", route.methods, [](const std::string& m) { return check_method(m); });
   }
+  if (const ConfigNode* headers = r.map("headers")) {
+    read_route_headers(*headers, r.path_of("headers"), errors_, route.headers);
+  }
   if (errors_.count() == errors_before_matchers && route.paths.empty() && route.hosts.empty() &&
-      route.methods.empty()) {
+      route.methods.empty() && route.headers.empty()) {
     errors_.add(node, path,
-                "a route needs at least one of 'paths', 'hosts' or 'methods' to match requests");
+                "a route needs at least one of 'paths', 'hosts', 'methods' or 'headers' to match "
+                "requests");
   }
   r.get("strip_path", route.strip_path);
   r.get("preserve_host", route.preserve_host);

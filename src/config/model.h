@@ -40,6 +40,13 @@ struct Service {
   std::string yaml_path;
 };
 
+// One entry of a route's `headers` map (Kong): the request matches when a field called `name`
+// has one of `values` (case-insensitive), or, when the only value is "~*regex", matches it.
+struct HeaderCondition {
+  std::string name;                 // lower-cased
+  std::vector<std::string> values;  // as written, non-empty
+};
+
 struct Route {
   std::string id;
   std::string name;
@@ -47,6 +54,7 @@ struct Route {
   std::vector<std::string> paths;    // "/prefix" or "~regex"
   std::vector<std::string> hosts;    // lower-cased; "*.example.com", "example.*", "host:port"
   std::vector<std::string> methods;  // upper-case tokens
+  std::vector<HeaderCondition> headers;  // configuration order
   std::vector<std::string> protocols = {"http", "https"};
   bool strip_path = true;
   bool preserve_host = false;

@@ -106,6 +106,25 @@ CompileResult compile(std::shared_ptr<const Config> config, const filter::Regist
         route->prefixes.push_back(path);
       }
     }
+    for (const HeaderCondition& h : r.headers) {
+      router::HeaderCondition cond;
+      cond.name = h.name;
+      // Kong's rule: "~*" marks a regex only when it is the list's single value.
+      if (h.values.size() == 1 && h.values[0].starts_with("~*")) {
+        RE2::Options opts;
+        opts.set_log_errors(false);
+        opts.set_case_sensitive(false);
+        cond.regex = std::make_unique<RE2>(h.values[0].substr(2), opts);
+        if (!cond.regex->ok()) {  // the loader checks this; kept for configs built in code
+          result.errors.add(root, r.mark, core::path_key(r.yaml_path + ".headers", h.name),
+                            "invalid regex \"" + h.values[0].substr(2) + "\": " + cond.regex->error());
+          continue;
+        }
+      } else {
+        cond.values = h.values;
+      }
+      route->headers.push_back(std::move(cond));
+    }
     route->strip_path = r.strip_path;
     route->preserve_host = r.preserve_host;
     route->regex_priority = r.regex_priority;

@@ -219,7 +219,8 @@ runtime::Task<bool> Http1Session::handle_request() {
     http::set_json_error(x_.reply, 503, "no configuration loaded");
     keep = co_await send_local_reply(false);
   } else {
-    router::Match m = snap->routes.match(x_.request.method, x_.request.host, x_.request.path);
+    router::Match m = snap->routes.match(x_.request.method, x_.request.host, x_.request.path,
+                                          x_.request.headers);
     route = m.route;
     if (!route) {
       ctx_.stats.no_route.add();

@@ -38,23 +38,45 @@ bool host_matches(std::string_view pattern, std::string_view host) {
   return http::iequals(pattern, h);
 }
 
+bool header_condition_matches(const HeaderCondition& condition, const http::HeaderMap& headers) {
+  // Every field line counts separately (Kong reads repeated fields as a list); values are not
+  // split at commas, as in Kong.
+  for (const auto& field : headers) {
+    if (!http::iequals(field.name, condition.name)) continue;
+    if (condition.regex) {
+      if (RE2::PartialMatch(re2::StringPiece(field.value.data(), field.value.size()),
+                            *condition.regex)) {
+        return true;
+      }
+      continue;
+    }
+    for (const auto& v : condition.values) {
+      if (http::iequals(field.value, v)) return true;
+    }
+  }
+  return false;
+}
+
 RouteTable::RouteTable(std::vector<std::unique_ptr<Route>> routes) : routes_(std::move(routes)) {
   for (size_t i = 0; i < routes_.size(); ++i) {
     const Route* r = routes_[i].get();
-    int criteria = (!r->hosts.empty()) + (!r->methods.empty()) +
+    int criteria = (!r->hosts.empty()) + (!r->methods.empty()) + (!r->headers.empty()) +
                    (!r->prefixes.empty() || !r->regexes.empty());
+    size_t nh = r->headers.size();
     if (r->prefixes.empty() && r->regexes.empty()) {
-      ordered_.push_back({r, criteria, 0, 0, 0, i, SIZE_MAX});
+      ordered_.push_back({r, criteria, nh, 0, 0, 0, i, SIZE_MAX});
     }
     for (size_t p = 0; p < r->prefixes.size(); ++p) {
-      ordered_.push_back({r, criteria, 0, r->prefixes[p].size(), 0, i, p});
+      ordered_.push_back({r, criteria, nh, 0, r->prefixes[p].size(), 0, i, p});
     }
     for (size_t p = 0; p < r->regexes.size(); ++p) {
-      ordered_.push_back({r, criteria, 1, 0, r->regex_priority, i, p});
+      ordered_.push_back({r, criteria, nh, 1, 0, r->regex_priority, i, p});
     }
   }
   std::stable_sort(ordered_.begin(), ordered_.end(), [](const Candidate& a, const Candidate& b) {
     if (a.criteria != b.criteria) return a.criteria > b.criteria;
+    // Kong: among routes of equal criteria, the one with more header conditions is more specific.
+    if (a.header_count != b.header_count) return a.header_count > b.header_count;
     // Regex paths are tried before plain prefixes, by regex_priority (Kong 3.x).
     if (a.kind != b.kind) return a.kind > b.kind;
     if (a.kind == 1 && a.regex_priority != b.regex_priority) return a.regex_priority > b.regex_priority;
@@ -63,7 +85,15 @@ RouteTable::RouteTable(std::vector<std::unique_ptr<Route>> routes) : routes_(std
   });
 }
 
-Match RouteTable::match(std::string_view method, std::string_view host, std::string_view path) const {
+Match RouteTable::match(std::string_view method, std::string_view host, std::string_view path,
+                        const http::HeaderMap& headers) const {
+  // Headers are checked last: the path test is cheaper and rejects most candidates first.
+  auto headers_hold = [&headers](const Route& r) {
+    for (const auto& h : r.headers) {
+      if (!header_condition_matches(h, headers)) return false;
+    }
+    return true;
+  };
   for (const auto& c : ordered_) {
     const Route& r = *c.route;
     if (!r.methods.empty() &&
@@ -80,19 +110,23 @@ Match RouteTable::match(std::string_view method, std::string_view host, std::str
       }
       if (!ok) continue;
     }
-    if (c.path_index == SIZE_MAX) return {&r, 0};
-    if (c.kind == 0) {
+    size_t consumed = 0;  // a route without paths consumes nothing
+    if (c.path_index == SIZE_MAX) {
+      // matches any path
+    } else if (c.kind == 0) {
       const std::string& prefix = r.prefixes[c.path_index];
-      if (path.size() >= prefix.size() && path.compare(0, prefix.size(), prefix) == 0) {
-        return {&r, prefix.size()};
+      if (path.size() < prefix.size() || path.compare(0, prefix.size(), prefix) != 0) continue;
+      consumed = prefix.size();
+    } else {
+      re2::StringPiece input(path.data(), path.size());
+      re2::StringPiece whole;
+      if (!r.regexes[c.path_index]->Match(input, 0, input.size(), RE2::ANCHOR_START, &whole, 1)) {
+        continue;
       }
-      continue;
+      consumed = whole.size();
     }
-    re2::StringPiece input(path.data(), path.size());
-    re2::StringPiece whole;
-    if (r.regexes[c.path_index]->Match(input, 0, input.size(), RE2::ANCHOR_START, &whole, 1)) {
-      return {&r, whole.size()};
-    }
+    if (!headers_hold(r)) continue;
+    return {&r, consumed};
   }
   return {};
 }

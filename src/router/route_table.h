@@ -4,9 +4,15 @@
 // every worker concurrently and touches no shared mutable state.
 //
 // Matching follows Kong's traditional router for the fields supported so far (hosts, paths,
-// methods): a route matches when every configured criterion matches; among matching routes the one
-// with more criteria wins, then the longer plain path prefix, then regex paths by
-// `regex_priority`, then configuration order.
+// methods, headers): a route matches when every configured criterion matches; among matching
+// routes the one with more criteria (categories) wins, then the one with more header conditions,
+// then regex paths by `regex_priority` before plain prefixes, then the longer plain path prefix,
+// then configuration order.
+//
+// Header conditions (Kong's route `headers`): each names a header and lists values; the condition
+// holds when at least one request field of that name has a value equal to one listed value, ASCII
+// case-insensitively. A condition whose only value starts with "~*" is a case-insensitive RE2
+// searched anywhere in each field value (Kong's rule; "~*" among several values is plain text).
 #pragma once
 
 #include <re2/re2.h>
@@ -20,7 +26,20 @@
 #include "core/out_buffer.h"
 #include "filter/chain.h"
 
+namespace portico::http {
+class HeaderMap;
+}
+
 namespace portico::router {
+
+struct HeaderCondition {
+  std::string name;                 // lower-case
+  std::vector<std::string> values;  // compared case-insensitively; empty when `regex` is set
+  std::unique_ptr<RE2> regex;       // "~*" pattern, compiled case-insensitive; null for plain values
+};
+
+// True when some field of `headers` satisfies `condition`. Allocation-free.
+bool header_condition_matches(const HeaderCondition& condition, const http::HeaderMap& headers);
 
 enum class PathHandling : uint8_t { kV0, kV1 };
 
@@ -33,6 +52,7 @@ struct Route {
   std::vector<std::string> methods;   // upper-case
   std::vector<std::string> prefixes;  // plain path prefixes
   std::vector<std::unique_ptr<RE2>> regexes;  // "~" paths, anchored at the start
+  std::vector<HeaderCondition> headers;       // all must hold
   bool strip_path = true;
   bool preserve_host = false;
   int regex_priority = 0;
@@ -51,13 +71,17 @@ class RouteTable {
   explicit RouteTable(std::vector<std::unique_ptr<Route>> routes);
   RouteTable() = default;
 
-  Match match(std::string_view method, std::string_view host, std::string_view path) const;
+  // Finds the route for a request; `host` may carry a port, `headers` are the request's fields.
+  // Returns a null route when none matches. Allocation-free; the result points into this table.
+  Match match(std::string_view method, std::string_view host, std::string_view path,
+              const http::HeaderMap& headers) const;
   const std::vector<std::unique_ptr<Route>>& routes() const { return routes_; }
 
  private:
   struct Candidate {
     const Route* route;
     int criteria;
+    size_t header_count;
     int kind;          // 0 = plain prefix or no path, 1 = regex
     size_t prefix_len; // plain prefix length (0 when none)
     int regex_priority;

@@ -89,11 +89,11 @@ TEST(Routes, PathCharacters) {
 
 TEST(Routes, NeedsAMatcher) {
   EXPECT_EQ(route_errors("        strip_path: true\n"),
-            "kong.yaml:6:9: services[0].routes[0]: a route needs at least one of 'paths', 'hosts' "
-            "or 'methods' to match requests");
+            "kong.yaml:6:9: services[0].routes[0]: a route needs at least one of 'paths', 'hosts', "
+            "'methods' or 'headers' to match requests");
   EXPECT_EQ(route_errors("        paths: []\n"),
-            "kong.yaml:6:9: services[0].routes[0]: a route needs at least one of 'paths', 'hosts' "
-            "or 'methods' to match requests");
+            "kong.yaml:6:9: services[0].routes[0]: a route needs at least one of 'paths', 'hosts', "
+            "'methods' or 'headers' to match requests");
   Route by_method = load_route("        methods: [DELETE]\n");
   EXPECT_EQ(by_method.methods, std::vector<std::string>{"DELETE"});
 }
@@ -150,12 +150,12 @@ TEST(Routes, Protocols) {
 }
 
 TEST(Routes, NotYetSupportedAndUnknownFields) {
-  EXPECT_EQ(route_errors("        paths: [/]\n        headers: {x-canary: [\"true\"]}\n"
+  EXPECT_EQ(route_errors("        paths: [/]\n        snis: [example.com]\n"
                          "        strip: false\n"),
-            "kong.yaml:8:9: services[0].routes[0].headers: Kong field 'headers' is not supported "
+            "kong.yaml:8:9: services[0].routes[0].snis: Kong field 'snis' is not supported "
             "yet\n"
             "kong.yaml:9:9: services[0].routes[0].strip: unknown field 'strip'; expected one of: "
-            "name, protocols, paths, hosts, methods, strip_path, "
+            "name, protocols, paths, hosts, methods, headers, strip_path, "
             "preserve_host, regex_priority, path_handling, https_redirect_status_code, "
             "request_buffering, response_buffering, id, tags, created_at, updated_at, plugins");
 }

@@ -2,8 +2,12 @@
 
 #include <gtest/gtest.h>
 
+#include "http/header_map.h"
+
 namespace portico::router {
 namespace {
+
+const http::HeaderMap kNoHeaders;
 
 std::unique_ptr<Route> make(std::string name, std::vector<std::string> paths, std::vector<std::string> hosts = {},
                             std::vector<std::string> methods = {}) {
@@ -29,19 +33,19 @@ TEST(RouteTable, LongestPrefixAndMoreCriteriaWin) {
   routes.push_back(make("api-host", {"/api"}, {"example.com"}));
   routes.push_back(make("get-only", {"/api"}, {}, {"GET"}));
   RouteTable t(std::move(routes));
-  EXPECT_EQ(t.match("POST", "x", "/api/orders/1").route->name, "api-orders");
-  EXPECT_EQ(t.match("POST", "example.com:8000", "/api/x").route->name, "api-host");
-  EXPECT_EQ(t.match("GET", "other", "/api/x").route->name, "get-only");
-  EXPECT_EQ(t.match("POST", "other", "/api/x").route->name, "api");
-  EXPECT_EQ(t.match("POST", "other", "/zzz").route->name, "root");
-  EXPECT_EQ(t.match("POST", "other", "/api/orders").matched_prefix_len, 11u);
+  EXPECT_EQ(t.match("POST", "x", "/api/orders/1", kNoHeaders).route->name, "api-orders");
+  EXPECT_EQ(t.match("POST", "example.com:8000", "/api/x", kNoHeaders).route->name, "api-host");
+  EXPECT_EQ(t.match("GET", "other", "/api/x", kNoHeaders).route->name, "get-only");
+  EXPECT_EQ(t.match("POST", "other", "/api/x", kNoHeaders).route->name, "api");
+  EXPECT_EQ(t.match("POST", "other", "/zzz", kNoHeaders).route->name, "root");
+  EXPECT_EQ(t.match("POST", "other", "/api/orders", kNoHeaders).matched_prefix_len, 11u);
 }
 
 TEST(RouteTable, NoMatch) {
   std::vector<std::unique_ptr<Route>> routes;
   routes.push_back(make("api", {"/api"}));
   RouteTable t(std::move(routes));
-  EXPECT_EQ(t.match("GET", "h", "/other").route, nullptr);
+  EXPECT_EQ(t.match("GET", "h", "/other", kNoHeaders).route, nullptr);
 }
 
 TEST(RouteTable, RegexBeforePrefix) {
@@ -49,8 +53,8 @@ TEST(RouteTable, RegexBeforePrefix) {
   routes.push_back(make("prefix", {"/users"}));
   routes.push_back(make("regex", {R"(~/users/\d+$)"}));
   RouteTable t(std::move(routes));
-  EXPECT_EQ(t.match("GET", "h", "/users/42").route->name, "regex");
-  EXPECT_EQ(t.match("GET", "h", "/users/abc").route->name, "prefix");
+  EXPECT_EQ(t.match("GET", "h", "/users/42", kNoHeaders).route->name, "regex");
+  EXPECT_EQ(t.match("GET", "h", "/users/abc", kNoHeaders).route->name, "prefix");
 }
 
 TEST(HostMatch, ExactWildcardAndPort) {

@@ -1,0 +1,189 @@
+// Routing by request headers (Kong's route `headers`) through the real gateway with two real
+// upstreams: the seed's header canary (examples/canary.yaml), case-insensitive values, "~*"
+// regex values, and header routes outranking plain routes on the same path.
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <sstream>
+
+#include "harness/client.h"
+#include "harness/gateway.h"
+#include "harness/upstream.h"
+
+namespace portico::integration {
+namespace {
+
+using namespace std::chrono_literals;
+
+std::string read_example(const std::string& name) {
+  std::ifstream f(std::filesystem::path(portico_source_dir()) / "examples" / name);
+  std::stringstream ss;
+  ss << f.rdbuf();
+  return ss.str();
+}
+
+// Each upstream names itself in the body, so a response shows which service answered.
+void answer_as(Upstream& up, std::string name) {
+  up.set_handler([name](const RecordedRequest&) {
+    UpstreamResponse r;
+    r.body = name;
+    return r;
+  });
+}
+
+class CanaryTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    answer_as(v1_, "v1");
+    answer_as(v2_, "v2");
+    std::string yaml = read_example("canary.yaml");
+    for (auto [from, to] : {std::pair{"url: http://127.0.0.1:9001", v1_.port()},
+                            {"url: http://127.0.0.1:9002", v2_.port()}}) {
+      auto at = yaml.find(from);
+      ASSERT_NE(at, std::string::npos) << "examples/canary.yaml no longer has " << from;
+      yaml.replace(at, std::string_view(from).size(),
+                   "url: http://127.0.0.1:" + std::to_string(to));
+    }
+    GatewayOptions o;
+    o.extra_args = {"--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0", "--workers", "2"};
+    gw_ = std::make_unique<Gateway>(yaml, o);
+  }
+
+  // The body of the answer to GET /v1/checkout with `headers`, i.e. which upstream served it.
+  std::string served_by(Headers headers) {
+    Response r = fetch(gw_->port(), http_request("GET", "/v1/checkout", headers));
+    EXPECT_TRUE(r.ok()) << r.error;
+    EXPECT_EQ(r.status, 200) << r.describe();
+    return r.text();
+  }
+
+  Upstream v1_;
+  Upstream v2_;
+  std::unique_ptr<Gateway> gw_;
+};
+
+TEST_F(CanaryTest, CanaryHeaderSelectsV2) {
+  EXPECT_EQ(served_by({{"x-canary", "true"}}), "v2");
+  ASSERT_TRUE(v2_.wait_for_requests(1, 2s));
+  // The matching header is forwarded like any other.
+  EXPECT_EQ(v2_.requests().back().header("x-canary"), "true");
+  EXPECT_EQ(v2_.requests().back().target, "/v1/checkout");
+}
+
+TEST_F(CanaryTest, NameAndValueAreCaseInsensitive) {
+  EXPECT_EQ(served_by({{"X-Canary", "TRUE"}}), "v2");
+  EXPECT_EQ(served_by({{"X-CANARY", "True"}}), "v2");
+}
+
+TEST_F(CanaryTest, AbsentOrOtherValueGoesToV1) {
+  EXPECT_EQ(served_by({}), "v1");
+  EXPECT_EQ(served_by({{"x-canary", "false"}}), "v1");
+  EXPECT_EQ(served_by({{"x-canary", "truee"}}), "v1");
+  EXPECT_EQ(v2_.request_count(), 0u);
+}
+
+constexpr std::string_view kRegexAndPriority = R"yaml(
+services:
+  - name: plain
+    url: http://127.0.0.1:{{A}}
+    routes:
+      - name: plain-route
+        paths: ["/app"]
+  - name: special
+    url: http://127.0.0.1:{{B}}
+    routes:
+      - name: mobile
+        paths: ["/app"]
+        headers:
+          user-agent: ["~*(android|iphone)"]
+      - name: tenant-and-region
+        paths: ["/app"]
+        headers:
+          x-tenant: [acme, globex]
+          x-region: [eu]
+      - name: headers-only
+        headers:
+          x-debug-route: ["1"]
+)yaml";
+
+class HeaderRoutingTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    answer_as(a_, "plain");
+    b_.set_handler([](const RecordedRequest& req) {
+      UpstreamResponse r;
+      r.body = "special " + req.target;
+      return r;
+    });
+    gw_ = std::make_unique<Gateway>(
+        config_prelude() + render(kRegexAndPriority, {{"A", std::to_string(a_.port())},
+                                                       {"B", std::to_string(b_.port())}}));
+  }
+
+  Response get(std::string_view target, Headers headers) {
+    Response r = fetch(gw_->port(), http_request("GET", target, headers));
+    EXPECT_TRUE(r.ok()) << r.error;
+    return r;
+  }
+
+  Upstream a_;
+  Upstream b_;
+  std::unique_ptr<Gateway> gw_;
+};
+
+TEST_F(HeaderRoutingTest, RegexValueIsCaseInsensitiveSearch) {
+  EXPECT_EQ(get("/app/x", {{"User-Agent", "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0)"}}).text(),
+            "special /x");
+  EXPECT_EQ(get("/app/x", {{"user-agent", "Dalvik/2.1.0 (Linux; U; ANDROID 14)"}}).text(),
+            "special /x");
+  EXPECT_EQ(get("/app/x", {{"user-agent", "curl/8.5.0"}}).text(), "plain");
+}
+
+TEST_F(HeaderRoutingTest, HeaderRouteBeatsPlainRouteOnTheSamePath) {
+  EXPECT_EQ(get("/app", {{"x-tenant", "Globex"}, {"x-region", "EU"}}).text(), "special /");
+  // One condition out of two is not enough.
+  EXPECT_EQ(get("/app", {{"x-tenant", "acme"}}).text(), "plain");
+  EXPECT_EQ(get("/app", {{"x-tenant", "initech"}, {"x-region", "eu"}}).text(), "plain");
+}
+
+TEST_F(HeaderRoutingTest, RouteWithOnlyHeaders) {
+  EXPECT_EQ(get("/anything/else", {{"x-debug-route", "1"}}).text(), "special /anything/else");
+  Response none = get("/anything/else", {});
+  EXPECT_EQ(none.status, 404) << none.describe();
+}
+
+TEST(HeaderRoutingConfig, CheckRejectsHostHeaderAndBadRegex) {
+  CheckResult host = Gateway::check(config_prelude() + R"yaml(
+services:
+  - name: s
+    url: http://127.0.0.1:9
+    routes:
+      - name: r
+        paths: ["/"]
+        headers:
+          Host: [example.com]
+)yaml");
+  EXPECT_NE(host.exit_code, 0);
+  EXPECT_NE(host.err.find("routes[0].headers.Host: the 'host' header cannot be matched"),
+            std::string::npos)
+      << host.err;
+  CheckResult regex = Gateway::check(config_prelude() + R"yaml(
+services:
+  - name: s
+    url: http://127.0.0.1:9
+    routes:
+      - name: r
+        paths: ["/"]
+        headers:
+          x-ua: ["~*(unclosed"]
+)yaml");
+  EXPECT_NE(regex.exit_code, 0);
+  EXPECT_NE(regex.err.find("invalid regex \"(unclosed\""), std::string::npos) << regex.err;
+}
+
+}  // namespace
+}  // namespace portico::integration

@@ -7,6 +7,7 @@
 #include "codec/http1/head_writer.h"
 #include "observability/log.h"
 #include "proxy/headers.h"
+#include "router/path_normalizer.h"
 
 namespace portico::proxy {
 
@@ -190,6 +191,23 @@ void Http1Session::build_request() {
   }
 }
 
+// Routing, filters and the upstream all see the normalised path (RFC 3986 dot segments, duplicate
+// slashes, unreserved escapes decoded; %2F stays encoded), so a request can never reach a route
+// its normalised path would not select, and the upstream never gets a path that resolves
+// elsewhere. Asterisk-form ("OPTIONS *") has no path to normalise.
+bool Http1Session::normalize_request_path() {
+  auto& path = x_.request.path;
+  if (path == "*") return true;
+  router::PathResult r = router::normalize_path(path, normalized_path_);
+  if (!r.ok()) {
+    ctx_.stats.bad_requests.add();
+    http::set_json_error(x_.reply, 400, router::describe(r.status));
+    return false;
+  }
+  if (r.status == router::PathStatus::kNormalized) path = x_.request.headers.own(normalized_path_);
+  return true;
+}
+
 runtime::Task<bool> Http1Session::handle_request() {
   x_.clear();
   x_.timings.start = core::MonoClock::now();
@@ -215,6 +233,8 @@ runtime::Task<bool> Http1Session::handle_request() {
   } else if (head_.unknown_expect) {
     http::set_json_error(x_.reply, 417, "Expectation Failed");
     keep = co_await send_local_reply(true);
+  } else if (!normalize_request_path()) {
+    keep = co_await send_local_reply(false);
   } else if (!snap) {
     http::set_json_error(x_.reply, 503, "no configuration loaded");
     keep = co_await send_local_reply(false);

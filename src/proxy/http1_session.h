@@ -49,6 +49,7 @@ class Http1Session {
   runtime::Task<bool> discard_request_body();
   runtime::Task<void> send_error_and_close(int status, std::string_view message);
   void build_request();
+  bool normalize_request_path();
   void build_upstream_head(const router::Route& route, const upstream::Cluster& cluster,
                            size_t matched_len);
   runtime::Task<session::IoStatus> send_request(upstream::UpstreamConnection& up,
@@ -71,6 +72,7 @@ class Http1Session {
   codec::http1::ResponseHead resp_head_;
   codec::http1::BodyDecoder response_body_;
   std::string client_ip_;
+  std::string normalized_path_;  // scratch for normalize_path, reused
   uint16_t client_port_ = 0;
   uint16_t server_port_ = 0;
   const router::Route* route_ = nullptr;

@@ -4,6 +4,7 @@
 #include <cstring>
 #include <string>
 
+#include "server/route_explainer.h"
 #include "server/server.h"
 
 namespace {
@@ -16,11 +17,14 @@ void usage(std::FILE* out) {
                "Usage:\n"
                "  portico run -c FILE [--listen ADDR:PORT]... [--admin-listen ADDR:PORT|off] [--workers N]\n"
                "  portico check -c FILE\n"
+               "  portico routes -c FILE 'METHOD URL' [-H 'Name: value']...\n"
                "  portico --version | --help\n\n"
                "  -c, --config FILE     Kong declarative config (_format_version: \"3.0\") with a portico: block\n"
                "  --listen ADDR:PORT    proxy listener (repeatable; overrides portico.listen)\n"
                "  --admin-listen ADDR   admin API listener, or off (overrides portico.admin_listen)\n"
                "  --workers N           worker threads (overrides portico.workers; default: one per core)\n\n"
+               "  routes                which route a request takes and why, e.g.\n"
+               "                        portico routes -c kong.yaml 'GET https://api.example.com/v1/orders?x=1' -H 'x-canary: true'\n\n"
                "Signals: SIGHUP reloads the config file; SIGTERM/SIGINT drain and exit.\n",
                kVersion);
 }
@@ -40,6 +44,32 @@ int main(int argc, char** argv) {
   if (cmd == "--help" || cmd == "-h" || cmd == "help") {
     usage(stdout);
     return 0;
+  }
+  if (cmd == "routes") {
+    portico::server::RouteQuery q;
+    for (int i = 2; i < argc; ++i) {
+      std::string a = argv[i];
+      if ((a == "-c" || a == "--config" || a == "-H" || a == "--header") && i + 1 >= argc) {
+        std::fprintf(stderr, "portico: %s needs a value\n", a.c_str());
+        return 2;
+      }
+      if (a == "-c" || a == "--config") {
+        q.config_path = argv[++i];
+      } else if (a == "-H" || a == "--header") {
+        q.headers.emplace_back(argv[++i]);
+      } else if (q.request.empty() && !a.empty() && a[0] != '-') {
+        q.request = a;
+      } else {
+        std::fprintf(stderr, "portico: unknown option '%s'\n\n", a.c_str());
+        usage(stderr);
+        return 2;
+      }
+    }
+    if (q.config_path.empty() || q.request.empty()) {
+      std::fprintf(stderr, "portico routes: -c FILE and a request ('GET https://host/path') are required\n");
+      return 2;
+    }
+    return portico::server::explain_route(q);
   }
   if (cmd != "run" && cmd != "check") {
     std::fprintf(stderr, "portico: unknown command '%s'\n\n", cmd.c_str());

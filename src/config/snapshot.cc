@@ -143,7 +143,7 @@ CompileResult compile(std::shared_ptr<const Config> config, const filter::Regist
     }
     std::vector<filter::Chain::Entry> entries;
     for (const auto& [name, pick] : chosen) {
-      entries.push_back({filters[pick.second], priorities[pick.second]});
+      entries.push_back({filters[pick.second], priorities[pick.second], name});
     }
     route->chain = filter::Chain(std::move(entries));
     routes.push_back(std::move(route));

@@ -16,6 +16,7 @@ Chain::Chain(std::vector<Entry> entries) {
     if (p & kWrapResponseBody) wrap_response_body_.push_back(f);
     if (p & kOnLog) on_log_.push_back(f);
     owned_.push_back(std::move(e.filter));
+    plugins_.push_back({std::move(e.name), e.priority});
   }
 }
 

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "filter/filter.h"
@@ -15,6 +16,11 @@ class Chain {
  public:
   struct Entry {
     std::shared_ptr<const Filter> filter;
+    int priority;
+    std::string name;  // the plugin's name, for `portico routes` and logs
+  };
+  struct Plugin {
+    std::string name;
     int priority;
   };
   // `entries` in any order; sorted by descending priority (stable, so equal priorities keep their
@@ -28,9 +34,12 @@ class Chain {
   const std::vector<const Filter*>& wrap_response_body() const { return wrap_response_body_; }
   const std::vector<const Filter*>& on_log() const { return on_log_; }
   size_t size() const { return owned_.size(); }
+  // The plugins in execution order (descending priority).
+  const std::vector<Plugin>& plugins() const { return plugins_; }
 
  private:
   std::vector<std::shared_ptr<const Filter>> owned_;
+  std::vector<Plugin> plugins_;
   std::vector<const Filter*> on_request_, on_upstream_request_, on_response_, wrap_response_body_,
       on_log_;
 };

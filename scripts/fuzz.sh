@@ -9,7 +9,7 @@ seconds="${1:-60}"
 shift || true
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
-  targets=(fuzz_request_parser fuzz_response_parser)
+  targets=(fuzz_request_parser fuzz_response_parser fuzz_path_normalizer)
 fi
 
 build="$root/build-fuzz"
@@ -22,6 +22,7 @@ status=0
 for target in "${targets[@]}"; do
   corpus_name="${target#fuzz_}"
   corpus_name="${corpus_name%_parser}"
+  corpus_name="${corpus_name%_normalizer}"
   work="$root/test/fuzz/corpus-work/$corpus_name"
   mkdir -p "$work"
   cp -n "$root/test/fuzz/corpus/$corpus_name/"* "$work/" 2>/dev/null || true

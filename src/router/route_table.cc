@@ -3,10 +3,9 @@
 #include <algorithm>
 
 #include "http/header_map.h"
+#include "router/route_index.h"
 
 namespace portico::router {
-namespace {
-
 std::string_view strip_port(std::string_view host) {
   if (!host.empty() && host.front() == '[') {
     auto close = host.find(']');
@@ -15,6 +14,8 @@ std::string_view strip_port(std::string_view host) {
   auto colon = host.rfind(':');
   return colon == std::string_view::npos ? host : host.substr(0, colon);
 }
+
+namespace {
 
 bool iends_with(std::string_view s, std::string_view suffix) {
   return s.size() >= suffix.size() && http::iequals(s.substr(s.size() - suffix.size()), suffix);
@@ -83,23 +84,44 @@ RouteTable::RouteTable(std::vector<std::unique_ptr<Route>> routes) : routes_(std
     if (a.prefix_len != b.prefix_len) return a.prefix_len > b.prefix_len;
     return a.order < b.order;
   });
+  std::vector<RouteIndex::Ranked> ranked;
+  ranked.reserve(ordered_.size());
+  for (const Candidate& c : ordered_) {
+    RouteIndex::PathKind kind = c.path_index == SIZE_MAX ? RouteIndex::PathKind::kAny
+                                : c.kind == 0            ? RouteIndex::PathKind::kPrefix
+                                                         : RouteIndex::PathKind::kRegex;
+    ranked.push_back({c.route, kind, static_cast<uint32_t>(c.path_index == SIZE_MAX ? 0 : c.path_index)});
+  }
+  index_ = std::make_unique<const RouteIndex>(ranked);
+}
+
+RouteTable::RouteTable() = default;
+RouteTable::~RouteTable() = default;
+RouteTable::RouteTable(RouteTable&&) noexcept = default;
+RouteTable& RouteTable::operator=(RouteTable&&) noexcept = default;
+
+bool method_and_headers_match(const Route& r, std::string_view method,
+                              const http::HeaderMap& headers) {
+  if (!r.methods.empty() &&
+      std::find(r.methods.begin(), r.methods.end(), method) == r.methods.end()) {
+    return false;
+  }
+  for (const auto& h : r.headers) {
+    if (!header_condition_matches(h, headers)) return false;
+  }
+  return true;
 }
 
 Match RouteTable::match(std::string_view method, std::string_view host, std::string_view path,
                         const http::HeaderMap& headers) const {
-  // Headers are checked last: the path test is cheaper and rejects most candidates first.
-  auto headers_hold = [&headers](const Route& r) {
-    for (const auto& h : r.headers) {
-      if (!header_condition_matches(h, headers)) return false;
-    }
-    return true;
-  };
+  if (!index_) return {};
+  return index_->match(method, host, path, headers);
+}
+
+Match RouteTable::match_linear(std::string_view method, std::string_view host,
+                               std::string_view path, const http::HeaderMap& headers) const {
   for (const auto& c : ordered_) {
     const Route& r = *c.route;
-    if (!r.methods.empty() &&
-        std::find(r.methods.begin(), r.methods.end(), method) == r.methods.end()) {
-      continue;
-    }
     if (!r.hosts.empty()) {
       bool ok = false;
       for (const auto& h : r.hosts) {
@@ -125,7 +147,8 @@ Match RouteTable::match(std::string_view method, std::string_view host, std::str
       }
       consumed = whole.size();
     }
-    if (!headers_hold(r)) continue;
+    // Methods and headers last: the path test is cheaper and rejects most candidates first.
+    if (!method_and_headers_match(r, method, headers)) continue;
     return {&r, consumed};
   }
   return {};

@@ -65,11 +65,17 @@ struct Match {
   size_t matched_prefix_len = 0;  // bytes of the request path the matching path consumed
 };
 
+class RouteIndex;
+
 class RouteTable {
  public:
-  // Takes the routes in configuration order.
+  // Takes the routes in configuration order. Compiles the lookup index (route_index.h), so
+  // matching time does not grow with the number of routes.
   explicit RouteTable(std::vector<std::unique_ptr<Route>> routes);
-  RouteTable() = default;
+  RouteTable();
+  ~RouteTable();
+  RouteTable(RouteTable&&) noexcept;
+  RouteTable& operator=(RouteTable&&) noexcept;
 
   // Finds the route for a request; `host` may carry a port, `headers` are the request's fields.
   // Returns a null route when none matches. Allocation-free; the result points into this table.
@@ -88,9 +94,21 @@ class RouteTable {
     size_t order;
     size_t path_index; // which prefix/regex of the route
   };
+  friend struct RouteTableTestPeer;  // differential tests compare match() with match_linear()
+
+  // The reference implementation: the first candidate in priority order that matches. O(routes).
+  Match match_linear(std::string_view method, std::string_view host, std::string_view path,
+                     const http::HeaderMap& headers) const;
+
   std::vector<std::unique_ptr<Route>> routes_;
-  std::vector<Candidate> ordered_;
+  std::vector<Candidate> ordered_;  // priority order; a candidate's rank is its position here
+  std::unique_ptr<const RouteIndex> index_;
 };
+
+// True when the route's methods and header conditions accept the request (hosts and paths are
+// checked elsewhere). Allocation-free.
+bool method_and_headers_match(const Route& route, std::string_view method,
+                              const http::HeaderMap& headers);
 
 // Builds the path sent upstream (Kong's strip_path / path_handling rules), appending to `out`.
 void upstream_path(const Route& route, std::string_view service_path, std::string_view request_path,

@@ -242,8 +242,34 @@ runtime::Task<IoStatus> Http1Session::send_request(upstream::UpstreamConnection&
   }
 }
 
-runtime::Task<bool> Http1Session::proxy_upstream(const config::Snapshot& snap, const router::Route& route,
-                                                 size_t matched_len) {
+std::string_view Http1Session::hash_key(const upstream::Cluster& cluster) {
+  const auto& policy = cluster.hash;
+  if (policy.hash_on == upstream::HashOn::kNone) return {};
+  upstream::RequestFacts facts;
+  facts.client_ip = x_.request.client_ip;
+  facts.path = x_.request.path;
+  facts.query = x_.request.query;
+  // Headers are only gathered when the policy reads them (header and cookie keys).
+  std::vector<upstream::HeaderField> fields;
+  auto uses_headers = [](upstream::HashOn h) {
+    return h == upstream::HashOn::kHeader || h == upstream::HashOn::kCookie;
+  };
+  if (uses_headers(policy.hash_on) || uses_headers(policy.hash_fallback)) {
+    fields.reserve(x_.request.headers.size());
+    for (const auto& h : x_.request.headers) fields.push_back({h.name, h.value});
+    facts.headers = fields;
+  }
+  std::string_view key = upstream::select_hash_key(policy, facts, hash_scratch_);
+  if (key.data() != hash_scratch_.data()) {
+    // The key may point into `fields`' source (request headers: stable) or into facts; copy
+    // what is not already in the scratch string so it outlives this call.
+    hash_scratch_.assign(key);
+  }
+  return hash_scratch_;
+}
+
+runtime::Task<bool> Http1Session::proxy_upstream(const config::Snapshot& snap, upstream::Balancer& balancer,
+                                                 const router::Route& route, size_t matched_len) {
   const upstream::Cluster& cluster = *snap.clusters[route.cluster];
   x_.timings.upstream_start = core::MonoClock::now();
   if (cluster.endpoints.empty()) {
@@ -265,10 +291,31 @@ runtime::Task<bool> Http1Session::proxy_upstream(const config::Snapshot& snap, c
   const bool is_head = x_.request.method == "HEAD";
   int connect_attempts = 0;
   bool fresh_retry_used = false;
+  const std::string_view key =
+      cluster.algorithm == upstream::Algorithm::kConsistentHashing ? hash_key(cluster) : std::string_view();
+  int last_pick = -1;
+
+  // Counts the attempt as active on its target for as long as it runs (least-connections,
+  // least-request), whichever way the attempt ends.
+  struct ActiveAttempt {
+    upstream::Balancer& balancer;
+    int index;
+    ~ActiveAttempt() { balancer.on_finish(index); }
+  };
 
   for (;;) {
     active_upstream_ = nullptr;
-    const upstream::Endpoint& ep = cluster.endpoints[ctx_.round_robin++ % cluster.endpoints.size()];
+    // A retry asks for another target than the one that just failed (if there is one).
+    int pick = balancer.pick({key, ctx_.ids.next_u64(), fresh_retry_used ? -1 : last_pick});
+    if (pick < 0) {
+      PORTICO_LOG_WARN("service {}: no target available", cluster.name);
+      set_upstream_error(503, "failure to get a peer from the ring-balancer");
+      co_return co_await send_local_reply(false);
+    }
+    last_pick = pick;
+    balancer.on_start(pick);
+    ActiveAttempt attempt{balancer, pick};
+    const upstream::Endpoint& ep = cluster.endpoints[static_cast<size_t>(pick)];
     x_.upstream_address = ep.key;
     std::unique_ptr<upstream::UpstreamConnection> up;
     // A replayable request may skip the pool's liveness peek: if the pooled connection turns out

@@ -266,7 +266,7 @@ runtime::Task<bool> Http1Session::handle_request() {
         http::set_json_error(x_.reply, 503, "no Service found with those values");
         keep = co_await send_local_reply(false);
       } else {
-        keep = co_await proxy_upstream(*snap, *route, m.matched_prefix_len);
+        keep = co_await proxy_upstream(*snap, snap.balancer(route->cluster), *route, m.matched_prefix_len);
       }
     }
   }

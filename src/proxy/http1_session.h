@@ -43,7 +43,8 @@ class Http1Session {
 
   runtime::Task<HeadResult> read_head();
   runtime::Task<bool> handle_request();
-  runtime::Task<bool> proxy_upstream(const config::Snapshot& snap, const router::Route& route,
+  runtime::Task<bool> proxy_upstream(const config::Snapshot& snap, upstream::Balancer& balancer,
+                                     const router::Route& route,
                                      size_t matched_len);
   runtime::Task<bool> send_local_reply(bool close_after);
   runtime::Task<bool> discard_request_body();
@@ -57,6 +58,7 @@ class Http1Session {
   runtime::Task<bool> stream_response(upstream::UpstreamConnection& up, const router::Route& route,
                                       const upstream::Cluster& cluster, bool& upstream_reusable);
   void set_upstream_error(int status, std::string_view message);
+  std::string_view hash_key(const upstream::Cluster& cluster);
   void finish_log();
   void count_response(int status);
 
@@ -73,6 +75,7 @@ class Http1Session {
   codec::http1::BodyDecoder response_body_;
   std::string client_ip_;
   std::string normalized_path_;  // scratch for normalize_path, reused
+  std::string hash_scratch_;     // scratch for consistent-hashing keys
   uint16_t client_port_ = 0;
   uint16_t server_port_ = 0;
   const router::Route* route_ = nullptr;

@@ -53,7 +53,13 @@ void WorkerContext::install(std::shared_ptr<const config::Snapshot> snap, Proces
     version_ = snap->version;
   }
   LocalSnapshot* old = current_;
-  current_ = new LocalSnapshot{std::move(snap), 0};
+  current_ = new LocalSnapshot{std::move(snap), 0, {}};
+  for (const auto& cluster : current_->shared->clusters) {
+    std::vector<upstream::Target> targets;
+    targets.reserve(cluster->endpoints.size());
+    for (const auto& ep : cluster->endpoints) targets.push_back({ep.key, ep.weight});
+    current_->balancers.push_back(upstream::make_balancer(cluster->algorithm, std::move(targets), cluster->slots));
+  }
   // The old snapshot lives on while requests that started with it are still running.
   if (old && old->refs == 0) delete old;
   limits_ = limits;

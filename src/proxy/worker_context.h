@@ -21,6 +21,7 @@
 #include "observability/access_log.h"
 #include "observability/worker_stats.h"
 #include "runtime/worker.h"
+#include "upstream/balancer.h"
 #include "upstream/connection_pool.h"
 
 namespace portico::proxy {
@@ -31,6 +32,10 @@ class Http1Session;
 struct LocalSnapshot {
   std::shared_ptr<const config::Snapshot> shared;
   uint32_t refs = 0;
+  // This worker's load-balancer state for each cluster of the snapshot (same index). Requests
+  // that started on the snapshot keep using (and releasing) these, so a reload never mixes the
+  // accounting of two target sets.
+  std::vector<std::unique_ptr<upstream::Balancer>> balancers;
 };
 
 class WorkerContext;
@@ -46,6 +51,7 @@ class SnapshotRef {
   ~SnapshotRef() { release(); }
   const config::Snapshot* operator->() const { return s_->shared.get(); }
   const config::Snapshot& operator*() const { return *s_->shared; }
+  upstream::Balancer& balancer(size_t cluster) const { return *s_->balancers[cluster]; }
   explicit operator bool() const { return s_ != nullptr; }
   void release();
 
@@ -97,7 +103,6 @@ class WorkerContext {
   upstream::ConnectionPool pool;
   core::RequestIdGenerator ids;
   observability::AccessLogBuffer access_log;
-  uint32_t round_robin = 0;
 
   // Session registry, for drain.
   std::list<Http1Session*>::iterator add_session(Http1Session* s) { return sessions_.insert(sessions_.end(), s); }

@@ -11,11 +11,15 @@
 #include <string>
 #include <vector>
 
+#include "upstream/balancer.h"
+#include "upstream/hash_policy.h"
+
 namespace portico::upstream {
 
 struct Endpoint {
   boost::asio::ip::tcp::endpoint address;
   std::string key;  // "ip:port": names the keep-alive pool; equal keys share connections
+  uint32_t weight = 100;
 };
 
 struct Cluster {
@@ -26,6 +30,11 @@ struct Cluster {
   std::string host_header;   // "host" or "host:port" when the port is not the scheme default
   std::string path;          // service path prefix, empty when none
   std::vector<Endpoint> endpoints;
+  // Load balancing (Kong `upstreams`; a plain service host balances its addresses round robin).
+  std::string upstream_name;  // empty when the service points at a host, not an upstream
+  Algorithm algorithm = Algorithm::kRoundRobin;
+  HashPolicy hash;
+  uint32_t slots = kDefaultSlots;
   std::string resolve_error; // non-empty when the host did not resolve: requests answer 503
   int retries = 5;
   std::chrono::milliseconds connect_timeout{60000};

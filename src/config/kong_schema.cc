@@ -23,8 +23,6 @@ constexpr int32_t kMaxTimeoutMs = 2147483646;  // Kong: 1..2^31-2 ms
 // Kong top-level keys Portico understands but does not implement yet: a clear error beats
 // "unknown field" for a file that Kong itself would load.
 constexpr std::array kNotSupportedYet = {
-    "upstreams",
-    "targets",
     "certificates",
     "snis",
     "ca_certificates",
@@ -176,6 +174,8 @@ void KongSchema::read(const ConfigNode& root) {
   r.get("_transform", config_.transform);
   r.reject("_workspace",
            "workspaces are not supported (Portico has a single workspace); remove '_workspace'");
+  r.reject("targets", "top-level targets are not supported yet: declare them inside their upstream "
+                      "(upstreams[].targets)");
   for (std::string_view key : kNotSupportedYet) {
     r.reject(key, fmt::format("Kong entity '{}' is not supported yet", key));
   }
@@ -192,6 +192,7 @@ void KongSchema::read(const ConfigNode& root) {
     read_routes(*list, "routes", -1);
   }
   if (const ConfigNode* list = r.sequence("consumers")) read_consumers(*list, "consumers");
+  if (const ConfigNode* list = r.sequence("upstreams")) read_upstreams(*list, "upstreams");
   if (const ConfigNode* list = r.sequence("plugins")) read_plugins(*list, "plugins", std::nullopt);
   if (const ConfigNode* portico = r.child("portico")) {
     read_process_settings(*portico, "portico", errors_, config_.portico);

@@ -74,6 +74,9 @@ class KongSchema {
   void read_plugins(const core::ConfigNode& list, const std::string& path,
                     std::optional<Parent> parent);
   void read_plugin(const core::ConfigNode& node, std::string path, std::optional<Parent> parent);
+  // kong_upstreams.cc
+  void read_upstreams(const core::ConfigNode& list, const std::string& path);
+  void read_upstream(const core::ConfigNode& node, std::string path);
 
   // Fields every entity has: id (UUID), tags, created_at/updated_at (accepted, no effect).
   void read_common(core::ObjectReader& r, std::string& id, std::vector<std::string>& tags);
@@ -97,6 +100,7 @@ class KongSchema {
   Registry services_{"service", "name", {}, {}};
   Registry routes_{"route", "name", {}, {}};
   Registry consumers_{"consumer", "username", {}, {}};
+  Registry upstreams_{"upstream", "name", {}, {}};
   std::unordered_map<std::string, std::pair<int, core::Mark>> consumer_custom_ids_;
   std::unordered_map<std::string, std::pair<int, core::Mark>> plugin_ids_;
   std::unordered_map<std::string, std::pair<int, core::Mark>> plugin_instance_names_;

@@ -92,6 +92,37 @@ struct PluginInstance {
   std::string yaml_path;
 };
 
+// Kong `upstreams[].targets[]`: one balancer target.
+struct UpstreamTarget {
+  std::string id;
+  std::string target;   // as written: "host:port" or "host" (port 8000, as in Kong)
+  std::string host;     // an IP address or a name (IPv6 without brackets)
+  uint16_t port = 8000;
+  uint32_t weight = 100;  // 0..65535; 0 = never picked
+  std::vector<std::string> tags;
+  core::Mark mark;
+  std::string yaml_path;
+};
+
+// Kong `upstreams`: a virtual host name a service's `host` can point at, balanced over targets.
+struct Upstream {
+  std::string id;
+  std::string name;
+  std::string algorithm = "round-robin";  // round-robin | consistent-hashing | least-connections | least-request
+  std::string hash_on = "none";           // none | consumer | ip | header | cookie | path | query_arg | uri_capture
+  std::string hash_fallback = "none";
+  std::string hash_on_header, hash_fallback_header;
+  std::string hash_on_cookie, hash_on_cookie_path = "/";
+  std::string hash_on_query_arg, hash_fallback_query_arg;
+  std::string hash_on_uri_capture, hash_fallback_uri_capture;
+  uint32_t slots = 10000;
+  std::string host_header;  // Host sent upstream instead of the upstream name
+  std::vector<UpstreamTarget> targets;
+  std::vector<std::string> tags;
+  core::Mark mark;
+  std::string yaml_path;
+};
+
 struct Listen {
   std::string host;   // an IP address (IPv6 without brackets)
   uint16_t port = 0;  // 0 = ephemeral
@@ -127,6 +158,7 @@ struct Config {
   std::vector<Route> routes;
   std::vector<Consumer> consumers;
   std::vector<PluginInstance> plugins;
+  std::vector<Upstream> upstreams;
   ProcessSettings portico;
   // First 16 hex chars of SHA-256 over the source bytes (and the values of substituted
   // environment variables, if any): the config version the admin API reports.

@@ -1,6 +1,7 @@
 #include "config/snapshot.h"
 
 #include <map>
+#include <unordered_map>
 
 #include "core/object_reader.h"
 #include "http/header_map.h"
@@ -21,6 +22,44 @@ int scope_rank(const PluginInstance& p, const Route& r, size_t route_index) {
   return 0;
 }
 
+// A service whose host names an upstream balances over the upstream's targets (each resolved,
+// every address carrying the target's weight) with its algorithm and hash policy.
+void configure_upstream(const Upstream& u, upstream::Cluster& c, const CompileOptions& options) {
+  c.upstream_name = u.name;
+  c.algorithm = upstream::parse_algorithm(u.algorithm).value_or(upstream::Algorithm::kRoundRobin);
+  c.slots = u.slots;
+  c.hash.hash_on = upstream::parse_hash_on(u.hash_on).value_or(upstream::HashOn::kNone);
+  c.hash.hash_fallback = upstream::parse_hash_on(u.hash_fallback).value_or(upstream::HashOn::kNone);
+  c.hash.hash_on_header = u.hash_on_header;
+  c.hash.hash_fallback_header = u.hash_fallback_header;
+  c.hash.hash_on_cookie = u.hash_on_cookie;
+  c.hash.hash_on_query_arg = u.hash_on_query_arg;
+  c.hash.hash_fallback_query_arg = u.hash_fallback_query_arg;
+  c.hash.hash_on_uri_capture = u.hash_on_uri_capture;
+  c.hash.hash_fallback_uri_capture = u.hash_fallback_uri_capture;
+  if (!u.host_header.empty()) c.host_header = u.host_header;
+  c.endpoints.clear();
+  c.resolve_error.clear();
+  if (!options.resolve_hosts) return;
+  std::string errors;
+  for (const auto& t : u.targets) {
+    upstream::Cluster one;
+    one.host = t.host;
+    one.port = t.port;
+    upstream::resolve(one);
+    if (!one.resolve_error.empty()) errors += (errors.empty() ? "" : "; ") + one.resolve_error;
+    for (auto& ep : one.endpoints) {
+      ep.weight = t.weight;
+      bool dup = false;
+      for (const auto& e : c.endpoints) dup = dup || e.key == ep.key;
+      if (!dup) c.endpoints.push_back(std::move(ep));
+    }
+  }
+  if (c.endpoints.empty()) {
+    c.resolve_error = u.targets.empty() ? "upstream " + u.name + " has no targets" : errors;
+  }
+}
+
 }  // namespace
 
 CompileResult compile(std::shared_ptr<const Config> config, const filter::Registry& registry,
@@ -31,6 +70,8 @@ CompileResult compile(std::shared_ptr<const Config> config, const filter::Regist
   snap->version = config->version;
   const core::ConfigNode& root = *config->document;
 
+  std::unordered_map<std::string_view, const Upstream*> upstreams_by_name;
+  for (const auto& u : config->upstreams) upstreams_by_name.emplace(u.name, &u);
   for (size_t i = 0; i < config->services.size(); ++i) {
     const Service& s = config->services[i];
     auto c = std::make_unique<upstream::Cluster>();
@@ -50,7 +91,13 @@ CompileResult compile(std::shared_ptr<const Config> config, const filter::Regist
       result.errors.add(root, s.mark, s.yaml_path + ".protocol",
                         "protocol \"" + s.protocol + "\" is not supported yet (use http)");
     }
-    if (options.resolve_hosts) upstream::resolve(*c);
+    auto named = upstreams_by_name.find(s.host);
+    const Upstream* up = named == upstreams_by_name.end() ? nullptr : named->second;
+    if (up) {
+      configure_upstream(*up, *c, options);
+    } else if (options.resolve_hosts) {
+      upstream::resolve(*c);
+    }
     snap->clusters.push_back(std::move(c));
   }
 

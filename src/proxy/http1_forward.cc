@@ -274,7 +274,8 @@ runtime::Task<bool> Http1Session::proxy_upstream(const config::Snapshot& snap, u
   x_.timings.upstream_start = core::MonoClock::now();
   if (cluster.endpoints.empty()) {
     PORTICO_LOG_WARN("service {}: {}", cluster.name, cluster.resolve_error);
-    set_upstream_error(503, "name resolution failed");
+    set_upstream_error(503, cluster.upstream_name.empty() ? "name resolution failed"
+                                                          : "failure to get a peer from the ring-balancer");
     co_return co_await send_local_reply(false);
   }
   for (const filter::Filter* f : route.chain.on_upstream_request()) {

@@ -1,0 +1,173 @@
+// Kong `upstreams` with nested `targets`: names a service's `host` can point at, balanced over
+// weighted targets with Kong's algorithms and hash policies (plus Portico's least-request).
+#include <fmt/format.h>
+
+#include <array>
+#include <string_view>
+
+#include "config/kong_schema.h"
+#include "config/validators.h"
+#include "core/object_reader.h"
+
+namespace portico::config {
+namespace {
+
+using core::ConfigNode;
+using core::ObjectReader;
+using core::path_index;
+
+constexpr std::array kUpstreamFieldsNotYet = {"healthchecks", "use_srv_name", "client_certificate"};
+
+// "host", "host:port", "[v6]" or "[v6]:port"; Kong's default target port is 8000.
+std::string parse_target(const std::string& text, UpstreamTarget& t) {
+  std::string host;
+  std::string port;
+  if (!text.empty() && text.front() == '[') {
+    auto close = text.find(']');
+    if (close == std::string::npos) return "unterminated IPv6 address";
+    host = text.substr(0, close + 1);
+    if (close + 1 < text.size()) {
+      if (text[close + 1] != ':') return "expected \":port\" after the IPv6 address";
+      port = text.substr(close + 2);
+    }
+  } else {
+    auto colon = text.rfind(':');
+    if (colon != std::string::npos && text.find(':') != colon) return "IPv6 addresses must be written in brackets";
+    host = colon == std::string::npos ? text : text.substr(0, colon);
+    if (colon != std::string::npos) port = text.substr(colon + 1);
+  }
+  if (std::string e = check_service_host(host); !e.empty()) return e;
+  t.host = host;
+  if (!port.empty()) {
+    unsigned value = 0;
+    for (char c : port) {
+      if (c < '0' || c > '9' || value > 65535) return "port must be a number from 1 to 65535";
+      value = value * 10 + static_cast<unsigned>(c - '0');
+    }
+    if (value == 0 || value > 65535 || port.size() > 5) return "port must be a number from 1 to 65535";
+    t.port = static_cast<uint16_t>(value);
+  }
+  return "";
+}
+
+}  // namespace
+
+void KongSchema::read_upstreams(const ConfigNode& list, const std::string& path) {
+  config_.upstreams.reserve(list.size());
+  for (size_t i = 0; i < list.size(); ++i) read_upstream(list[i], path_index(path, i));
+}
+
+void KongSchema::read_upstream(const ConfigNode& node, std::string path) {
+  ObjectReader r(node, path, errors_);
+  if (!r.valid()) return;
+  Upstream u;
+  u.mark = node.mark();
+  r.require("name");
+  if (r.get("name", u.name)) {
+    // The name stands in for a host name in services' `host`.
+    std::string host = u.name;
+    if (std::string e = check_service_host(host); !e.empty()) r.error("name", "upstream name " + e);
+  }
+  bool algorithm_given = r.get_enum("algorithm", u.algorithm,
+                                    {"round-robin", "consistent-hashing", "least-connections", "least-request",
+                                     "latency"});
+  if (algorithm_given && u.algorithm == "latency") {
+    r.error("algorithm", "algorithm \"latency\" is not supported yet (supported: round-robin, consistent-hashing, "
+                         "least-connections, least-request)");
+  }
+  r.get_enum("hash_on", u.hash_on, {"none", "consumer", "ip", "header", "cookie", "path", "query_arg", "uri_capture"});
+  r.get_enum("hash_fallback", u.hash_fallback,
+             {"none", "consumer", "ip", "header", "cookie", "path", "query_arg", "uri_capture"});
+  r.get("hash_on_header", u.hash_on_header);
+  r.get("hash_fallback_header", u.hash_fallback_header);
+  r.get("hash_on_cookie", u.hash_on_cookie);
+  r.get("hash_on_cookie_path", u.hash_on_cookie_path);
+  r.get("hash_on_query_arg", u.hash_on_query_arg);
+  r.get("hash_fallback_query_arg", u.hash_fallback_query_arg);
+  r.get("hash_on_uri_capture", u.hash_on_uri_capture);
+  r.get("hash_fallback_uri_capture", u.hash_fallback_uri_capture);
+  r.get("slots", u.slots, 10u, 65536u);
+  if (r.get("host_header", u.host_header)) {
+    std::string h = u.host_header;
+    if (std::string e = check_service_host(h); !e.empty()) r.error("host_header", "host_header " + e);
+  }
+  read_common(r, u.id, u.tags);
+  for (std::string_view field : kUpstreamFieldsNotYet) {
+    r.reject(field, fmt::format("Kong field '{}' is not supported yet", field));
+  }
+
+  // Kong's rules for hash policies.
+  auto need = [&](const std::string& on, std::string_view kind, const std::string& value, std::string_view key,
+                  std::string_view which) {
+    if (on == kind && value.empty()) {
+      r.error(which, fmt::format("'{}' is required when {} is '{}'", key, which, kind));
+    }
+  };
+  need(u.hash_on, "header", u.hash_on_header, "hash_on_header", "hash_on");
+  need(u.hash_on, "cookie", u.hash_on_cookie, "hash_on_cookie", "hash_on");
+  need(u.hash_on, "query_arg", u.hash_on_query_arg, "hash_on_query_arg", "hash_on");
+  need(u.hash_on, "uri_capture", u.hash_on_uri_capture, "hash_on_uri_capture", "hash_on");
+  need(u.hash_fallback, "header", u.hash_fallback_header, "hash_fallback_header", "hash_fallback");
+  need(u.hash_fallback, "query_arg", u.hash_fallback_query_arg, "hash_fallback_query_arg", "hash_fallback");
+  need(u.hash_fallback, "uri_capture", u.hash_fallback_uri_capture, "hash_fallback_uri_capture", "hash_fallback");
+  if (u.hash_fallback != "none") {
+    if (u.hash_on == "none" || u.hash_on == "cookie") {
+      r.error("hash_fallback", fmt::format("hash_fallback must be 'none' when hash_on is '{}'", u.hash_on));
+    } else if (u.hash_fallback == "cookie") {
+      r.error("hash_fallback", "hash_fallback cannot be 'cookie' (a cookie is minted when missing)");
+    } else if (u.hash_fallback == u.hash_on && u.hash_on != "header" && u.hash_on != "query_arg" &&
+               u.hash_on != "uri_capture") {
+      r.error("hash_fallback", "hash_fallback must differ from hash_on");
+    }
+  }
+  if (u.hash_on != "none") {
+    if (!algorithm_given) {
+      // Kong before 3.x balanced on hash_on alone; keep such files meaning what they meant.
+      u.algorithm = "consistent-hashing";
+    } else if (u.algorithm != "consistent-hashing") {
+      r.error("hash_on", fmt::format("hash_on '{}' needs algorithm: consistent-hashing (got '{}')", u.hash_on,
+                                     u.algorithm));
+    }
+  }
+  if (u.hash_on == "consumer" || u.hash_fallback == "consumer" || u.hash_on == "cookie") {
+    // Consumers arrive with the authentication plugins; cookie keys need minting on the response.
+    r.error(u.hash_on == "cookie" ? "hash_on" : (u.hash_on == "consumer" ? "hash_on" : "hash_fallback"),
+            fmt::format("hash by '{}' is not supported yet", u.hash_on == "cookie" ? "cookie" : "consumer"));
+  }
+
+  if (const ConfigNode* targets = r.sequence("targets")) {
+    std::unordered_map<std::string, core::Mark> seen;
+    std::string tpath = r.path_of("targets");
+    for (size_t i = 0; i < targets->size(); ++i) {
+      const ConfigNode& tn = (*targets)[i];
+      ObjectReader tr(tn, path_index(tpath, i), errors_);
+      if (!tr.valid()) continue;
+      UpstreamTarget t;
+      t.mark = tn.mark();
+      t.yaml_path = tr.path();
+      tr.require("target");
+      if (tr.get("target", t.target)) {
+        if (std::string e = parse_target(t.target, t); !e.empty()) {
+          tr.error("target", fmt::format("target \"{}\": {}", t.target, e));
+        } else {
+          std::string key = t.host + ":" + std::to_string(t.port);
+          auto [it, inserted] = seen.emplace(key, tn.mark());
+          if (!inserted) {
+            tr.error("target", fmt::format("duplicate target \"{}\" (first defined at line {})", key, it->second.line));
+          }
+        }
+      }
+      tr.get("weight", t.weight, 0u, 65535u);
+      read_common(tr, t.id, t.tags);
+      tr.reject("upstream", "a nested target belongs to its upstream; remove 'upstream'");
+      tr.finish();
+      u.targets.push_back(std::move(t));
+    }
+  }
+  r.finish();
+  u.yaml_path = path;
+  register_entity(upstreams_, u.id, u.name, static_cast<int>(config_.upstreams.size()), r);
+  config_.upstreams.push_back(std::move(u));
+}
+
+}  // namespace portico::config

@@ -52,22 +52,15 @@ class RouteIndex {
               const http::HeaderMap& headers) const;
 
  private:
-  // What the selection loop needs per candidate, packed so that skipping a candidate does not
-  // touch its Route.
-  struct RankInfo {
-    uint32_t prefix_len;   // kPrefix: bytes consumed
-    uint16_t method_mask;  // common methods accepted; all ones when the route lists none
-    uint8_t kind;          // PathKind
-    uint8_t flags;         // kNeedsRoute*: what only the Route can answer
-  };
-  struct Node {
-    uint32_t label_begin;  // into labels_
-    uint32_t label_len;
-    uint32_t first_child;  // children are contiguous in nodes_, sorted by first label byte
-    uint32_t child_count;
-    uint32_t ranks_begin;  // into ranks_; ascending
-    uint32_t ranks_count;
-  };
+  // A candidate entry is two words: its rank and its meta (method_mask | kind << 16 |
+  // needs_route << 18), so the selection loop skips a candidate without touching its Route.
+  //
+  // The radix tree is packed into trie_ in depth-first order; a node at word w is
+  //   [label_len, child_count, entry_count,
+  //    label bytes + first byte of each child's label (sorted), padded to a word,
+  //    child offsets, entries (2 words each)]
+  // so one node is one contiguous run of memory, and the walk reads its first bytes only. Its entries are the candidates whose prefix
+  // (or regex literal prefix) ends exactly at this node, ascending by rank.
   struct RegexSet {
     RE2::Options set_options;
     std::unique_ptr<RE2::Set> set;
@@ -95,25 +88,36 @@ class RouteIndex {
     uint32_t key_begin;  // into host_keys_
     uint32_t key_len;
     uint32_t group;      // UINT32_MAX = empty slot
+    uint32_t root;       // copy of the group's, saving a load on the common path
+    HostKind kind;
+    bool regexes;        // the group has regex sets or loose regexes
   };
   struct Scratch;
 
   static uint64_t host_hash(HostKind kind, std::string_view key);
-  uint32_t find_host(HostKind kind, std::string_view key) const;
-  uint32_t insert_host(HostKind kind, std::string_view key, uint32_t next_group);
-  void build_node(uint32_t slot, std::vector<std::pair<std::string_view, uint32_t>>& items,
-                  size_t lo, size_t hi, size_t depth);
-  void collect_group(const Group& g, std::string_view path, Scratch& s) const;
+  const HostSlot* find_host(HostKind kind, std::string_view key, uint64_t hash) const;
+  // Appends the subtree of sorted items[lo, hi) below `depth` bytes; returns its word offset.
+  uint32_t build_node(const std::vector<std::pair<std::string_view, uint32_t>>& items, size_t lo,
+                      size_t hi, size_t depth);
+  struct Walker {
+    uint32_t node;  // word offset in trie_; UINT32_MAX when finished
+    size_t pos;     // path bytes consumed before this node
+  };
+  void add_walker(uint32_t root, Scratch& s) const;
+  bool step(Walker& walker, std::string_view path, Scratch& s) const;
+  void walk_all(std::string_view path, Scratch& s) const;
+  void collect_regexes(const Group& g, std::string_view path, Scratch& s) const;
   void collect_host(bool with_port, std::string_view host, std::string_view path,
                     Scratch& s) const;
   bool regex_matches(uint32_t rank, std::string_view path, size_t* consumed) const;
 
   std::vector<Ranked> ranked_;
-  std::vector<RankInfo> info_;
-  std::vector<Node> nodes_;
-  std::vector<unsigned char> first_bytes_;  // first label byte of nodes_[i]
-  std::string labels_;
-  std::vector<uint32_t> ranks_;
+  std::vector<uint32_t> meta_;  // per rank
+  // Per rank, for regex paths: "^(?:pattern)" with the route's options. Same matches, but RE2
+  // then checks the leading literal with memcmp and runs its automaton on the rest only, which
+  // matters when thousands of regexes each have cold automata.
+  std::vector<std::unique_ptr<RE2>> anchored_;
+  std::vector<uint32_t> trie_;
   std::vector<Group> groups_;
   std::vector<HostSlot> hosts_;  // power-of-two size
   std::string host_keys_;

@@ -33,8 +33,11 @@ const std::vector<std::string> kRequestHosts = {
 const std::vector<std::string> kPrefixes = {"/",     "/a",   "/a/",    "/a/b", "/ab", "/a/b/c",
                                             "/b",    "",     "/a/bc",  "/c/d", "/A",  "/a/b/",
                                             "/a/b/c/d", "/1", "/b/1"};
+// Includes a broken pattern (never matches), a top-level alternation and quoting.
 const std::vector<std::string> kRegexes = {R"(/a/\d+)", R"(/a/.*/c$)", "/b", "/(a|b)/b", "/A",
-                                           "(?i)/a/B", R"(/\d+$)", ".*", "/a/b/c/d/?$", "/c"};
+                                           "(?i)/a/B", R"(/\d+$)", ".*", "/a/b/c/d/?$", "/c",
+                                           "/a/b|/c", "(", R"(\Q/a/b\E/?)", "/a/b)|(?:/c",
+                                           "/a+/b", "/1|"};
 const std::vector<std::string> kMethods = {"GET", "POST", "PUT"};
 const std::vector<std::string> kSegments = {"/a", "/b", "/c", "/d", "/1", "/22", "/bc", "/B", "/",
                                             "c", "/A"};
@@ -55,6 +58,7 @@ std::unique_ptr<Route> random_route(std::mt19937& rng, size_t i) {
       RE2::Options opts;
       opts.set_log_errors(false);
       if (chance(rng, 20)) opts.set_case_sensitive(false);
+      if (chance(rng, 5)) opts.set_literal(true);  // "(" etc. are then plain bytes
       r->regexes.push_back(std::make_unique<RE2>(pick(rng, kRegexes), opts));
     } else {
       r->prefixes.push_back(pick(rng, kPrefixes));
@@ -130,6 +134,8 @@ TEST(RouteIndexDifferential, ManyRoutesSharingStems) {
     } else {
       r->prefixes.push_back(stem + (i % 3 ? "/u" + std::to_string(i) : ""));
     }
+    // Many regexes behind one literal prefix: these go to a per-group RE2::Set.
+    if (i % 50 == 0) r->regexes.push_back(std::make_unique<RE2>("/s1/t1/u(?:x|" + std::to_string(i) + ")"));
     if (i % 5 == 0) r->methods.push_back(pick(rng, kMethods));
     routes.push_back(std::move(r));
   }
@@ -139,6 +145,10 @@ TEST(RouteIndexDifferential, ManyRoutesSharingStems) {
     int h = std::uniform_int_distribution<int>(0, 45)(rng);
     std::string host = (chance(rng, 20) ? "x.h" : "h") + std::to_string(h) + ".io";
     std::string path = "/s" + std::to_string(q % 14) + "/t" + std::to_string(q % 31);
+    if (q % 10 == 0) {
+      path = q % 20 == 0 ? "/s1/t1/ux"
+                         : "/s1/t1/u" + std::to_string(50 * std::uniform_int_distribution<int>(0, 60)(rng));
+    }
     if (chance(rng, 70)) path += "/u" + std::to_string(std::uniform_int_distribution<int>(0, 3100)(rng));
     if (chance(rng, 30)) path += "/" + std::to_string(q);
     std::string method = pick(rng, kMethods);

@@ -65,4 +65,16 @@ class HeaderOps {
 // anything else is an error at the value: "<message>".
 void reject_unless_default(core::ObjectReader& reader, std::string_view key, std::string_view message);
 
+// Kong's operation keys in Kong's order (remove, rename, replace, add, append), shared by the
+// request- and response-transformer config readers.
+struct HeaderOpKey {
+  std::string_view key;
+  HeaderOps::Kind kind;
+};
+inline constexpr HeaderOpKey kHeaderOpKeys[] = {
+    {"remove", HeaderOps::Kind::kRemove},   {"rename", HeaderOps::Kind::kRename},
+    {"replace", HeaderOps::Kind::kReplace}, {"add", HeaderOps::Kind::kAdd},
+    {"append", HeaderOps::Kind::kAppend},
+};
+
 }  // namespace portico::filters

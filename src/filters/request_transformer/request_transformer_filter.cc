@@ -9,15 +9,6 @@ namespace {
 
 constexpr std::string_view kHost = "host";
 
-struct OperationKey {
-  std::string_view key;
-  HeaderOps::Kind kind;
-};
-constexpr OperationKey kOperations[] = {
-    {"remove", HeaderOps::Kind::kRemove},   {"rename", HeaderOps::Kind::kRename},
-    {"replace", HeaderOps::Kind::kReplace}, {"add", HeaderOps::Kind::kAdd},
-    {"append", HeaderOps::Kind::kAppend},
-};
 
 }  // namespace
 
@@ -29,7 +20,7 @@ std::shared_ptr<const filter::Filter> RequestTransformerFilter::create(
   size_t errors_before = errors.count();
   core::ObjectReader reader(*node, path, errors);
   const HeaderOps::Options options{.reject_templates = true, .host_only_in_replace = true};
-  for (const auto& [key, kind] : kOperations) {
+  for (const auto& [key, kind] : kHeaderOpKeys) {
     const core::ConfigNode* map = reader.map(key);
     if (map == nullptr) continue;
     core::ObjectReader op(*map, reader.path_of(key), errors);

@@ -7,15 +7,6 @@
 namespace portico::filters {
 namespace {
 
-struct OperationKey {
-  std::string_view key;
-  HeaderOps::Kind kind;
-};
-constexpr OperationKey kOperations[] = {
-    {"remove", HeaderOps::Kind::kRemove},   {"rename", HeaderOps::Kind::kRename},
-    {"replace", HeaderOps::Kind::kReplace}, {"add", HeaderOps::Kind::kAdd},
-    {"append", HeaderOps::Kind::kAppend},
-};
 
 }  // namespace
 
@@ -28,7 +19,7 @@ std::shared_ptr<const filter::Filter> ResponseTransformerFilter::create(
   core::ObjectReader reader(*node, path, errors);
   // Kong's response-transformer has no templates and no special Host rule.
   const HeaderOps::Options options{};
-  for (const auto& [key, kind] : kOperations) {
+  for (const auto& [key, kind] : kHeaderOpKeys) {
     const core::ConfigNode* map = reader.map(key);
     if (map == nullptr) continue;
     core::ObjectReader op(*map, reader.path_of(key), errors);

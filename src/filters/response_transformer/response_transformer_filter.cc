@@ -5,11 +5,6 @@
 #include "core/object_reader.h"
 
 namespace portico::filters {
-namespace {
-
-
-}  // namespace
-
 std::shared_ptr<const filter::Filter> ResponseTransformerFilter::create(
     const core::ConfigNode* node, const std::string& path, core::ConfigErrors& errors) {
   HeaderOps ops;

@@ -16,13 +16,6 @@
 namespace portico::integration {
 namespace {
 
-std::string read_example(const std::string& name) {
-  std::ifstream f(std::filesystem::path(portico_source_dir()) / "examples" / name);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
-
 GatewayOptions ephemeral_ports() {
   GatewayOptions o;
   o.extra_args = {"--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0", "--workers", "2"};

@@ -19,13 +19,6 @@ namespace {
 
 using namespace std::chrono_literals;
 
-std::string read_example(const std::string& name) {
-  std::ifstream f(std::filesystem::path(portico_source_dir()) / "examples" / name);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
-
 // Each upstream names itself in the body, so a response shows which service answered.
 void answer_as(Upstream& up, std::string name) {
   up.set_handler([name](const RecordedRequest&) {

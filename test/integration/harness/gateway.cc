@@ -1,5 +1,9 @@
 #include "harness/gateway.h"
 
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
 #include <gtest/gtest.h>
 #include <re2/re2.h>
 #include <signal.h>
@@ -58,6 +62,13 @@ std::string config_prelude(std::string_view extra) {
 std::string portico_binary() {
   const char* env = std::getenv("PORTICO_BIN");
   return env && *env ? env : PORTICO_BIN;
+}
+
+std::string read_example(const std::string& name) {
+  std::ifstream f(std::filesystem::path(portico_source_dir()) / "examples" / name);
+  std::stringstream ss;
+  ss << f.rdbuf();
+  return ss.str();
 }
 
 std::string portico_source_dir() { return PORTICO_SOURCE_DIR; }

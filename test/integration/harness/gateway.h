@@ -35,6 +35,8 @@ std::string config_prelude(std::string_view extra = {});
 std::string portico_binary();
 // Root of the source tree (PORTICO_SOURCE_DIR).
 std::string portico_source_dir();
+// The text of examples/NAME in the source tree (empty when missing).
+std::string read_example(const std::string& name);
 
 struct GatewayOptions {
   std::vector<std::string> extra_args;  // appended after `run -c FILE`

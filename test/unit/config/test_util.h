@@ -58,4 +58,25 @@ inline EnvLookup fake_env(std::vector<std::pair<std::string, std::string>> vars)
   };
 }
 
+// A service `svc` with one nested route whose body is `fields` (eight-space indentation).
+// Lines: 1 _format_version, 2 services:, 3 - name: svc, 4 host, 5 routes:, 6 - name: r, 7+ fields.
+inline std::string route_yaml(std::string_view fields) {
+  return "_format_version: \"3.0\"\nservices:\n  - name: svc\n    host: h\n    routes:\n"
+         "      - name: r\n" +
+         std::string(fields);
+}
+
+inline Route load_route(std::string_view fields) {
+  LoadResult result = load_string(route_yaml(fields), "kong.yaml");
+  EXPECT_TRUE(result.ok()) << result.errors.to_string();
+  if (!result.ok() || result.config->routes.empty()) return {};
+  return result.config->routes[0];
+}
+
+inline std::string route_errors(std::string_view fields) {
+  LoadResult result = load_string(route_yaml(fields), "kong.yaml");
+  EXPECT_FALSE(result.ok());
+  return result.errors.to_string();
+}
+
 }  // namespace portico::config::testing

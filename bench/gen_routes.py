@@ -3,14 +3,18 @@
 
 Mix (same as bench/router_bench.cc): 70% plain prefix routes spread over ~1000 hosts (some
 wildcard hosts, some routes without hosts), 20% prefix routes with methods, 5% regex routes,
-5% routes with a header condition.  Usage: gen_routes.py N > routes.yaml
+5% routes with a header condition.  Usage: gen_routes.py N [--body] > routes.yaml
+With --body only the service entries and the routes list are written, so they can follow a file
+whose last key is `services:` (proxy_bench.sh appends them to Portico's benchmark config).
 """
 import random
 import sys
 
 
 def main():
-    n = int(sys.argv[1]) if len(sys.argv) > 1 else 100000
+    args = [a for a in sys.argv[1:] if a != "--body"]
+    body_only = "--body" in sys.argv[1:]
+    n = int(args[0]) if args else 100000
     rng = random.Random(42)
     hosts = []
     for i in range(1000):
@@ -21,9 +25,9 @@ def main():
         else:
             hosts.append(f"svc{i}.example.com")
     services = max(1, n // 100)
-    out = ['_format_version: "3.0"', "services:"]
+    out = [] if body_only else ['_format_version: "3.0"', "services:"]
     for s in range(services):
-        out.append(f"  - name: svc{s}")
+        out.append(f"  - name: gen-svc{s}")
         out.append(f"    url: http://10.0.{s // 250 % 256}.{s % 250 + 1}:8080/base{s}")
     out.append("routes:")
     methods = ["GET", "POST", "PUT", "DELETE"]
@@ -32,7 +36,7 @@ def main():
         host = None if i % 10 == 9 else hosts[rng.randrange(len(hosts))]
         stem = f"/api/v{i % 3}/team{rng.randrange(200)}/res{i}"
         out.append(f"  - name: r{i}")
-        out.append(f"    service: svc{i % services}")
+        out.append(f"    service: gen-svc{i % services}")
         if host:
             out.append(f'    hosts: ["{host}"]')
         if kind == 0:

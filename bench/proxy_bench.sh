@@ -93,7 +93,7 @@ read -ra SIZE_LIST <<<"$SIZES"
 ((${#PROXY_LIST[@]})) || die "PROXIES is empty"
 ((${#SIZE_LIST[@]})) || die "SIZES is empty"
 for p in "${PROXY_LIST[@]}"; do
-  case $p in nginx | haproxy | portico) ;; *) die "unknown proxy '$p' in PROXIES (nginx haproxy portico)" ;; esac
+  case $p in nginx | haproxy | portico | portico+[0-9]*) ;; *) die "unknown proxy '$p' in PROXIES (nginx haproxy portico portico+N)" ;; esac
 done
 for s in "${SIZE_LIST[@]}"; do
   case $s in small | 16k) ;; *) die "unknown size '$s' in SIZES (small 16k)" ;; esac
@@ -106,7 +106,7 @@ done
 if [[ " ${PROXY_LIST[*]} " == *" haproxy "* ]]; then
   [[ -x $HAPROXY_BIN ]] || die "haproxy not found; set HAPROXY_BIN or drop it from PROXIES"
 fi
-if [[ " ${PROXY_LIST[*]} " == *" portico "* ]]; then
+if [[ " ${PROXY_LIST[*]} " == *" portico"* ]]; then
   [[ -x $PORTICO_BIN ]] || die "portico binary '$PORTICO_BIN' not found or not executable;" \
     "build it, set PORTICO_BIN, or run with PROXIES=\"nginx haproxy\""
 fi
@@ -124,10 +124,20 @@ mkdir -p "$OUT/wrk" "$TMP/origin" "$TMP/nginx" "$TMP/haproxy" "$TMP/portico"
 RAW="$OUT/raw_runs.txt"
 : >"$RAW"
 
-mapfile -t PORTS < <(python3 "$BENCH_DIR/lib/free_ports.py" 5) || die "could not find free ports"
-((${#PORTS[@]} == 5)) || die "could not find free ports"
+# portico+N variants (Portico with N extra routes) each need a proxy and an admin port.
+VARIANTS=()
+for p in "${PROXY_LIST[@]}"; do [[ $p == portico+* ]] && VARIANTS+=("$p"); done
+NPORTS=$((5 + 2 * ${#VARIANTS[@]}))
+mapfile -t PORTS < <(python3 "$BENCH_DIR/lib/free_ports.py" "$NPORTS") || die "could not find free ports"
+((${#PORTS[@]} == NPORTS)) || die "could not find free ports"
 ORIGIN_PORT=${PORTS[0]}
 declare -A PROXY_PORT=([nginx]=${PORTS[1]} [haproxy]=${PORTS[2]} [portico]=${PORTS[3]})
+declare -A ADMIN_PORT=([portico]=${PORTS[4]})
+for i in "${!VARIANTS[@]}"; do
+  PROXY_PORT[${VARIANTS[$i]}]=${PORTS[$((5 + 2 * i))]}
+  ADMIN_PORT[${VARIANTS[$i]}]=${PORTS[$((6 + 2 * i))]}
+  mkdir -p "$TMP/${VARIANTS[$i]}"
+done
 PORTICO_ADMIN_PORT=${PORTS[4]}
 
 render() {  # render TEMPLATE OUTPUT PROXY_PORT
@@ -211,8 +221,13 @@ start_proxy() {
       taskset -c "$PROXY_CPU" "$HAPROXY_BIN" -db -f "$dir/haproxy.cfg" >"$dir/stdout.log" 2>&1 &
       pid=$!
       ;;
-    portico)
-      render portico.yaml.tmpl "$dir/portico.yaml" "$port"
+    portico|portico+*)
+      PORTICO_ADMIN_PORT=${ADMIN_PORT[$name]} render portico.yaml.tmpl "$dir/portico.yaml" "$port"
+      if [[ $name == portico+* ]]; then
+        # portico+N: the same proxy with N more routes loaded (bench/gen_routes.py mix) that the
+        # benchmark requests do not match: what a large route table costs per request.
+        python3 "$BENCH_DIR/gen_routes.py" "${name#portico+}" --body >>"$dir/portico.yaml"
+      fi
       taskset -c "$PROXY_CPU" "$PORTICO_BIN" run -c "$dir/portico.yaml" --workers 1 \
         >"$dir/stdout.log" 2>"$dir/stderr.log" &
       pid=$!
@@ -224,7 +239,7 @@ start_proxy() {
   case $name in
     nginx) MEASURE_PIDS[$name]=$(worker_pids "$pid" | xargs) ;;   # the worker, not the master
     haproxy) MEASURE_PIDS[$name]=$pid ;;                           # -db: no master
-    portico) MEASURE_PIDS[$name]=$({ pgrep -P "$pid" || true; } | xargs echo "$pid") ;;  # all its threads (+ any helpers)
+    portico | portico+*) MEASURE_PIDS[$name]=$({ pgrep -P "$pid" || true; } | xargs echo "$pid") ;;  # all its threads (+ any helpers)
   esac
   local -a measured
   read -ra measured <<<"${MEASURE_PIDS[$name]}"

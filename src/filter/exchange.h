@@ -9,6 +9,8 @@
 #include <boost/asio/any_io_executor.hpp>
 #include <cstdint>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "core/clock.h"
 #include "http/message.h"
@@ -33,6 +35,9 @@ class Exchange {
   http::LocalReply reply;
 
   std::string_view route_name;    // empty when no route matched
+  // Named captures of the matched route's regex path (name → value, views into the route and the
+  // request path), e.g. `~/users/(?P<id>\d+)` gives {"id", "42"}. Empty for prefix routes.
+  std::vector<std::pair<std::string_view, std::string_view>> uri_captures;
   std::string_view service_name;
   std::string upstream_address;   // "ip:port" of the last attempt, for logs
   uint16_t status_sent = 0;
@@ -47,6 +52,7 @@ class Exchange {
     response.clear();
     reply.clear();
     route_name = service_name = {};
+    uri_captures.clear();
     upstream_address.clear();
     status_sent = 0;
     bytes_received = bytes_sent = 0;

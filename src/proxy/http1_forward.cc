@@ -259,6 +259,9 @@ std::string_view Http1Session::hash_key(const upstream::Cluster& cluster) {
     for (const auto& h : x_.request.headers) fields.push_back({h.name, h.value});
     facts.headers = fields;
   }
+  std::vector<upstream::HeaderField> captures;
+  for (const auto& [name, value] : x_.uri_captures) captures.push_back({name, value});
+  facts.uri_captures = captures;
   std::string_view key = upstream::select_hash_key(policy, facts, hash_scratch_);
   if (key.data() != hash_scratch_.data()) {
     // The key may point into `fields`' source (request headers: stable) or into facts; copy

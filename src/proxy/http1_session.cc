@@ -249,6 +249,7 @@ runtime::Task<bool> Http1Session::handle_request() {
     } else {
       route_ = route;
       x_.route_name = route->name;
+      router::named_captures(m, x_.request.path, x_.uri_captures);
       x_.service_name = route->service_name;
       auto t0 = core::MonoClock::now();
       for (const filter::Filter* f : route->chain.on_request()) {

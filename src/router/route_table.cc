@@ -183,4 +183,24 @@ void upstream_path(const Route& route, std::string_view service_path, std::strin
   }
 }
 
+void named_captures(const Match& match, std::string_view path,
+                    std::vector<std::pair<std::string_view, std::string_view>>& out) {
+  if (!match.route || match.route->regexes.empty()) return;
+  for (const auto& re : match.route->regexes) {
+    const auto& names = re->CapturingGroupNames();
+    if (names.empty()) continue;
+    int groups = re->NumberOfCapturingGroups();
+    re2::StringPiece subs[17];
+    if (groups + 1 > 17) groups = 16;  // bounded: a route path with more named groups keeps the first 16
+    re2::StringPiece input(path.data(), path.size());
+    if (!re->Match(input, 0, input.size(), RE2::ANCHOR_START, subs, groups + 1)) continue;
+    if (subs[0].size() != match.matched_prefix_len) continue;  // another regex of the route won
+    for (const auto& [index, name] : names) {
+      if (index > groups || subs[index].data() == nullptr) continue;
+      out.emplace_back(std::string_view(name), std::string_view(subs[index].data(), subs[index].size()));
+    }
+    return;
+  }
+}
+
 }  // namespace portico::router

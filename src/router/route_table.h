@@ -110,6 +110,11 @@ class RouteTable {
 bool method_and_headers_match(const Route& route, std::string_view method,
                               const http::HeaderMap& headers);
 
+// Named captures of `match`'s regex path for `path` (appends name/value views to `out`; nothing
+// for prefix routes or regexes without named groups). Views point into the route and `path`.
+void named_captures(const Match& match, std::string_view path,
+                    std::vector<std::pair<std::string_view, std::string_view>>& out);
+
 // Builds the path sent upstream (Kong's strip_path / path_handling rules), appending to `out`.
 void upstream_path(const Route& route, std::string_view service_path, std::string_view request_path,
                    size_t matched_prefix_len, core::OutBuffer& out);

@@ -12,6 +12,7 @@
 
 #include "harness/client.h"
 #include "harness/gateway.h"
+#include "harness/json_body.h"
 #include "harness/upstream.h"
 
 namespace portico::integration {
@@ -223,6 +224,35 @@ TEST(RoutesCommand, ShowsNormalisationMissesAndUsageErrors) {
   RunResult header = routes({"GET /v1/checkout", "-H", "no-colon"});
   EXPECT_EQ(header.exit_code(), 2);
   EXPECT_NE(header.err.find("expected \"Name: value\""), std::string::npos) << header.err;
+}
+
+}  // namespace
+}  // namespace portico::integration
+
+namespace portico::integration {
+namespace {
+
+// Named captures of a regex path are available to later filters: request-termination's echo
+// reports them as Kong's does (uri_captures.named).
+TEST(RegexCaptures, NamedCapturesReachFilters) {
+  Gateway gw(config_prelude() + R"(
+routes:
+  - name: user
+    paths: ['~/users/(?P<id>\d+)/orders/(?P<order>[a-z0-9-]+)$']
+    plugins:
+      - name: request-termination
+        config: {status_code: 200, echo: true}
+)");
+  Response r = fetch(gw.port(), http_request("GET", "/users/42/orders/ab-7"));
+  ASSERT_TRUE(r.ok()) << r.error;
+  ASSERT_EQ(r.status, 200) << r.describe();
+  auto doc = parse_json(r.text());
+  ASSERT_TRUE(doc && doc->is_object()) << r.text();
+  const auto& named =
+      doc->as_object().at("request").as_object().at("uri_captures").as_object().at("named").as_object();
+  EXPECT_EQ(named.at("id").as_string(), "42");
+  EXPECT_EQ(named.at("order").as_string(), "ab-7");
+  EXPECT_EQ(fetch(gw.port(), http_request("GET", "/users/x/orders/1")).status, 404);
 }
 
 }  // namespace

@@ -153,7 +153,14 @@ void build_echo_document(const filter::Exchange& exchange, const std::string* me
   append_members(out, headers);
   out += ",\"query\":";
   append_members(out, query);
-  out += "},";
+  out += ",\"uri_captures\":{\"named\":{";
+  for (size_t i = 0; i < exchange.uri_captures.size(); ++i) {
+    if (i) out += ',';
+    append_json_string(out, exchange.uri_captures[i].first);
+    out += ':';
+    append_json_string(out, exchange.uri_captures[i].second);
+  }
+  out += "}}},";
   append_named(out, "matched_route", exchange.route_name);
   out += ',';
   append_named(out, "matched_service", exchange.service_name);

@@ -308,6 +308,7 @@ TEST(RequestTerminationEcho, DescribesTheRequestLikeKong) {
   x.request.headers.add("accept", "text/plain");
   x.request.headers.add("X-Quote", "say \"hi\"");
   x.route_name = "items";
+  x.uri_captures.emplace_back("id", "7");
   EXPECT_EQ(run(*loaded.filter, x).kind, filter::Verdict::Kind::kRespond);
   EXPECT_EQ(x.reply.status, 200);
   EXPECT_EQ(x.reply.content_type, "application/json; charset=utf-8");
@@ -315,7 +316,7 @@ TEST(RequestTerminationEcho, DescribesTheRequestLikeKong) {
             R"({"request":{"scheme":"http","host":"example.com","port":8000,"method":"GET",)"
             R"("path":"/v1/items","headers":{"host":"Example.COM:8000","user-agent":"test/1.0",)"
             R"("accept":["*/*","text/plain"],"x-quote":"say \"hi\""},)"
-            R"("query":{"a":["1","two words"],"b":true,"c":"x y"}},)"
+            R"("query":{"a":["1","two words"],"b":true,"c":"x y"},"uri_captures":{"named":{"id":"7"}}},)"
             R"("matched_route":{"name":"items"},"matched_service":null})");
 }
 
@@ -338,7 +339,8 @@ TEST(RequestTerminationEcho, IncludesTheMessageWhenKnown) {
   EXPECT_EQ(x.reply.status, 503);
   EXPECT_EQ(x.reply.body,
             R"({"message":"Service unavailable","request":{"scheme":"http","host":"[::1]",)"
-            R"("port":0,"method":"POST","path":"/","headers":{"x-echo":"1"},"query":{}},)"
+            R"("port":0,"method":"POST","path":"/","headers":{"x-echo":"1"},"query":{},)"
+            R"("uri_captures":{"named":{}}},)"
             R"("matched_route":null,"matched_service":{"name":"svc"}})");
 }
 

@@ -3,26 +3,9 @@
 #include <algorithm>
 #include <cstdio>
 
+#include "net/text_lines.h"
+
 namespace portico::net {
-namespace {
-
-bool is_space(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\f' || c == '\v'; }
-
-// Splits `line` on blanks into at most `limit` tokens' worth of callbacks.
-template <class F>
-void for_each_token(std::string_view line, F&& f) {
-  size_t i = 0;
-  while (i < line.size()) {
-    while (i < line.size() && is_space(line[i])) ++i;
-    size_t j = i;
-    while (j < line.size() && !is_space(line[j])) ++j;
-    if (j > i) f(line.substr(i, j - i));
-    i = j;
-  }
-}
-
-}  // namespace
-
 std::optional<std::string> read_small_file(const std::string& path) {
   std::FILE* f = std::fopen(path.c_str(), "rb");
   if (f == nullptr) return std::nullopt;
@@ -38,12 +21,7 @@ std::optional<std::string> read_small_file(const std::string& path) {
 
 HostsFile HostsFile::parse(std::string_view text) {
   HostsFile hosts;
-  while (!text.empty()) {
-    const size_t nl = text.find('\n');
-    std::string_view line = text.substr(0, nl);
-    text.remove_prefix(nl == std::string_view::npos ? text.size() : nl + 1);
-    if (const size_t hash = line.find('#'); hash != std::string_view::npos) line = line.substr(0, hash);
-
+  for_each_line(text, "#", [&](std::string_view line) {
     std::optional<DnsAddress> address;
     bool first = true;
     bool bad = false;
@@ -58,7 +36,7 @@ HostsFile HostsFile::parse(std::string_view text) {
       std::vector<DnsAddress>& list = hosts.entries_[normalize_dns_name(token)];
       if (std::find(list.begin(), list.end(), *address) == list.end()) list.push_back(*address);
     });
-  }
+  });
   return hosts;
 }
 

@@ -4,24 +4,10 @@
 #include <charconv>
 
 #include "net/hosts_file.h"
+#include "net/text_lines.h"
 
 namespace portico::net {
 namespace {
-
-bool is_space(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\f' || c == '\v'; }
-
-std::vector<std::string_view> tokens(std::string_view line) {
-  std::vector<std::string_view> out;
-  size_t i = 0;
-  while (i < line.size()) {
-    while (i < line.size() && is_space(line[i])) ++i;
-    size_t j = i;
-    while (j < line.size() && !is_space(line[j])) ++j;
-    if (j > i) out.push_back(line.substr(i, j - i));
-    i = j;
-  }
-  return out;
-}
 
 // "name:N" → N when `option` has that prefix and a non-negative integer after it.
 std::optional<int> option_value(std::string_view option, std::string_view name) {
@@ -39,15 +25,12 @@ std::optional<int> option_value(std::string_view option, std::string_view name) 
 
 ResolvConf ResolvConf::parse(std::string_view text) {
   ResolvConf conf;
-  while (!text.empty()) {
-    const size_t nl = text.find('\n');
-    std::string_view line = text.substr(0, nl);
-    text.remove_prefix(nl == std::string_view::npos ? text.size() : nl + 1);
-    if (const size_t c = line.find_first_of("#;"); c != std::string_view::npos) line = line.substr(0, c);
-    const std::vector<std::string_view> t = tokens(line);
-    if (t.empty()) continue;
+  for_each_line(text, "#;", [&](std::string_view line) {
+    std::vector<std::string_view> t;
+    for_each_token(line, [&](std::string_view token) { t.push_back(token); });
+    if (t.empty()) return;
     if (t[0] == "nameserver" && t.size() >= 2) {
-      if (conf.nameservers_.size() >= kMaxNameservers) continue;
+      if (conf.nameservers_.size() >= kMaxNameservers) return;
       // A link-local IPv6 zone ("%eth0") cannot be carried in DnsAddress; such a line is skipped.
       if (auto a = DnsAddress::parse(t[1])) conf.nameservers_.push_back(*a);
     } else if (t[0] == "options") {
@@ -59,7 +42,7 @@ ResolvConf ResolvConf::parse(std::string_view text) {
         }
       }
     }
-  }
+  });
   if (conf.nameservers_.empty()) conf.nameservers_.push_back(DnsAddress::v4({127, 0, 0, 1}));
   return conf;
 }

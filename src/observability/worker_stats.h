@@ -11,7 +11,7 @@ namespace portico::observability {
 struct WorkerStats {
   core::Counter connections_accepted;
   core::Gauge connections_active;
-  core::Gauge connections_reading;   // waiting for or reading a request head
+  core::Gauge connections_reading;   // a request head has started arriving but is not complete
   core::Gauge connections_writing;   // a request is being processed
   core::Counter requests_total;
   core::Counter responses[6];        // by status class: [1]=1xx ... [5]=5xx; [0]=no response

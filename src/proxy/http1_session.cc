@@ -92,9 +92,23 @@ runtime::Task<void> Http1Session::run() {
 runtime::Task<Http1Session::HeadResult> Http1Session::read_head() {
   parser_.reset();
   head_.clear();
+  // Counts the connection as "reading" from its first head byte until the head is parsed (or the
+  // read fails), which is what the admin API's connections_reading reports.
+  struct ReadingGauge {
+    core::Gauge& gauge;
+    bool on = false;
+    void start() {
+      if (!on) gauge.add(1);
+      on = true;
+    }
+    ~ReadingGauge() {
+      if (on) gauge.add(-1);
+    }
+  } reading{ctx_.stats.connections_reading};
   for (;;) {
     auto& in = down_.in();
     if (!in.empty()) {
+      reading.start();
       // The head must start at offset 0 so that, once parsed, the body can be streamed through
       // the rest of the buffer without ever moving the bytes the head's views point into.
       in.compact();

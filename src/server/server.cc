@@ -317,7 +317,8 @@ admin::AdminResponse Server::handle_admin(const admin::AdminRequest& req) {
     server["connections_handled"] = sum(&S::connections_accepted);
     server["connections_reading"] = sum(&S::connections_reading);
     server["connections_writing"] = sum(&S::connections_writing);
-    server["connections_waiting"] = sum(&S::connections_active) - sum(&S::connections_writing);
+    server["connections_waiting"] =
+        sum(&S::connections_active) - sum(&S::connections_writing) - sum(&S::connections_reading);
     server["total_requests"] = sum(&S::requests_total);
     json::object counters;
     counters["bad_requests"] = sum(&S::bad_requests);

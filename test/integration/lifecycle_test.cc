@@ -338,5 +338,36 @@ routes:
   EXPECT_EQ(fetch(gw.port(), http_request("GET", "/added")).status, 418);
 }
 
+
+// Kong-shaped connection gauges: a client that has sent part of a head is "reading", an idle
+// keep-alive connection is "waiting".
+TEST(LifecycleTest, StatusCountsReadingAndWaitingConnections) {
+  Upstream up;
+  Gateway gw(config_prelude() + services(up.port()));
+  auto gauges = [&]() {
+    Response r = fetch(gw.admin_port(), http_request("GET", "/status"));
+    auto v = parse_json(r.text());
+    const auto& server = v->as_object().at("server").as_object();
+    return std::make_pair(server.at("connections_reading").to_number<int64_t>(),
+                          server.at("connections_waiting").to_number<int64_t>());
+  };
+  auto wait_for = [&](std::pair<int64_t, int64_t> want) {
+    auto deadline = Clock::now() + 3s;
+    std::pair<int64_t, int64_t> got;
+    while ((got = gauges()) != want && Clock::now() < deadline) std::this_thread::sleep_for(10ms);
+    return got;
+  };
+  {
+    Client partial(gw.port());
+    partial.send("GET / HTTP/1.1\r\nHost: x\r\n");
+    EXPECT_EQ(wait_for({1, 0}), (std::pair<int64_t, int64_t>{1, 0}));
+  }
+  EXPECT_EQ(wait_for({0, 0}), (std::pair<int64_t, int64_t>{0, 0}));
+  {
+    Client idle(gw.port());
+    EXPECT_EQ(wait_for({0, 1}), (std::pair<int64_t, int64_t>{0, 1}));
+  }
+}
+
 }  // namespace
 }  // namespace portico::integration

@@ -125,6 +125,24 @@ CompileResult compile(std::shared_ptr<const Config> config, const filter::Regist
     priorities[i] = factory->priority;
   }
 
+  // Plugin candidates per scope, so each route looks only at the plugins that can apply to it
+  // (global, its service's, its own) instead of every plugin of the file. Disabled instances are
+  // not loaded at all (as in Kong), so a less specific one applies.
+  std::vector<size_t> global_plugins;
+  std::unordered_map<int, std::vector<size_t>> plugins_by_service;
+  std::unordered_map<int, std::vector<size_t>> plugins_by_route;
+  for (size_t pi = 0; pi < config->plugins.size(); ++pi) {
+    const PluginInstance& p = config->plugins[pi];
+    if (!filters[pi] || !p.enabled) continue;
+    if (p.route >= 0) {
+      plugins_by_route[p.route].push_back(pi);
+    } else if (p.service >= 0) {
+      plugins_by_service[p.service].push_back(pi);
+    } else {
+      global_plugins.push_back(pi);
+    }
+  }
+
   std::vector<std::unique_ptr<router::Route>> routes;
   for (size_t ri = 0; ri < config->routes.size(); ++ri) {
     const Route& r = config->routes[ri];
@@ -179,15 +197,20 @@ CompileResult compile(std::shared_ptr<const Config> config, const filter::Regist
 
     // For each plugin name, the most specific enabled instance applies.
     std::map<std::string, std::pair<int, size_t>> chosen;  // name → (rank, plugin index)
-    for (size_t pi = 0; pi < config->plugins.size(); ++pi) {
-      const PluginInstance& p = config->plugins[pi];
-      // Disabled instances are not loaded at all (as in Kong), so a less specific one applies.
-      if (!filters[pi] || !p.enabled) continue;
-      int rank = scope_rank(p, r, ri);
-      if (rank < 0) continue;
-      auto it = chosen.find(p.name);
-      if (it == chosen.end() || rank > it->second.first) chosen[p.name] = {rank, pi};
+    auto consider = [&](const std::vector<size_t>& candidates) {
+      for (size_t pi : candidates) {
+        const PluginInstance& p = config->plugins[pi];
+        int rank = scope_rank(p, r, ri);
+        if (rank < 0) continue;
+        auto it = chosen.find(p.name);
+        if (it == chosen.end() || rank > it->second.first) chosen[p.name] = {rank, pi};
+      }
+    };
+    consider(global_plugins);
+    if (auto it = plugins_by_service.find(r.service); r.service >= 0 && it != plugins_by_service.end()) {
+      consider(it->second);
     }
+    if (auto it = plugins_by_route.find(static_cast<int>(ri)); it != plugins_by_route.end()) consider(it->second);
     std::vector<filter::Chain::Entry> entries;
     for (const auto& [name, pick] : chosen) {
       entries.push_back({filters[pick.second], priorities[pick.second], name});

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <yaml.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <memory>
@@ -88,6 +89,7 @@ class YamlDocument {
     size_t first_item = 0;
     size_t first_key = 0;
     std::string anchor;
+    size_t child_depth = 0;  // deepest finished child (1 = a scalar), aliases included
     // Maps only: the key whose value is being built.
     bool have_key = false;
     bool discard_value = false;  // the key was rejected (duplicate, merge key): drop its value
@@ -98,6 +100,7 @@ class YamlDocument {
   struct Anchor {
     ConfigNode node;
     size_t nodes = 0;
+    size_t depth = 0;  // levels of the anchored node (1 = a scalar)
   };
   struct PendingKey {
     std::string name;
@@ -111,7 +114,8 @@ class YamlDocument {
                 const yaml_char_t* tag);
   bool on_end();
   // Places a finished node into its parent (or as the root).
-  bool attach(ConfigNode&& node, std::string_view anchor);
+  // `depth`: levels of `node` (1 = a scalar).
+  bool attach(ConfigNode&& node, std::string_view anchor, size_t depth);
   void accept_key(std::string key, Mark mark, bool plain);
   bool substitute(std::string& text, Mark mark);
   // The YAML path of the value being built. Built only for errors: doing it per key would cost
@@ -248,7 +252,7 @@ bool YamlDocument::on_scalar(const yaml_event_t& event) {
     if (options_.substitute_env && !is_key) substitute(text, mark);
     node = ConfigNode::scalar(std::move(text), quoted, mark, file_);
   }
-  return attach(std::move(node), as_view(s.anchor));
+  return attach(std::move(node), as_view(s.anchor), 1);
 }
 
 bool YamlDocument::on_alias(const yaml_event_t& event) {
@@ -260,15 +264,23 @@ bool YamlDocument::on_alias(const yaml_event_t& event) {
           fmt::format("alias '*{}' refers to no anchor defined before it", name));
     return false;
   }
+  // The copy lands at the current depth: the tree must stay within kMaxDepth (walking, copying
+  // and freeing it recurse), whatever the parser's own nesting is.
+  if (stack_.size() + it->second.depth > YamlOptions::kMaxDepth) {
+    error(mark, current_path(),
+          fmt::format("alias '*{}' would nest the document deeper than {} levels", name,
+                      YamlOptions::kMaxDepth));
+    return false;
+  }
   alias_nodes_ += it->second.nodes;
   if (alias_nodes_ > options_.max_alias_nodes) {
     error(mark, current_path(),
-          fmt::format("aliases expand to more than {} nodes", options_.max_alias_nodes));
+          fmt::format("anchors and aliases copy more than {} nodes", options_.max_alias_nodes));
     return false;
   }
   ConfigNode copy = it->second.node;
   copy.set_mark(mark);
-  return attach(std::move(copy), {});
+  return attach(std::move(copy), {}, it->second.depth);
 }
 
 bool YamlDocument::on_start(const yaml_event_t& event, ConfigNode::Kind kind,
@@ -312,16 +324,27 @@ bool YamlDocument::on_end() {
   pending_keys_.erase(pending_keys_.begin() + static_cast<std::ptrdiff_t>(frame.first_key),
                       pending_keys_.end());
   std::string anchor = std::move(frame.anchor);
+  const size_t depth = frame.child_depth + 1;
   stack_.pop_back();
-  return attach(std::move(node), anchor);
+  return attach(std::move(node), anchor, depth);
 }
 
-bool YamlDocument::attach(ConfigNode&& node, std::string_view anchor) {
+bool YamlDocument::attach(ConfigNode&& node, std::string_view anchor, size_t depth) {
   if (!anchor.empty()) {
+    // Keeping the anchored node is a copy too: it counts against the same budget as aliases,
+    // or nested anchors around one large list would multiply memory unchecked.
     Anchor& a = anchors_[std::string(anchor)];
     a.nodes = node.count_nodes();
+    a.depth = depth;
+    alias_nodes_ += a.nodes;
+    if (alias_nodes_ > options_.max_alias_nodes) {
+      error(node.mark(), current_path(),
+            fmt::format("anchors and aliases copy more than {} nodes", options_.max_alias_nodes));
+      return false;
+    }
     a.node = node;
   }
+  if (!stack_.empty()) stack_.back().child_depth = std::max(stack_.back().child_depth, depth);
   if (stack_.empty()) {
     root_ = std::move(node);
     return true;

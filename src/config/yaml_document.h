@@ -7,7 +7,9 @@
 //   deeper than kMaxDepth or a syntax error is recorded in `errors` with file:line:column and the
 //   YAML path, and the function returns nullptr (it also returns nullptr after any other error).
 // - Anchors and aliases work: an alias is a copy of the anchored node (its root takes the alias's
-//   mark), bounded by `max_alias_nodes` in total so that "billion laughs" texts fail fast.
+//   mark). Every copy — the one an anchor keeps and each alias — counts against
+//   `max_alias_nodes` in total, so "billion laughs" texts and nested anchors fail fast; an alias
+//   whose copy would make the tree deeper than kMaxDepth is an error, so no tree is ever deeper.
 // - `${NAME}` in a scalar value (quoted or not, whole or part) is replaced by the environment
 //   variable NAME; `$${` is a literal `${`; an unset variable is an error naming it. Keys are not
 //   substituted. A plain scalar is typed after substitution (`port: ${PORT}` is an integer), but

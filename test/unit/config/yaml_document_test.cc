@@ -101,7 +101,48 @@ b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]
 c: [*b, *b]
 )",
                                   options);
-  EXPECT_NE(error.find("aliases expand to more than 100 nodes"), std::string::npos) << error;
+  EXPECT_NE(error.find("anchors and aliases copy more than 100 nodes"), std::string::npos) << error;
+}
+
+// Nested anchors around one list: each anchor keeps a copy, so without counting those copies a
+// small file would take gigabytes (found by fuzz_config_loader).
+TEST(YamlDocument, AnchorCopiesCountAgainstTheBudget) {
+  YamlOptions options;
+  options.max_alias_nodes = 1000;
+  std::string text = "a: &a0 [";
+  for (int i = 0; i < 600; ++i) text += "x, ";
+  text += "x]\n";
+  for (int i = 1; i < 5; ++i) {
+    text += "b" + std::to_string(i) + ": &a" + std::to_string(i) + " [*a" + std::to_string(i - 1) + "]\n";
+  }
+  std::string error = parse_error(text, options);
+  EXPECT_NE(error.find("anchors and aliases copy more than 1000 nodes"), std::string::npos) << error;
+}
+
+// An alias placed deep copies its anchor's depth there: chained anchors could otherwise build a
+// tree far deeper than the parser's own limit, and walking it would overflow the stack (found by
+// fuzz_config_loader).
+TEST(YamlDocument, AliasesCannotDeepenTheTreePastTheLimit) {
+  std::string text;
+  // &d: 200 levels of nested lists.
+  text += "d: &d ";
+  for (int i = 0; i < 199; ++i) text += "[";
+  text += "x";
+  for (int i = 0; i < 199; ++i) text += "]";
+  text += "\n";
+  // 100 levels deep, then *d: 300 levels in all.
+  text += "e: ";
+  for (int i = 0; i < 100; ++i) text += "[";
+  text += "*d";
+  for (int i = 0; i < 100; ++i) text += "]";
+  text += "\n";
+  std::string error = parse_error(text);
+  EXPECT_NE(error.find("alias '*d' would nest the document deeper than 256 levels"), std::string::npos) << error;
+
+  // The same alias where it fits is fine.
+  core::ConfigErrors errors;
+  auto root = parse("d: &d [[[x]]]\ne: [[*d]]\n", errors);
+  ASSERT_TRUE(root) << errors.to_string();
 }
 
 TEST(YamlDocument, MergeKeysAreRejected) {

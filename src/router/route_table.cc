@@ -39,6 +39,19 @@ bool host_matches(std::string_view pattern, std::string_view host) {
   return http::iequals(pattern, h);
 }
 
+bool sni_matches(std::string_view pattern, std::string_view sni) {
+  if (sni.empty()) return false;
+  if (pattern.size() > 1 && pattern.back() == '.') pattern.remove_suffix(1);
+  if (pattern.size() > 1 && pattern[0] == '*' && pattern[1] == '.') {
+    return sni.size() > pattern.size() - 1 && iends_with(sni, pattern.substr(1));
+  }
+  if (pattern.size() > 1 && pattern.back() == '*' && pattern[pattern.size() - 2] == '.') {
+    return sni.size() > pattern.size() - 1 &&
+           istarts_with(sni, pattern.substr(0, pattern.size() - 1));
+  }
+  return http::iequals(pattern, sni);
+}
+
 bool header_condition_matches(const HeaderCondition& condition, const http::HeaderMap& headers) {
   // Every field line counts separately (Kong reads repeated fields as a list); values are not
   // split at commas, as in Kong.
@@ -61,22 +74,28 @@ bool header_condition_matches(const HeaderCondition& condition, const http::Head
 RouteTable::RouteTable(std::vector<std::unique_ptr<Route>> routes) : routes_(std::move(routes)) {
   for (size_t i = 0; i < routes_.size(); ++i) {
     const Route* r = routes_[i].get();
+    // Kong's match weight: one per criterion the route sets, whatever the number of values.
     int criteria = (!r->hosts.empty()) + (!r->methods.empty()) + (!r->headers.empty()) +
-                   (!r->prefixes.empty() || !r->regexes.empty());
+                   (!r->snis.empty()) + (!r->prefixes.empty() || !r->regexes.empty());
+    bool wildcard = std::any_of(r->hosts.begin(), r->hosts.end(), [](const std::string& h) {
+      return h.find('*') != std::string::npos;
+    });
     size_t nh = r->headers.size();
     if (r->prefixes.empty() && r->regexes.empty()) {
-      ordered_.push_back({r, criteria, nh, 0, 0, 0, i, SIZE_MAX});
+      ordered_.push_back({r, criteria, wildcard, nh, 0, 0, 0, i, SIZE_MAX});
     }
     for (size_t p = 0; p < r->prefixes.size(); ++p) {
-      ordered_.push_back({r, criteria, nh, 0, r->prefixes[p].size(), 0, i, p});
+      ordered_.push_back({r, criteria, wildcard, nh, 0, r->prefixes[p].size(), 0, i, p});
     }
     for (size_t p = 0; p < r->regexes.size(); ++p) {
-      ordered_.push_back({r, criteria, nh, 1, 0, r->regex_priority, i, p});
+      ordered_.push_back({r, criteria, wildcard, nh, 1, 0, r->regex_priority, i, p});
     }
   }
   std::stable_sort(ordered_.begin(), ordered_.end(), [](const Candidate& a, const Candidate& b) {
     if (a.criteria != b.criteria) return a.criteria > b.criteria;
-    // Kong: among routes of equal criteria, the one with more header conditions is more specific.
+    // Kong: among equal criteria, plain hosts only (or no hosts) before any wildcard host.
+    if (a.wildcard_host != b.wildcard_host) return b.wildcard_host;
+    // Kong: then the one with more header conditions is more specific.
     if (a.header_count != b.header_count) return a.header_count > b.header_count;
     // Regex paths are tried before plain prefixes, by regex_priority (Kong 3.x).
     if (a.kind != b.kind) return a.kind > b.kind;
@@ -100,10 +119,15 @@ RouteTable::~RouteTable() = default;
 RouteTable::RouteTable(RouteTable&&) noexcept = default;
 RouteTable& RouteTable::operator=(RouteTable&&) noexcept = default;
 
-bool method_and_headers_match(const Route& r, std::string_view method,
-                              const http::HeaderMap& headers) {
+bool conditions_match(const Route& r, std::string_view method, std::string_view sni,
+                      const http::HeaderMap& headers) {
   if (!r.methods.empty() &&
       std::find(r.methods.begin(), r.methods.end(), method) == r.methods.end()) {
+    return false;
+  }
+  if (!r.snis.empty() && !sni.empty() &&
+      std::none_of(r.snis.begin(), r.snis.end(),
+                   [&](const std::string& p) { return sni_matches(p, sni); })) {
     return false;
   }
   for (const auto& h : r.headers) {
@@ -113,13 +137,14 @@ bool method_and_headers_match(const Route& r, std::string_view method,
 }
 
 Match RouteTable::match(std::string_view method, std::string_view host, std::string_view path,
-                        const http::HeaderMap& headers) const {
+                        const http::HeaderMap& headers, std::string_view sni) const {
   if (!index_) return {};
-  return index_->match(method, host, path, headers);
+  return index_->match(method, host, path, headers, sni);
 }
 
 Match RouteTable::match_linear(std::string_view method, std::string_view host,
-                               std::string_view path, const http::HeaderMap& headers) const {
+                               std::string_view path, const http::HeaderMap& headers,
+                               std::string_view sni) const {
   for (const auto& c : ordered_) {
     const Route& r = *c.route;
     if (!r.hosts.empty()) {
@@ -147,8 +172,8 @@ Match RouteTable::match_linear(std::string_view method, std::string_view host,
       }
       consumed = whole.size();
     }
-    // Methods and headers last: the path test is cheaper and rejects most candidates first.
-    if (!method_and_headers_match(r, method, headers)) continue;
+    // Methods, snis and headers last: the path test is cheaper and rejects most candidates first.
+    if (!conditions_match(r, method, sni, headers)) continue;
     return {&r, consumed};
   }
   return {};

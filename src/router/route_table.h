@@ -3,11 +3,24 @@
 // Contract: built on the control thread (compile) and immutable afterwards; `match` is called by
 // every worker concurrently and touches no shared mutable state.
 //
-// Matching follows Kong's traditional router for the fields supported so far (hosts, paths,
-// methods, headers): a route matches when every configured criterion matches; among matching
-// routes the one with more criteria (categories) wins, then the one with more header conditions,
-// then regex paths by `regex_priority` before plain prefixes, then the longer plain path prefix,
-// then configuration order.
+// Matching follows Kong's traditional router (traditional_compatible flavour) for the fields
+// supported so far (hosts, paths, methods, headers, snis): a route matches when every configured
+// criterion matches. Among matching routes, in Kong's documented order of significance:
+//   1. more criteria (each of hosts, methods, headers, snis, paths a route sets counts one);
+//   2. a route whose hosts are all plain (or that has no hosts) before one with a wildcard host;
+//   3. more header conditions;
+//   4. regex paths before plain prefixes, regexes by higher `regex_priority`, prefixes by length;
+//   5. configuration order (Kong: created_at).
+// A route with several paths competes with each of them separately (as Kong 3.x splits routes by
+// path), so its longest matching prefix or its best regex is what counts.
+//
+// SNI (Kong's route `snis`): the TLS server name of the connection, compared case-insensitively
+// with each listed name ("*.x" / "x.*" wildcards as for hosts; a trailing dot in a listed name is
+// ignored). As in Kong (since 2.3, PR #6517), the `snis` test applies to TLS requests only: a
+// plaintext request (empty `sni`) matches a route with `snis` as if the field were unset (it still
+// counts as a criterion for priority), and a route whose `protocols` leave out http then answers
+// it with its https redirect. A TLS request whose client sent no SNI passes kTlsWithoutSni, which
+// no listed name matches.
 //
 // Header conditions (Kong's route `headers`): each names a header and lists values; the condition
 // holds when at least one request field of that name has a value equal to one listed value, ASCII
@@ -32,6 +45,9 @@ class HeaderMap;
 
 namespace portico::router {
 
+// The `sni` argument of a TLS request whose client sent no server name: matches no `snis` entry.
+inline constexpr std::string_view kTlsWithoutSni = ".";
+
 struct HeaderCondition {
   std::string name;                 // lower-case
   std::vector<std::string> values;  // compared case-insensitively; empty when `regex` is set
@@ -53,10 +69,15 @@ struct Route {
   std::vector<std::string> prefixes;  // plain path prefixes
   std::vector<std::unique_ptr<RE2>> regexes;  // "~" paths, anchored at the start
   std::vector<HeaderCondition> headers;       // all must hold
+  std::vector<std::string> snis;              // lower-case; "*.x" / "x.*" wildcards
   bool strip_path = true;
   bool preserve_host = false;
   int regex_priority = 0;
   PathHandling path_handling = PathHandling::kV0;
+  // Kong `protocols` without "http": a plain-HTTP request that matches is answered with
+  // `https_redirect_status_code` (426, or a redirect to https://) before any plugin runs.
+  bool https_only = false;
+  int https_redirect_status_code = 426;
   filter::Chain chain;
 };
 
@@ -77,16 +98,20 @@ class RouteTable {
   RouteTable(RouteTable&&) noexcept;
   RouteTable& operator=(RouteTable&&) noexcept;
 
-  // Finds the route for a request; `host` may carry a port, `headers` are the request's fields.
-  // Returns a null route when none matches. Allocation-free; the result points into this table.
+  // Finds the route for a request; `host` may carry a port, `headers` are the request's fields,
+  // `sni` is the connection's TLS server name: empty for plaintext, kTlsWithoutSni for a TLS
+  // connection without one.
+  // Returns a null route when none matches. Allocation-free once the calling thread has matched
+  // once (per-thread scratch keeps its capacity); the result points into this table.
   Match match(std::string_view method, std::string_view host, std::string_view path,
-              const http::HeaderMap& headers) const;
+              const http::HeaderMap& headers, std::string_view sni = {}) const;
   const std::vector<std::unique_ptr<Route>>& routes() const { return routes_; }
 
  private:
   struct Candidate {
     const Route* route;
     int criteria;
+    bool wildcard_host;  // some host pattern is "*.x" or "x.*"
     size_t header_count;
     int kind;          // 0 = plain prefix or no path, 1 = regex
     size_t prefix_len; // plain prefix length (0 when none)
@@ -98,17 +123,17 @@ class RouteTable {
 
   // The reference implementation: the first candidate in priority order that matches. O(routes).
   Match match_linear(std::string_view method, std::string_view host, std::string_view path,
-                     const http::HeaderMap& headers) const;
+                     const http::HeaderMap& headers, std::string_view sni) const;
 
   std::vector<std::unique_ptr<Route>> routes_;
   std::vector<Candidate> ordered_;  // priority order; a candidate's rank is its position here
   std::unique_ptr<const RouteIndex> index_;
 };
 
-// True when the route's methods and header conditions accept the request (hosts and paths are
-// checked elsewhere). Allocation-free.
-bool method_and_headers_match(const Route& route, std::string_view method,
-                              const http::HeaderMap& headers);
+// True when the route's methods, snis and header conditions accept the request (hosts and paths
+// are checked elsewhere). Allocation-free.
+bool conditions_match(const Route& route, std::string_view method, std::string_view sni,
+                      const http::HeaderMap& headers);
 
 // Named captures of `match`'s regex path for `path` (appends name/value views to `out`; nothing
 // for prefix routes or regexes without named groups). Views point into the route and `path`.
@@ -121,5 +146,13 @@ void upstream_path(const Route& route, std::string_view service_path, std::strin
 
 // Host matching helper: exact (case-insensitive) or one-sided wildcard; `host` may carry a port.
 bool host_matches(std::string_view pattern, std::string_view host);
+
+// SNI matching helper: exact (case-insensitive) or one-sided wildcard as for hosts, no port; a
+// trailing dot in `pattern` is ignored (Kong's rule). An empty `sni` matches nothing.
+bool sni_matches(std::string_view pattern, std::string_view sni);
+
+// The host without its port ("[v6]" keeps its brackets); shared by host_matches and the index so
+// both read a Host header the same way.
+std::string_view strip_port(std::string_view host);
 
 }  // namespace portico::router

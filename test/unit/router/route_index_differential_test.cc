@@ -22,25 +22,41 @@ bool chance(std::mt19937& rng, int percent) {
   return std::uniform_int_distribution<int>(0, 99)(rng) < percent;
 }
 
+// Long names (over 63 bytes) exercise the host index's length filter on its last bucket.
+const std::string kLongLabel(60, 'l');
 const std::vector<std::string> kHostPatterns = {
     "a.com", "b.com", "A.Com", "x.a.com", "*.a.com", "*.com", "*.A.COM", "a.*", "x.*", "X.a.*",
     "a.com:8000", "*.a.com:8000", "a.*:8000", "[::1]", "[::1]:8000", "b.com:9000", ".*", "*.",
-    "*", "", "localhost", "a.com.", "*.x.a.com"};
+    "*", "", "localhost", "a.com.", "*.x.a.com", "*." + kLongLabel + ".com",
+    kLongLabel + ".a.*", "x." + kLongLabel + ".a.com"};
 const std::vector<std::string> kRequestHosts = {
     "a.com", "A.COM", "a.com:8000", "a.com:9000", "x.a.com", "y.x.a.com", "X.A.com:8000", "b.com",
     "a.org", "a.", "x.y", "[::1]", "[::1]:8000", "com", ".a.com", "", "a.com:", "B.com:9000",
-    "localhost", "a.com.", "*", "a.org:8000", ".", "x.a.com.", "*.com"};
+    "localhost", "a.com.", "*", "a.org:8000", ".", "x.a.com.", "*.com",
+    "x." + kLongLabel + ".com", kLongLabel + ".a.org", "x." + kLongLabel + ".a.com"};
+// Includes prefixes longer than a word (8 bytes) and keys at many lengths.
 const std::vector<std::string> kPrefixes = {"/",     "/a",   "/a/",    "/a/b", "/ab", "/a/b/c",
                                             "/b",    "",     "/a/bc",  "/c/d", "/A",  "/a/b/",
-                                            "/a/b/c/d", "/1", "/b/1"};
-// Includes a broken pattern (never matches), a top-level alternation and quoting.
+                                            "/a/b/c/d", "/1", "/b/1", "/a/b/c/d/a/b/c/d",
+                                            "/a/b/c/d/a", "/a/b/c/d/a/b/c/d/1", "/a/b/c/d/a/b/"};
+// Includes a broken pattern (never matches), a top-level alternation and quoting, and patterns
+// whose text starts with the literal every match starts with, followed by what could interact
+// with the cut after it: a quantifier on the literal's last byte, word boundaries, '^', flags,
+// a counted repetition.
 const std::vector<std::string> kRegexes = {R"(/a/\d+)", R"(/a/.*/c$)", "/b", "/(a|b)/b", "/A",
                                            "(?i)/a/B", R"(/\d+$)", ".*", "/a/b/c/d/?$", "/c",
                                            "/a/b|/c", "(", R"(\Q/a/b\E/?)", "/a/b)|(?:/c",
-                                           "/a+/b", "/1|"};
+                                           "/a+/b", "/1|", "/a/b*", "/a/bc?", "/a/b{2}", R"(/a\b)",
+                                           R"(/a/b\B)", R"(/a/\bb)", "/a/^b", "/a/(?i)B",
+                                           "/a/b/c/d/a/b/c/d/?", "/a/b$", "/a/b/", R"(/a/b/\d$)",
+                                           "/a/b(?:/|$)", "/a/bc|", "/a/b|/a/c", "/a/x|/a/b/c",
+                                           "/a/b+", "/a/b*?", "/a/b{"};
 const std::vector<std::string> kMethods = {"GET", "POST", "PUT"};
 const std::vector<std::string> kSegments = {"/a", "/b", "/c", "/d", "/1", "/22", "/bc", "/B", "/",
-                                            "c", "/A"};
+                                            "c", "/A", "/a/b/c/d", "bb", "/a/b"};
+const std::vector<std::string> kSniPatterns = {"a.com", "*.a.com", "b.*", "A.Com", "c.com."};
+const std::vector<std::string> kRequestSnis = {"", "a.com", "x.a.com", "b.org", "A.COM", "c.com",
+                                               "d.com"};
 
 std::unique_ptr<Route> random_route(std::mt19937& rng, size_t i) {
   auto r = std::make_unique<Route>();
@@ -77,13 +93,17 @@ std::unique_ptr<Route> random_route(std::mt19937& rng, size_t i) {
     }
     r->headers.push_back(std::move(h));
   }
+  if (chance(rng, 10)) {
+    int n = std::uniform_int_distribution<int>(1, 2)(rng);
+    for (int k = 0; k < n; ++k) r->snis.push_back(pick(rng, kSniPatterns));
+  }
   r->regex_priority = std::uniform_int_distribution<int>(0, 2)(rng);
   return r;
 }
 
 std::string random_path(std::mt19937& rng) {
   std::string p;
-  int n = std::uniform_int_distribution<int>(0, 5)(rng);
+  int n = std::uniform_int_distribution<int>(0, 6)(rng);
   for (int k = 0; k < n; ++k) p += pick(rng, kSegments);
   return p;
 }
@@ -105,10 +125,11 @@ TEST(RouteIndexDifferential, CompiledEqualsLinearScan) {
       if (chance(rng, 40)) headers.add("X-V", pick(rng, values));
       if (chance(rng, 20)) headers.add("x-v", pick(rng, values));
       if (chance(rng, 20)) headers.add("x-w", pick(rng, values));
-      Match a = table.match(method, host, path, headers);
-      Match b = RouteTableTestPeer::linear(table, method, host, path, headers);
+      std::string sni = pick(rng, kRequestSnis);
+      Match a = table.match(method, host, path, headers, sni);
+      Match b = RouteTableTestPeer::linear(table, method, host, path, headers, sni);
       hits += b.route != nullptr;
-      ASSERT_EQ(a.route, b.route) << method << " " << host << " " << path << " ("
+      ASSERT_EQ(a.route, b.route) << method << " " << host << " " << path << " sni=" << sni << " ("
                                   << (a.route ? a.route->name : "none") << " vs "
                                   << (b.route ? b.route->name : "none") << ")";
       ASSERT_EQ(a.matched_prefix_len, b.matched_prefix_len) << host << " " << path;
@@ -157,6 +178,51 @@ TEST(RouteIndexDifferential, ManyRoutesSharingStems) {
     ASSERT_EQ(a.route, b.route) << host << " " << path;
     ASSERT_EQ(a.matched_prefix_len, b.matched_prefix_len);
   }
+}
+
+TEST(RouteIndexDifferential, RegexRestsSharedAcrossRoutes) {
+  // Many routes whose regexes differ only in their literal start share the compiled rest; the
+  // same rest under other options (case-insensitive, longest match) must not be shared. Stems are
+  // digits and slashes, so case-insensitive patterns keep their literal start too.
+  std::mt19937 rng(11);
+  const std::vector<std::string> rests = {R"(/\d+$)", R"(/\d+)", R"(/(?P<id>[a-z]+)/x)", "/b*",
+                                          R"(\b/\w+)", "", "/?$", R"(/(\d+|x)$)", "/b*?", "/b",
+                                          "/b+?c?"};
+  std::vector<std::unique_ptr<Route>> routes;
+  for (size_t i = 0; i < 400; ++i) {
+    auto r = std::make_unique<Route>();
+    r->index = i;
+    r->name = "r" + std::to_string(i);
+    if (i % 3 != 0) r->hosts.push_back("h" + std::to_string(i % 5) + ".io");
+    RE2::Options opts;
+    if (i % 7 == 0) opts.set_case_sensitive(false);
+    if (i % 11 == 0) opts.set_longest_match(true);
+    std::string stem = "/" + std::to_string(i % 17) + "/" + std::to_string(i % 13);
+    r->regexes.push_back(std::make_unique<RE2>(stem + rests[i % rests.size()], opts));
+    if (i % 4 == 0) r->prefixes.push_back(stem);
+    r->regex_priority = static_cast<int>(i % 3);
+    routes.push_back(std::move(r));
+  }
+  RouteTable table(std::move(routes));
+  Request none;
+  const std::vector<std::string> tails = {"/12", "/12/x", "/abc/x", "/ABC/x", "", "/", "/bbb",
+                                          "/x", "x", "/word", "/12x", "/x/12", "/B", "/bbc", "/Bc"};
+  size_t hits = 0;
+  for (int q = 0; q < 20000; ++q) {
+    std::string host = "h" + std::to_string(std::uniform_int_distribution<int>(0, 6)(rng)) + ".io";
+    int i = std::uniform_int_distribution<int>(0, 450)(rng);
+    std::string path = "/" + std::to_string(i % 17) + "/" + std::to_string(i % 13) +
+                       pick(rng, tails);
+    if (chance(rng, 20)) {
+      for (char& c : path) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    }
+    Match a = table.match("GET", host, path, none);
+    Match b = RouteTableTestPeer::linear(table, "GET", host, path, none);
+    hits += b.route != nullptr;
+    ASSERT_EQ(a.route, b.route) << host << " " << path;
+    ASSERT_EQ(a.matched_prefix_len, b.matched_prefix_len) << host << " " << path;
+  }
+  EXPECT_GT(hits, 2000u);
 }
 
 }  // namespace

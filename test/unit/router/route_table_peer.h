@@ -7,8 +7,9 @@ namespace portico::router {
 
 struct RouteTableTestPeer {
   static Match linear(const RouteTable& t, std::string_view method, std::string_view host,
-                      std::string_view path, const http::HeaderMap& headers) {
-    return t.match_linear(method, host, path, headers);
+                      std::string_view path, const http::HeaderMap& headers,
+                      std::string_view sni = {}) {
+    return t.match_linear(method, host, path, headers, sni);
   }
 };
 

@@ -9,7 +9,7 @@ seconds="${1:-60}"
 shift || true
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
-  targets=(fuzz_request_parser fuzz_response_parser fuzz_path_normalizer)
+  targets=(fuzz_request_parser fuzz_response_parser fuzz_path_normalizer fuzz_config_loader)
 fi
 
 build="$root/build-fuzz"
@@ -23,6 +23,12 @@ for target in "${targets[@]}"; do
   corpus_name="${target#fuzz_}"
   corpus_name="${corpus_name%_parser}"
   corpus_name="${corpus_name%_normalizer}"
+  corpus_name="${corpus_name%_loader}"
+  # Each target's dictionary: the HTTP one unless it has its own.
+  case "$target" in
+    fuzz_config_loader) dict="$root/test/fuzz/yaml.dict" ;;
+    *) dict="$root/test/fuzz/http.dict" ;;
+  esac
   work="$root/test/fuzz/corpus-work/$corpus_name"
   mkdir -p "$work"
   cp -n "$root/test/fuzz/corpus/$corpus_name/"* "$work/" 2>/dev/null || true
@@ -30,7 +36,7 @@ for target in "${targets[@]}"; do
   echo "== $target for ${seconds}s (corpus $work)"
   # A crash makes libFuzzer exit non-zero; keep going so every target gets its turn.
   if ! "$build/test/fuzz/$target" -max_total_time="$seconds" -print_final_stats=1 \
-      -dict="$root/test/fuzz/http.dict" -artifact_prefix="$artifacts/${target}-" "$work"; then
+      -dict="$dict" -artifact_prefix="$artifacts/${target}-" "$work"; then
     status=1
   fi
   after=$(find "$artifacts" -name "*${target}*" -type f | wc -l)

@@ -44,8 +44,7 @@ constexpr std::array kNotSupportedYet = {
 };
 constexpr std::array kServiceFieldsNotYet = {"client_certificate", "tls_verify", "tls_verify_depth",
                                              "ca_certificates"};
-constexpr std::array kRouteFieldsNotYet = {"snis", "sources", "destinations", "expression",
-                                           "priority"};
+constexpr std::array kRouteFieldsNotYet = {"sources", "destinations", "expression", "priority"};
 constexpr std::array kConsumerFieldsNotYet = {"acls",
                                               "basicauth_credentials",
                                               "hmacauth_credentials",
@@ -70,6 +69,32 @@ void reject_not_yet(ObjectReader& r, const List& fields) {
   for (std::string_view field : fields) {
     r.reject(field, fmt::format("Kong field '{}' is not supported yet", field));
   }
+}
+
+// A route's `snis` entry (Kong's wildcard_host for routes): a server name, lower-cased in place,
+// with at most one wildcard label at the start (*.example.com) or the end (example.*), optionally
+// a trailing dot; no port and no IP address, which a TLS client never sends as SNI.
+std::string check_route_sni(std::string& sni) {
+  for (char& c : sni) c = static_cast<char>(c >= 'A' && c <= 'Z' ? c + 32 : c);
+  if (sni.empty()) return "sni must not be empty";
+  std::string_view name = sni;
+  if (name.front() == '[' || std::count(name.begin(), name.end(), ':') > 1 ||
+      (name.find(':') == std::string_view::npos && is_ipv4(name))) {
+    return fmt::format("sni \"{}\" must not be an IP address", sni);
+  }
+  if (name.find(':') != std::string_view::npos) {
+    return fmt::format("sni \"{}\" must not have a port", sni);
+  }
+  // The hostname rules are the route hosts' (one wildcard label at either end). A fully
+  // qualified name's trailing dot is accepted; the router ignores it, as Kong does.
+  if (name.size() > 1 && name.back() == '.' && name[name.size() - 2] != '.') name.remove_suffix(1);
+  std::string as_host(name);
+  if (check_route_host(as_host).empty()) return {};
+  return fmt::format(
+      "sni \"{}\" is not a valid server name (letters, digits, '-' and '_' in dot-separated "
+      "labels, optionally one wildcard label at the start (*.example.com) or the end "
+      "(example.*))",
+      sni);
 }
 
 bool is_tchar(char c) {
@@ -393,8 +418,20 @@ void KongSchema::read_route(const ConfigNode& node, std::string path, int servic
   if (const ConfigNode* headers = r.map("headers")) {
     read_route_headers(*headers, r.path_of("headers"), errors_, route.headers);
   }
+  if (r.get("snis", route.snis)) {
+    check_each("snis", route.snis, [](std::string& sni) { return check_route_sni(sni); });
+    // Kong's entity check: SNI exists only on TLS, so some protocol must be one carried over it.
+    if (!route.snis.empty() &&
+        std::none_of(route.protocols.begin(), route.protocols.end(), [](const std::string& p) {
+          return p == "https" || p == "grpcs" || p == "tls" || p == "tls_passthrough";
+        })) {
+      r.error("snis",
+              "'snis' can only be set when 'protocols' is 'grpcs', 'https', 'tls' or "
+              "'tls_passthrough'");
+    }
+  }
   if (errors_.count() == errors_before_matchers && route.paths.empty() && route.hosts.empty() &&
-      route.methods.empty() && route.headers.empty()) {
+      route.methods.empty() && route.headers.empty() && route.snis.empty()) {
     errors_.add(node, path,
                 "a route needs at least one of 'paths', 'hosts', 'methods' or 'headers' to match "
                 "requests");

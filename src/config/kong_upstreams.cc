@@ -50,6 +50,29 @@ std::string parse_target(const std::string& text, UpstreamTarget& t) {
   return "";
 }
 
+// Kong's validate_cookie_name: an RFC 6265 cookie-name, i.e. an HTTP token.
+std::string check_cookie_name(std::string_view name) {
+  constexpr std::string_view kSeparators = "()<>@,;:\\\"/[]?={}";
+  for (char c : name) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u <= 32 || u >= 127 || kSeparators.find(c) != std::string_view::npos) {
+      return fmt::format("hash_on_cookie \"{}\" is not a valid cookie name (no spaces, control "
+                         "characters or any of ()<>@,;:\\\"/[]?={{}})",
+                         name);
+    }
+  }
+  return "";
+}
+
+// A path (Kong's typedefs.path) that can also stand as a Set-Cookie Path attribute (no ';').
+std::string check_cookie_path(std::string_view path) {
+  if (std::string e = check_service_path(path); !e.empty()) return "hash_on_cookie_path " + e;
+  if (path.find(';') != std::string_view::npos) {
+    return fmt::format("hash_on_cookie_path \"{}\" must not contain ';'", path);
+  }
+  return "";
+}
+
 }  // namespace
 
 void KongSchema::read_upstreams(const ConfigNode& list, const std::string& path) {
@@ -80,8 +103,12 @@ void KongSchema::read_upstream(const ConfigNode& node, std::string path) {
              {"none", "consumer", "ip", "header", "cookie", "path", "query_arg", "uri_capture"});
   r.get("hash_on_header", u.hash_on_header);
   r.get("hash_fallback_header", u.hash_fallback_header);
-  r.get("hash_on_cookie", u.hash_on_cookie);
-  r.get("hash_on_cookie_path", u.hash_on_cookie_path);
+  if (r.get("hash_on_cookie", u.hash_on_cookie) && !u.hash_on_cookie.empty()) {
+    if (std::string e = check_cookie_name(u.hash_on_cookie); !e.empty()) r.error("hash_on_cookie", e);
+  }
+  if (r.get("hash_on_cookie_path", u.hash_on_cookie_path)) {
+    if (std::string e = check_cookie_path(u.hash_on_cookie_path); !e.empty()) r.error("hash_on_cookie_path", e);
+  }
   r.get("hash_on_query_arg", u.hash_on_query_arg);
   r.get("hash_fallback_query_arg", u.hash_fallback_query_arg);
   r.get("hash_on_uri_capture", u.hash_on_uri_capture);
@@ -108,13 +135,14 @@ void KongSchema::read_upstream(const ConfigNode& node, std::string path) {
   need(u.hash_on, "query_arg", u.hash_on_query_arg, "hash_on_query_arg", "hash_on");
   need(u.hash_on, "uri_capture", u.hash_on_uri_capture, "hash_on_uri_capture", "hash_on");
   need(u.hash_fallback, "header", u.hash_fallback_header, "hash_fallback_header", "hash_fallback");
+  need(u.hash_fallback, "cookie", u.hash_on_cookie, "hash_on_cookie", "hash_fallback");
   need(u.hash_fallback, "query_arg", u.hash_fallback_query_arg, "hash_fallback_query_arg", "hash_fallback");
   need(u.hash_fallback, "uri_capture", u.hash_fallback_uri_capture, "hash_fallback_uri_capture", "hash_fallback");
   if (u.hash_fallback != "none") {
+    // A missing cookie is minted, so `cookie` always yields a key: nothing can follow it. As a
+    // fallback it is fine (Kong: e.g. consumers by id, anonymous clients by a minted cookie).
     if (u.hash_on == "none" || u.hash_on == "cookie") {
       r.error("hash_fallback", fmt::format("hash_fallback must be 'none' when hash_on is '{}'", u.hash_on));
-    } else if (u.hash_fallback == "cookie") {
-      r.error("hash_fallback", "hash_fallback cannot be 'cookie' (a cookie is minted when missing)");
     } else if (u.hash_fallback == u.hash_on && u.hash_on != "header" && u.hash_on != "query_arg" &&
                u.hash_on != "uri_capture") {
       r.error("hash_fallback", "hash_fallback must differ from hash_on");
@@ -128,11 +156,6 @@ void KongSchema::read_upstream(const ConfigNode& node, std::string path) {
       r.error("hash_on", fmt::format("hash_on '{}' needs algorithm: consistent-hashing (got '{}')", u.hash_on,
                                      u.algorithm));
     }
-  }
-  if (u.hash_on == "consumer" || u.hash_fallback == "consumer" || u.hash_on == "cookie") {
-    // Consumers arrive with the authentication plugins; cookie keys need minting on the response.
-    r.error(u.hash_on == "cookie" ? "hash_on" : (u.hash_on == "consumer" ? "hash_on" : "hash_fallback"),
-            fmt::format("hash by '{}' is not supported yet", u.hash_on == "cookie" ? "cookie" : "consumer"));
   }
 
   if (const ConfigNode* targets = r.sequence("targets")) {

@@ -11,6 +11,7 @@
 #include <memory>
 
 #include "config/kong_schema.h"
+#include "config/route_conflicts.h"
 
 namespace portico::config {
 namespace {
@@ -71,6 +72,7 @@ void load_into(LoadResult& result, std::string_view text, std::string file_name,
   config.document = document;
   KongSchema schema(result.errors, config);
   schema.read(*document);
+  if (result.errors.empty()) check_route_conflicts(config, *document, result.errors);
   if (!result.errors.empty()) {
     result.errors.sort_by_position();
     return;

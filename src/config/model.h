@@ -55,6 +55,7 @@ struct Route {
   std::vector<std::string> hosts;    // lower-cased; "*.example.com", "example.*", "host:port"
   std::vector<std::string> methods;  // upper-case tokens
   std::vector<HeaderCondition> headers;  // configuration order
+  std::vector<std::string> snis;     // lower-cased TLS server names; "*.example.com", "example.*"
   std::vector<std::string> protocols = {"http", "https"};
   bool strip_path = true;
   bool preserve_host = false;
@@ -130,6 +131,18 @@ struct Listen {
   bool operator==(const Listen&) const = default;
 };
 
+// `portico.dns`: how service hosts and upstream targets that are names get resolved.
+struct DnsSettings {
+  std::vector<Listen> resolvers;        // empty = the nameservers of /etc/resolv.conf
+  std::string hosts_file = "/etc/hosts";  // "" = no hosts file
+  uint32_t timeout_ms = 2000;           // per try
+  uint32_t attempts = 2;                // rounds over all resolvers
+  uint32_t min_ttl = 1;                 // seconds; shorter record TTLs are raised to this
+  uint32_t max_ttl = 3600;              // seconds; longer record TTLs are lowered to this
+  uint32_t not_found_ttl = 30;          // seconds an NXDOMAIN / no-address answer is kept
+  std::string family = "v4_preferred";  // v4_preferred | v4_only | v6_only | all
+};
+
 struct ProcessSettings {
   std::vector<Listen> listen = {{"0.0.0.0", 8000}};
   std::optional<Listen> admin_listen = Listen{"127.0.0.1", 8001};  // nullopt = `off`
@@ -147,6 +160,7 @@ struct ProcessSettings {
   uint32_t upstream_keepalive_pool_size = 512;          // 0 = no upstream keepalive
   uint32_t upstream_keepalive_max_requests = 10000;     // 0 = unlimited
   uint32_t upstream_keepalive_idle_timeout_ms = 60000;  // 0 = no idle timeout
+  DnsSettings dns;
 };
 
 struct Config {

@@ -42,6 +42,43 @@ void read_upstream_keepalive(const ConfigNode& node, const std::string& path,
   r.finish();
 }
 
+void read_dns(const ConfigNode& node, const std::string& path, core::ConfigErrors& errors,
+              DnsSettings& out) {
+  ObjectReader r(node, path, errors);
+  if (!r.valid()) return;
+  std::vector<std::string> resolvers;
+  if (r.get("resolvers", resolvers)) {
+    const ConfigNode& list = *node.find("resolvers");
+    out.resolvers.clear();
+    for (size_t i = 0; i < resolvers.size(); ++i) {
+      Listen l;
+      // A bare address means port 53.
+      std::string text = resolvers[i];
+      if (is_ipv4(text)) text += ":53";
+      if (is_ipv6(text)) text = "[" + text + "]:53";
+      if (std::string e = parse_listen(text, l); !e.empty() || l.port == 0) {
+        errors.add(list[i], core::path_index(r.path_of("resolvers"), i),
+                   fmt::format("resolver \"{}\" must be an IP address, optionally with :port "
+                               "(e.g. \"10.0.0.2\" or \"[fd00::2]:5353\")",
+                               resolvers[i]));
+        continue;
+      }
+      out.resolvers.push_back(std::move(l));
+    }
+  }
+  r.get("hosts_file", out.hosts_file);
+  r.get("timeout", out.timeout_ms, 1u, 60000u);
+  r.get("attempts", out.attempts, 1u, 10u);
+  r.get("min_ttl", out.min_ttl, 1u, 86400u);  // TTL 0 records would be asked in a loop
+  r.get("max_ttl", out.max_ttl, 1u, 604800u);
+  r.get("not_found_ttl", out.not_found_ttl, 0u, 86400u);
+  r.get_enum("family", out.family, {"v4_preferred", "v4_only", "v6_only", "all"});
+  if (out.min_ttl > out.max_ttl) {
+    r.error("min_ttl", fmt::format("min_ttl ({}) must not exceed max_ttl ({})", out.min_ttl, out.max_ttl));
+  }
+  r.finish();
+}
+
 }  // namespace
 
 void read_process_settings(const ConfigNode& node, const std::string& path,
@@ -109,6 +146,7 @@ void read_process_settings(const ConfigNode& node, const std::string& path,
   if (const ConfigNode* keepalive = r.child("upstream_keepalive")) {
     read_upstream_keepalive(*keepalive, r.path_of("upstream_keepalive"), errors, out);
   }
+  if (const ConfigNode* dns = r.child("dns")) read_dns(*dns, r.path_of("dns"), errors, out.dns);
   r.finish();
 }
 

@@ -1,5 +1,6 @@
 #include "config/snapshot.h"
 
+#include <algorithm>
 #include <map>
 #include <unordered_map>
 
@@ -9,22 +10,28 @@
 namespace portico::config {
 namespace {
 
-// Kong's plugin precedence without consumers: a plugin configured on route+service beats one on
-// the route, which beats one on the service, which beats a global one.
-int scope_rank(const PluginInstance& p, const Route& r, size_t route_index) {
-  bool on_route = p.route == static_cast<int>(route_index);
-  bool on_service = p.service >= 0 && p.service == r.service;
-  if (p.route >= 0 && !on_route) return -1;
-  if (p.service >= 0 && !on_service) return -1;
-  if (on_route && on_service) return 3;
+// Kong's plugin precedence, most specific first: consumer+route+service, consumer+route,
+// consumer+service, route+service, consumer, route, service, global. For each plugin name, the
+// applicable instance with the highest rank runs. -1: the instance does not apply to the route.
+int scope_rank(const PluginInstance& p, int route_index, int service_index) {
+  if (p.route >= 0 && p.route != route_index) return -1;
+  if (p.service >= 0 && p.service != service_index) return -1;
+  const bool on_route = p.route >= 0, on_service = p.service >= 0, on_consumer = p.consumer >= 0;
+  if (on_consumer) {
+    if (on_route && on_service) return 7;
+    if (on_route) return 6;
+    if (on_service) return 5;
+    return 3;
+  }
+  if (on_route && on_service) return 4;
   if (on_route) return 2;
   if (on_service) return 1;
   return 0;
 }
 
-// A service whose host names an upstream balances over the upstream's targets (each resolved,
-// every address carrying the target's weight) with its algorithm and hash policy.
-void configure_upstream(const Upstream& u, upstream::Cluster& c, const CompileOptions& options) {
+// A service whose host names an upstream balances over the upstream's targets (every address of
+// a target carrying the target's weight) with its algorithm and hash policy.
+void configure_upstream(const Upstream& u, upstream::Cluster& c) {
   c.upstream_name = u.name;
   c.algorithm = upstream::parse_algorithm(u.algorithm).value_or(upstream::Algorithm::kRoundRobin);
   c.slots = u.slots;
@@ -33,37 +40,19 @@ void configure_upstream(const Upstream& u, upstream::Cluster& c, const CompileOp
   c.hash.hash_on_header = u.hash_on_header;
   c.hash.hash_fallback_header = u.hash_fallback_header;
   c.hash.hash_on_cookie = u.hash_on_cookie;
+  c.hash.hash_on_cookie_path = u.hash_on_cookie_path;
   c.hash.hash_on_query_arg = u.hash_on_query_arg;
   c.hash.hash_fallback_query_arg = u.hash_fallback_query_arg;
   c.hash.hash_on_uri_capture = u.hash_on_uri_capture;
   c.hash.hash_fallback_uri_capture = u.hash_fallback_uri_capture;
   if (!u.host_header.empty()) c.host_header = u.host_header;
-  c.endpoints.clear();
-  c.resolve_error.clear();
-  if (!options.resolve_hosts) return;
-  std::string errors;
-  for (const auto& t : u.targets) {
-    upstream::Cluster one;
-    one.host = t.host;
-    one.port = t.port;
-    upstream::resolve(one);
-    if (!one.resolve_error.empty()) errors += (errors.empty() ? "" : "; ") + one.resolve_error;
-    for (auto& ep : one.endpoints) {
-      ep.weight = t.weight;
-      bool dup = false;
-      for (const auto& e : c.endpoints) dup = dup || e.key == ep.key;
-      if (!dup) c.endpoints.push_back(std::move(ep));
-    }
-  }
-  if (c.endpoints.empty()) {
-    c.resolve_error = u.targets.empty() ? "upstream " + u.name + " has no targets" : errors;
-  }
+  c.targets.clear();
+  for (const auto& t : u.targets) c.targets.push_back({t.host, t.port, t.weight});
 }
 
 }  // namespace
 
-CompileResult compile(std::shared_ptr<const Config> config, const filter::Registry& registry,
-                      const CompileOptions& options) {
+CompileResult compile(std::shared_ptr<const Config> config, const filter::Registry& registry) {
   CompileResult result;
   auto snap = std::make_shared<Snapshot>();
   snap->config = config;
@@ -94,10 +83,11 @@ CompileResult compile(std::shared_ptr<const Config> config, const filter::Regist
     auto named = upstreams_by_name.find(s.host);
     const Upstream* up = named == upstreams_by_name.end() ? nullptr : named->second;
     if (up) {
-      configure_upstream(*up, *c, options);
-    } else if (options.resolve_hosts) {
-      upstream::resolve(*c);
+      configure_upstream(*up, *c);
+    } else {
+      c->targets.push_back({s.host, s.port, 100});
     }
+    upstream::build_endpoints(*c, nullptr);  // IP literals now; names when the resolver answers
     snap->clusters.push_back(std::move(c));
   }
 
@@ -112,11 +102,6 @@ CompileResult compile(std::shared_ptr<const Config> config, const filter::Regist
       for (const auto& n : registry.names()) known += (known.empty() ? "" : ", ") + n;
       result.errors.add(root, p.mark, p.yaml_path + ".name",
                         "unknown plugin \"" + p.name + "\" (available: " + known + ")");
-      continue;
-    }
-    if (p.consumer >= 0) {
-      result.errors.add(root, p.mark, p.yaml_path + ".consumer",
-                        "consumer-scoped plugins are not supported yet");
       continue;
     }
     auto f = factory->create(p.config, p.yaml_path + ".config", result.errors);
@@ -134,7 +119,17 @@ CompileResult compile(std::shared_ptr<const Config> config, const filter::Regist
   for (size_t pi = 0; pi < config->plugins.size(); ++pi) {
     const PluginInstance& p = config->plugins[pi];
     if (!filters[pi] || !p.enabled) continue;
-    if (p.route >= 0) {
+    // Requests arrive over plain HTTP only, so a plugin whose `protocols` leave out http never
+    // runs (Kong's rule: a plugin runs only on the protocols it lists).
+    if (std::find(p.protocols.begin(), p.protocols.end(), "http") == p.protocols.end()) continue;
+    if (p.consumer >= 0) {
+      // Chosen per request, once authentication names the consumer (Snapshot::chain_for).
+      if (snap->consumer_plugins.size() <= static_cast<size_t>(p.consumer)) {
+        snap->consumer_plugins.resize(config->consumers.size());
+      }
+      snap->consumer_plugins[static_cast<size_t>(p.consumer)].push_back(
+          {filters[pi], priorities[pi], p.name, p.route, p.service});
+    } else if (p.route >= 0) {
       plugins_by_route[p.route].push_back(pi);
     } else if (p.service >= 0) {
       plugins_by_service[p.service].push_back(pi);
@@ -146,6 +141,8 @@ CompileResult compile(std::shared_ptr<const Config> config, const filter::Regist
   std::vector<std::unique_ptr<router::Route>> routes;
   for (size_t ri = 0; ri < config->routes.size(); ++ri) {
     const Route& r = config->routes[ri];
+    // Kong: the routes of a disabled service behave as if they did not exist.
+    if (r.service >= 0 && !config->services[static_cast<size_t>(r.service)].enabled) continue;
     auto route = std::make_unique<router::Route>();
     route->index = ri;
     route->name = r.name.empty() ? r.id : r.name;
@@ -155,6 +152,7 @@ CompileResult compile(std::shared_ptr<const Config> config, const filter::Regist
     }
     route->hosts = r.hosts;
     route->methods = r.methods;
+    route->snis = r.snis;
     for (size_t pi = 0; pi < r.paths.size(); ++pi) {
       const std::string& path = r.paths[pi];
       if (!path.empty() && path[0] == '~') {
@@ -194,13 +192,15 @@ CompileResult compile(std::shared_ptr<const Config> config, const filter::Regist
     route->preserve_host = r.preserve_host;
     route->regex_priority = r.regex_priority;
     route->path_handling = r.path_handling == "v1" ? router::PathHandling::kV1 : router::PathHandling::kV0;
+    route->https_only = std::find(r.protocols.begin(), r.protocols.end(), "http") == r.protocols.end();
+    route->https_redirect_status_code = r.https_redirect_status_code;
 
     // For each plugin name, the most specific enabled instance applies.
     std::map<std::string, std::pair<int, size_t>> chosen;  // name → (rank, plugin index)
     auto consider = [&](const std::vector<size_t>& candidates) {
       for (size_t pi : candidates) {
         const PluginInstance& p = config->plugins[pi];
-        int rank = scope_rank(p, r, ri);
+        int rank = scope_rank(p, static_cast<int>(ri), r.service);
         if (rank < 0) continue;
         auto it = chosen.find(p.name);
         if (it == chosen.end() || rank > it->second.first) chosen[p.name] = {rank, pi};
@@ -213,12 +213,12 @@ CompileResult compile(std::shared_ptr<const Config> config, const filter::Regist
     if (auto it = plugins_by_route.find(static_cast<int>(ri)); it != plugins_by_route.end()) consider(it->second);
     std::vector<filter::Chain::Entry> entries;
     for (const auto& [name, pick] : chosen) {
-      entries.push_back({filters[pick.second], priorities[pick.second], name});
+      entries.push_back({filters[pick.second], priorities[pick.second], name, pick.first});
     }
     route->chain = filter::Chain(std::move(entries));
     routes.push_back(std::move(route));
   }
-  snap->routes = router::RouteTable(std::move(routes));
+  snap->routes = std::make_shared<const router::RouteTable>(std::move(routes));
 
   if (!result.errors.empty()) return result;
   result.snapshot = std::move(snap);
@@ -226,26 +226,76 @@ CompileResult compile(std::shared_ptr<const Config> config, const filter::Regist
 }
 
 namespace {
-CompileResult finish_load(LoadResult loaded, const filter::Registry& registry,
-                          const CompileOptions& options) {
+CompileResult finish_load(LoadResult loaded, const filter::Registry& registry) {
   if (!loaded.ok()) {
     CompileResult r;
     r.errors = std::move(loaded.errors);
     return r;
   }
   auto config = std::make_shared<const Config>(std::move(*loaded.config));
-  return compile(std::move(config), registry, options);
+  return compile(std::move(config), registry);
 }
 }  // namespace
 
-CompileResult build_from_file(const std::string& path, const filter::Registry& registry,
-                              const CompileOptions& options) {
-  return finish_load(load_file(path), registry, options);
+CompileResult build_from_file(const std::string& path, const filter::Registry& registry) {
+  return finish_load(load_file(path), registry);
 }
 
 CompileResult build_from_string(std::string_view text, const std::string& file_name,
-                                const filter::Registry& registry, const CompileOptions& options) {
-  return finish_load(load_string(text, file_name), registry, options);
+                                const filter::Registry& registry) {
+  return finish_load(load_string(text, file_name), registry);
+}
+
+std::vector<std::string> host_names(const Snapshot& snapshot) {
+  std::vector<std::string> names;
+  for (size_t i = 0; i < snapshot.clusters.size(); ++i) {
+    // A disabled service's routes are never compiled, so its host is never needed.
+    if (!snapshot.config->services[i].enabled) continue;
+    for (const auto& t : snapshot.clusters[i]->targets) {
+      if (!upstream::is_address(t.host)) names.push_back(t.host);
+    }
+  }
+  std::sort(names.begin(), names.end());
+  names.erase(std::unique(names.begin(), names.end()), names.end());
+  return names;
+}
+
+std::shared_ptr<const Snapshot> with_addresses(const std::shared_ptr<const Snapshot>& snapshot,
+                                               const upstream::AddressLookup& lookup) {
+  std::shared_ptr<Snapshot> next;
+  for (size_t i = 0; i < snapshot->clusters.size(); ++i) {
+    auto changed = upstream::with_addresses(*snapshot->clusters[i], lookup);
+    if (!changed) continue;
+    if (!next) {
+      next = std::make_shared<Snapshot>(*snapshot);
+      ++next->endpoints_generation;
+    }
+    next->clusters[i] = std::move(changed);
+  }
+  if (!next) return snapshot;
+  return next;
+}
+
+bool Snapshot::has_consumer_plugins(int consumer) const {
+  return consumer >= 0 && static_cast<size_t>(consumer) < consumer_plugins.size() &&
+         !consumer_plugins[static_cast<size_t>(consumer)].empty();
+}
+
+filter::Chain Snapshot::chain_for(const router::Route& route, int consumer, int switch_priority) const {
+  std::vector<filter::Chain::Entry> candidates;
+  if (has_consumer_plugins(consumer)) {
+    const int service = route.cluster == SIZE_MAX ? -1 : static_cast<int>(route.cluster);
+    for (const ConsumerPlugin& cp : consumer_plugins[static_cast<size_t>(consumer)]) {
+      if (cp.priority >= switch_priority) continue;
+      PluginInstance scope;
+      scope.route = cp.route;
+      scope.service = cp.service;
+      scope.consumer = consumer;
+      int rank = scope_rank(scope, static_cast<int>(route.index), service);
+      if (rank >= 0) candidates.push_back({cp.filter, cp.priority, cp.name, rank});
+    }
+  }
+  return filter::Chain::merged(route.chain, candidates);
 }
 
 }  // namespace portico::config

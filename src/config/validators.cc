@@ -65,18 +65,6 @@ std::optional<uint16_t> parse_port(std::string_view text) {
   return static_cast<uint16_t>(port);
 }
 
-bool is_ipv4(std::string_view text) {
-  if (text.size() > 15) return false;
-  in_addr addr;
-  return inet_pton(AF_INET, std::string(text).c_str(), &addr) == 1;
-}
-
-bool is_ipv6(std::string_view text) {
-  if (text.size() > 45) return false;
-  in6_addr addr;
-  return inet_pton(AF_INET6, std::string(text).c_str(), &addr) == 1;
-}
-
 bool looks_numeric(std::string_view text) {
   return !text.empty() &&
          std::all_of(text.begin(), text.end(), [](char c) { return is_digit(c) || c == '.'; });
@@ -117,6 +105,18 @@ std::string check_plain_host(std::string_view host, std::string_view what) {
 }
 
 }  // namespace
+
+bool is_ipv4(std::string_view text) {
+  if (text.size() > 15) return false;
+  in_addr addr;
+  return inet_pton(AF_INET, std::string(text).c_str(), &addr) == 1;
+}
+
+bool is_ipv6(std::string_view text) {
+  if (text.size() > 45) return false;
+  in6_addr addr;
+  return inet_pton(AF_INET6, std::string(text).c_str(), &addr) == 1;
+}
 
 bool is_uuid(std::string_view text) {
   if (text.size() != 36) return false;

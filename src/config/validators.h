@@ -46,6 +46,10 @@ struct ServiceUrl {
 // Kong's `url` shorthand: scheme://host[:port][/path]; no credentials, query or fragment.
 std::string parse_service_url(std::string_view url, ServiceUrl& out);
 
+// IP literals (IPv6 without brackets).
+bool is_ipv4(std::string_view text);
+bool is_ipv6(std::string_view text);
+
 // "IPv4:port" or "[IPv6]:port"; port 0..65535 (0 = ephemeral).
 std::string parse_listen(std::string_view text, Listen& out);
 

@@ -39,6 +39,14 @@ class Exchange {
   // request path), e.g. `~/users/(?P<id>\d+)` gives {"id", "42"}. Empty for prefix routes.
   std::vector<std::pair<std::string_view, std::string_view>> uri_captures;
   std::string_view service_name;
+  // Who the request authenticated as, set by authentication filters in on_request (views into the
+  // snapshot's consumers and credentials, which outlive the request). Empty when anonymous. Read by
+  // `hash_on: consumer`: the consumer's id, else the credential's id (Kong's order).
+  std::string_view consumer_id;
+  std::string_view credential_id;
+  // Index of the consumer in the snapshot's config (-1 = anonymous). An authentication filter
+  // sets it with consumer_id; the proxy then switches to the chain with that consumer's plugins.
+  int consumer_index = -1;
   std::string upstream_address;   // "ip:port" of the last attempt, for logs
   uint16_t status_sent = 0;
   uint64_t bytes_received = 0;    // request bytes from the client (head + body)
@@ -52,6 +60,8 @@ class Exchange {
     response.clear();
     reply.clear();
     route_name = service_name = {};
+    consumer_id = credential_id = {};
+    consumer_index = -1;
     uri_captures.clear();
     upstream_address.clear();
     status_sent = 0;

@@ -60,6 +60,27 @@ void write_number_header(core::OutBuffer& out, std::string_view name, uint64_t v
   codec::http1::write_header(out, name, std::string_view(num, end - num));
 }
 
+// True when the Set-Cookie field value `set_cookie` sets the cookie called `name`.
+bool sets_cookie(std::string_view set_cookie, std::string_view name) {
+  while (!set_cookie.empty() && (set_cookie.front() == ' ' || set_cookie.front() == '\t')) {
+    set_cookie.remove_prefix(1);
+  }
+  if (!set_cookie.starts_with(name)) return false;
+  set_cookie.remove_prefix(name.size());
+  while (!set_cookie.empty() && (set_cookie.front() == ' ' || set_cookie.front() == '\t')) {
+    set_cookie.remove_prefix(1);
+  }
+  return !set_cookie.empty() && set_cookie.front() == '=';
+}
+
+// The Set-Cookie that hash_key() queued for a minted `hash_on: cookie` key, empty when none.
+std::string_view minted_hash_cookie(const http::HeaderMap& reply_headers, std::string_view name) {
+  for (const auto& h : reply_headers) {
+    if (http::iequals(h.name, "set-cookie") && sets_cookie(h.value, name)) return h.value;
+  }
+  return {};
+}
+
 bool safe_to_replay(std::string_view method, bool has_body) {
   if (has_body) return false;
   return method == "GET" || method == "HEAD" || method == "OPTIONS" || method == "PUT" ||
@@ -249,6 +270,8 @@ std::string_view Http1Session::hash_key(const upstream::Cluster& cluster) {
   facts.client_ip = x_.request.client_ip;
   facts.path = x_.request.path;
   facts.query = x_.request.query;
+  // Kong hashes the consumer's id, or the credential's when the credential has no consumer.
+  facts.consumer_id = x_.consumer_id.empty() ? x_.credential_id : x_.consumer_id;
   // Headers are only gathered when the policy reads them (header and cookie keys).
   std::vector<upstream::HeaderField> fields;
   auto uses_headers = [](upstream::HashOn h) {
@@ -263,6 +286,18 @@ std::string_view Http1Session::hash_key(const upstream::Cluster& cluster) {
   for (const auto& [name, value] : x_.uri_captures) captures.push_back({name, value});
   facts.uri_captures = captures;
   std::string_view key = upstream::select_hash_key(policy, facts, hash_scratch_);
+  if (key.empty() && upstream::mints_cookie(policy)) {
+    // No cookie yet: hash on a fresh random id and hand it to the client, which sends it back
+    // from then on and so keeps reaching the same target (Kong mints a UUID the same way). The
+    // Set-Cookie waits among the local reply's extra fields, so a local error after the pick
+    // carries it too; stream_response() moves it onto a proxied response.
+    char minted[36];
+    ctx_.ids.next(minted);
+    upstream::format_set_cookie(policy, std::string_view(minted, sizeof minted), hash_scratch_);
+    x_.reply.headers.add("Set-Cookie", x_.reply.headers.own(hash_scratch_));
+    hash_scratch_.assign(minted, sizeof minted);
+    return hash_scratch_;
+  }
   if (key.data() != hash_scratch_.data()) {
     // The key may point into `fields`' source (request headers: stable) or into facts; copy
     // what is not already in the scratch string so it outlives this call.
@@ -281,7 +316,7 @@ runtime::Task<bool> Http1Session::proxy_upstream(const config::Snapshot& snap, u
                                                           : "failure to get a peer from the ring-balancer");
     co_return co_await send_local_reply(false);
   }
-  for (const filter::Filter* f : route.chain.on_upstream_request()) {
+  for (const filter::Filter* f : chain_->on_upstream_request()) {
     filter::Step step = f->on_upstream_request(x_);
     filter::Verdict v = step.ready() ? step.verdict() : co_await step.take_task();
     if (v.kind == filter::Verdict::Kind::kContinue) continue;
@@ -477,6 +512,11 @@ runtime::Task<bool> Http1Session::stream_response(upstream::UpstreamConnection& 
   auto& resp = x_.response;
   resp.status = resp_head_.status;
   resp.reason = resp_head_.reason;
+  // A cookie minted for `hash_on: cookie` replaces an upstream cookie of the same name, as Kong's
+  // does; it is in place before the response filters run (Kong sets it first in header_filter).
+  const std::string_view minted_cookie =
+      upstream::mints_cookie(cluster.hash) ? minted_hash_cookie(x_.reply.headers, cluster.hash.hash_on_cookie)
+                                           : std::string_view();
   std::string_view prior_via;
   for (const auto& h : resp_head_.headers) {
     if (is_hop_by_hop(h.name) || iequals_any(h.name, resp_head_.connection_tokens)) continue;
@@ -485,11 +525,16 @@ runtime::Task<bool> Http1Session::stream_response(upstream::UpstreamConnection& 
       prior_via = h.value;
       continue;
     }
+    if (!minted_cookie.empty() && http::iequals(h.name, "set-cookie") &&
+        sets_cookie(h.value, cluster.hash.hash_on_cookie)) {
+      continue;
+    }
     resp.headers.add(h.name, h.value);
   }
+  if (!minted_cookie.empty()) resp.headers.add("Set-Cookie", minted_cookie);
 
   auto t0 = core::MonoClock::now();
-  for (const filter::Filter* f : route.chain.on_response()) {
+  for (const filter::Filter* f : chain_->on_response()) {
     filter::Step step = f->on_response(x_);
     filter::Verdict v = step.ready() ? step.verdict() : co_await step.take_task();
     if (v.kind == filter::Verdict::Kind::kContinue) continue;
@@ -500,7 +545,7 @@ runtime::Task<bool> Http1Session::stream_response(upstream::UpstreamConnection& 
   if (x_.reply.active()) co_return co_await send_local_reply(!body_consumed_);
 
   std::vector<std::unique_ptr<filter::BodyTransform>> transforms;
-  for (const filter::Filter* f : route.chain.wrap_response_body()) {
+  for (const filter::Filter* f : chain_->wrap_response_body()) {
     if (auto t = f->wrap_response_body(x_)) transforms.push_back(std::move(t));
   }
 

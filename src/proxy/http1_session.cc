@@ -205,6 +205,36 @@ void Http1Session::build_request() {
   }
 }
 
+// Kong's answer to a plain-HTTP request on a route whose `protocols` leave out http: 426 with
+// `Upgrade`, or a redirect (301/302/307/308) to the same host (without its port) and target over
+// https (the loader accepts no other status).
+void Http1Session::redirect_to_https(const router::Route& route) {
+  const int status = route.https_redirect_status_code;
+  if (status == 426) {
+    http::set_json_error(x_.reply, 426, "Please use HTTPS protocol");
+    x_.reply.headers.add("Connection", "Upgrade");
+    x_.reply.headers.add("Upgrade", "TLS/1.2, HTTP/1.1");
+    return;
+  }
+  std::string_view host = x_.request.host;
+  if (!host.empty() && host.front() == '[') {
+    host = host.substr(0, host.find(']') + 1);
+  } else {
+    host = host.substr(0, host.find(':'));
+  }
+  // The target as the client sent it (Kong: "the path used in the request"), or "/" for the
+  // absolute form's authority-only case.
+  std::string_view target = head_.target;
+  if (!target.empty() && target.front() != '/') {
+    const size_t scheme = target.find("://");
+    const size_t path = scheme == std::string_view::npos ? std::string_view::npos : target.find('/', scheme + 3);
+    target = path == std::string_view::npos ? std::string_view("/") : target.substr(path);
+  }
+  std::string location = "https://" + std::string(host) + std::string(target);
+  http::set_json_error(x_.reply, static_cast<uint16_t>(status), "Please use HTTPS protocol");
+  x_.reply.headers.add("Location", x_.reply.headers.own(location));
+}
+
 // Routing, filters and the upstream all see the normalised path (RFC 3986 dot segments, duplicate
 // slashes, unreserved escapes decoded; %2F stays encoded), so a request can never reach a route
 // its normalised path would not select, and the upstream never gets a path that resolves
@@ -239,6 +269,8 @@ runtime::Task<bool> Http1Session::handle_request() {
   SnapshotRef snap = ctx_.snapshot();
   const router::Route* route = nullptr;
   route_ = nullptr;
+  chain_ = nullptr;
+  consumer_chain_.reset();
   active_upstream_ = nullptr;
   if (max_body && head_.framing == Framing::kContentLength && head_.content_length > max_body) {
     ctx_.stats.bad_requests.add();
@@ -253,8 +285,8 @@ runtime::Task<bool> Http1Session::handle_request() {
     http::set_json_error(x_.reply, 503, "no configuration loaded");
     keep = co_await send_local_reply(false);
   } else {
-    router::Match m = snap->routes.match(x_.request.method, x_.request.host, x_.request.path,
-                                          x_.request.headers);
+    router::Match m = snap->routes->match(x_.request.method, x_.request.host, x_.request.path,
+                                          x_.request.headers, /*sni=*/{});  // no TLS yet
     route = m.route;
     if (!route) {
       ctx_.stats.no_route.add();
@@ -266,12 +298,30 @@ runtime::Task<bool> Http1Session::handle_request() {
       router::named_captures(m, x_.request.path, x_.uri_captures);
       x_.service_name = route->service_name;
       auto t0 = core::MonoClock::now();
-      for (const filter::Filter* f : route->chain.on_request()) {
-        filter::Step step = f->on_request(x_);
-        filter::Verdict v = step.ready() ? step.verdict() : co_await step.take_task();
-        if (v.kind == filter::Verdict::Kind::kContinue) continue;
-        if (v.kind == filter::Verdict::Kind::kError) http::set_json_error(x_.reply, v.status, v.message);
-        break;
+      if (route->https_only) {
+        redirect_to_https(*route);  // before any plugin, and no plugin sees the answer
+      } else {
+        chain_ = &route->chain;
+        int consumer = x_.consumer_index;
+        for (size_t i = 0; i < chain_->on_request().size();) {
+          filter::Step step = chain_->on_request()[i]->on_request(x_);
+          filter::Verdict v = step.ready() ? step.verdict() : co_await step.take_task();
+          if (v.kind != filter::Verdict::Kind::kContinue) {
+            if (v.kind == filter::Verdict::Kind::kError) http::set_json_error(x_.reply, v.status, v.message);
+            break;
+          }
+          if (x_.consumer_index != consumer) {
+            // Authentication named a consumer: the filters still to come (lower priorities, and
+            // their later phases) are looked up with it, as Kong does; those that ran stay.
+            const filter::Filter* current = chain_->on_request()[i];
+            const int priority = chain_->on_request_priority(i);
+            chain_ = snap.consumer_chain(*route, x_.consumer_index, priority, consumer_chain_);
+            i = chain_->resume_after(current, priority);
+            consumer = x_.consumer_index;
+          } else {
+            ++i;
+          }
+        }
       }
       x_.timings.filter_ms += core::ms_between(t0, core::MonoClock::now());
       if (x_.reply.active()) {
@@ -288,11 +338,16 @@ runtime::Task<bool> Http1Session::handle_request() {
 
   active_upstream_ = nullptr;
   x_.timings.end = core::MonoClock::now();
-  if (route) {
-    for (const filter::Filter* f : route->chain.on_log()) f->on_log(x_);
+  if (route && chain_) {
+    for (const filter::Filter* f : chain_->on_log()) f->on_log(x_);
   }
   finish_log();
 
+  // Nothing of this request's chain outlives it (an idle keep-alive connection must not keep an
+  // old snapshot's filters alive).
+  route_ = nullptr;
+  chain_ = nullptr;
+  consumer_chain_.reset();
   if (keep && !body_consumed_) keep = co_await discard_request_body();
   if (keep) down_.in().consume(body_pos_);
   co_return keep;
@@ -346,8 +401,8 @@ runtime::Task<bool> Http1Session::send_local_reply(bool close_after) {
   resp.headers.add("Server", kServerToken);
   if (!rep.content_type.empty()) resp.headers.add("Content-Type", rep.content_type);
   for (const auto& h : rep.headers) resp.headers.add(h.name, h.value);
-  if (route_) {
-    for (const filter::Filter* f : route_->chain.on_response()) {
+  if (route_ && chain_) {
+    for (const filter::Filter* f : chain_->on_response()) {
       filter::Step step = f->on_response(x_);
       filter::Verdict v = step.ready() ? step.verdict() : co_await step.take_task();
       if (v.kind != filter::Verdict::Kind::kContinue) break;  // the reply is already the answer

@@ -51,6 +51,7 @@ class Http1Session {
   runtime::Task<void> send_error_and_close(int status, std::string_view message);
   void build_request();
   bool normalize_request_path();
+  void redirect_to_https(const router::Route& route);
   void build_upstream_head(const router::Route& route, const upstream::Cluster& cluster,
                            size_t matched_len);
   runtime::Task<session::IoStatus> send_request(upstream::UpstreamConnection& up,
@@ -79,6 +80,10 @@ class Http1Session {
   uint16_t client_port_ = 0;
   uint16_t server_port_ = 0;
   const router::Route* route_ = nullptr;
+  // The filters this request runs: route_->chain, or consumer_chain_ once authentication named a
+  // consumer that has plugins of its own.
+  const filter::Chain* chain_ = nullptr;
+  std::optional<filter::Chain> consumer_chain_;
   session::Stream* active_upstream_ = nullptr;  // the upstream in use, so abort() can cancel it  // the matched route of the current request, if any
   bool idle_ = true;             // waiting for a request head with nothing buffered
   bool close_after_ = false;     // connection must close after the current response

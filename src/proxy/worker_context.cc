@@ -38,6 +38,22 @@ WorkerContext::WorkerContext(runtime::Worker& worker, ProcessLimits limits, upst
     : pool(worker.io(), pool_settings), access_log(log), worker_(worker), limits_(limits),
       flush_timer_(worker.io()) {}
 
+const filter::Chain* SnapshotRef::consumer_chain(const router::Route& route, int consumer, int priority,
+                                                 std::optional<filter::Chain>& overflow) const {
+  const config::Snapshot& snap = *s_->shared;
+  if (!snap.has_consumer_plugins(consumer)) return &route.chain;
+  LocalSnapshot::ConsumerChainKey key{&route, consumer, priority};
+  auto it = s_->consumer_chains.find(key);
+  if (it != s_->consumer_chains.end()) return it->second.get();
+  filter::Chain chain = snap.chain_for(route, consumer, priority);
+  if (s_->consumer_chains.size() >= LocalSnapshot::kMaxConsumerChains) {
+    overflow.emplace(std::move(chain));
+    return &*overflow;
+  }
+  auto [at, inserted] = s_->consumer_chains.emplace(key, std::make_unique<filter::Chain>(std::move(chain)));
+  return at->second.get();
+}
+
 WorkerContext::~WorkerContext() {
   if (current_ && current_->refs == 0) delete current_;
 }
@@ -54,7 +70,12 @@ void WorkerContext::install(std::shared_ptr<const config::Snapshot> snap, Proces
   }
   LocalSnapshot* old = current_;
   current_ = new LocalSnapshot{std::move(snap), 0, {}};
-  for (const auto& cluster : current_->shared->clusters) {
+  for (size_t i = 0; i < current_->shared->clusters.size(); ++i) {
+    const auto& cluster = current_->shared->clusters[i];
+    if (old && i < old->shared->clusters.size() && old->shared->clusters[i] == cluster) {
+      current_->balancers.push_back(old->balancers[i]);
+      continue;
+    }
     std::vector<upstream::Target> targets;
     targets.reserve(cluster->endpoints.size());
     for (const auto& ep : cluster->endpoints) targets.push_back({ep.key, ep.weight});

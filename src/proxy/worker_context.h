@@ -13,6 +13,8 @@
 #include <atomic>
 #include <list>
 #include <memory>
+#include <optional>
+#include <unordered_map>
 #include <string>
 #include <vector>
 
@@ -34,8 +36,26 @@ struct LocalSnapshot {
   uint32_t refs = 0;
   // This worker's load-balancer state for each cluster of the snapshot (same index). Requests
   // that started on the snapshot keep using (and releasing) these, so a reload never mixes the
-  // accounting of two target sets.
-  std::vector<std::unique_ptr<upstream::Balancer>> balancers;
+  // accounting of two target sets. A snapshot that shares a cluster with the previous one (a DNS
+  // change elsewhere) shares its balancer too, so unrelated clusters keep their state.
+  std::vector<std::shared_ptr<upstream::Balancer>> balancers;
+  // Chains with a consumer's plugins merged in (Snapshot::chain_for), built on first use by this
+  // worker and kept with the snapshot: keyed by route, consumer and the priority of the filter
+  // that authenticated. At most kMaxConsumerChains; beyond that a request builds its own.
+  struct ConsumerChainKey {
+    const router::Route* route;
+    int consumer;
+    int priority;
+    bool operator==(const ConsumerChainKey&) const = default;
+  };
+  struct ConsumerChainHash {
+    size_t operator()(const ConsumerChainKey& k) const {
+      return std::hash<const void*>()(k.route) ^ (static_cast<size_t>(k.consumer) * 0x9E3779B97F4A7C15ull) ^
+             static_cast<size_t>(static_cast<uint32_t>(k.priority));
+    }
+  };
+  static constexpr size_t kMaxConsumerChains = 65536;
+  std::unordered_map<ConsumerChainKey, std::unique_ptr<filter::Chain>, ConsumerChainHash> consumer_chains;
 };
 
 class WorkerContext;
@@ -52,6 +72,11 @@ class SnapshotRef {
   const config::Snapshot* operator->() const { return s_->shared.get(); }
   const config::Snapshot& operator*() const { return *s_->shared; }
   upstream::Balancer& balancer(size_t cluster) const { return *s_->balancers[cluster]; }
+  // The chain to continue with after a filter of `priority` authenticated the request as
+  // `consumer` (the route's own chain when the consumer has no plugins). Valid while this
+  // reference lives; `overflow` holds it when the worker's cache is full.
+  const filter::Chain* consumer_chain(const router::Route& route, int consumer, int priority,
+                                      std::optional<filter::Chain>& overflow) const;
   explicit operator bool() const { return s_ != nullptr; }
   void release();
 

@@ -75,6 +75,8 @@ int explain_route(const RouteQuery& query) {
     std::fprintf(stderr, "portico routes: %s\n", error.c_str());
     return 2;
   }
+  // The SNI a client would send: the URL's host (before any -H Host) when the scheme is https.
+  const std::string sni(req.scheme == "https" ? router::strip_port(req.host) : std::string_view());
   http::HeaderMap headers;
   for (const auto& h : query.headers) {
     auto colon = h.find(':');
@@ -92,9 +94,7 @@ int explain_route(const RouteQuery& query) {
 
   filter::Registry registry;
   filters::register_builtin_plugins(registry);
-  config::CompileOptions options;
-  options.resolve_hosts = false;
-  auto built = config::build_from_file(query.config_path, registry, options);
+  auto built = config::build_from_file(query.config_path, registry);
   if (!built.ok()) {
     std::fprintf(stderr, "%s\n", built.errors.to_string().c_str());
     return 1;
@@ -114,7 +114,7 @@ int explain_route(const RouteQuery& query) {
   std::string path(norm.path(req.path, normalized));
   if (path != req.path) std::printf("  normalised path: %s\n", path.c_str());
 
-  router::Match m = snap.routes.match(req.method, req.host, path, headers);
+  router::Match m = snap.routes->match(req.method, req.host, path, headers, sni);
   if (!m.route) {
     std::printf("  no route matches: 404 {\"message\":\"no Route matched with those values\"}\n");
     return 1;
@@ -153,7 +153,23 @@ int explain_route(const RouteQuery& query) {
     std::vector<std::string> values = h.values;
     why.push_back("headers " + h.name + ": " + join(values));
   }
+  if (!route.snis.empty()) {
+    if (sni.empty()) {
+      why.push_back("snis " + join(route.snis) + " (not tested on plaintext, as in Kong)");
+    } else {
+      for (const auto& s : route.snis) {
+        if (router::sni_matches(s, sni)) {
+          why.push_back("snis \"" + s + "\"");
+          break;
+        }
+      }
+    }
+  }
   std::printf("  matched:   %s\n", why.empty() ? "(no criteria)" : join(why).c_str());
+  if (route.https_only && req.scheme != "https") {
+    std::printf("  answer:    %d (the route's protocols leave out http; no plugin runs, nothing is proxied)\n",
+                route.https_redirect_status_code);
+  }
 
   if (route.cluster == SIZE_MAX) {
     std::printf("  service:   none (a plugin must answer, else 503)\n");
@@ -162,6 +178,25 @@ int explain_route(const RouteQuery& query) {
     const config::Service& s = snap.config->services[route.cluster];
     std::printf("  service:   %s -> %s://%s:%u%s\n", c.name.c_str(), s.protocol.c_str(), c.host.c_str(), c.port,
                 c.path.c_str());
+    // Where requests go: the upstream's targets (names are resolved when the gateway runs).
+    std::string targets;
+    for (const auto& t : c.targets) {
+      targets += (targets.empty() ? "" : ", ") + (t.host.find(':') != std::string::npos ? "[" + t.host + "]" : t.host) +
+                 ":" + std::to_string(t.port) + " (weight " + std::to_string(t.weight) + ")";
+    }
+    if (!c.upstream_name.empty()) {
+      const config::Upstream* u = nullptr;
+      for (const auto& candidate : snap.config->upstreams) {
+        if (candidate.name == c.upstream_name) u = &candidate;
+      }
+      std::string hash;
+      if (u && u->hash_on != "none") hash = ", hash_on " + u->hash_on + (u->hash_fallback != "none" ? " then " + u->hash_fallback : "");
+      std::printf("  balancer:  upstream %s, %s%s: %s\n", c.upstream_name.c_str(),
+                  std::string(upstream::algorithm_name(c.algorithm)).c_str(), hash.c_str(),
+                  targets.empty() ? "no targets" : targets.c_str());
+    } else {
+      std::printf("  balancer:  %s\n", targets.c_str());
+    }
     core::OutBuffer up;
     router::upstream_path(route, c.path, path, m.matched_prefix_len, up);
     std::string host = route.preserve_host && !req.host.empty() ? req.host : c.host_header;

@@ -8,9 +8,12 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdio>
 #include <fstream>
+#include <functional>
+#include <iterator>
 #include <memory>
 #include <thread>
 
@@ -18,6 +21,7 @@
 #include "config/snapshot.h"
 #include "filters/builtin.h"
 #include "net/listener.h"
+#include "server/discovery.h"
 #include "observability/access_log.h"
 #include "observability/log.h"
 #include "proxy/worker_context.h"
@@ -72,6 +76,8 @@ class Server {
   admin::AdminResponse handle_admin(const admin::AdminRequest& req);
   void publish(std::shared_ptr<const config::Snapshot> snap);
   void reload();
+  void apply(std::shared_ptr<const config::Snapshot> built);
+  void schedule_dns_publish();
   void begin_shutdown(const char* why);
   void poll_drain();
   void wait_signals();
@@ -89,6 +95,10 @@ class Server {
   std::vector<std::unique_ptr<runtime::Worker>> workers_;
   std::vector<std::unique_ptr<proxy::WorkerContext>> contexts_;
   std::unique_ptr<admin::AdminServer> admin_;
+  std::unique_ptr<Discovery> discovery_;
+  asio::steady_timer dns_timer_{control_};
+  bool dns_publish_pending_ = false;
+  uint64_t apply_generation_ = 0;  // a reload waiting for DNS is dropped when a newer one starts
   std::atomic<int> workers_drained_{0};
   uint64_t reloads_ = 0;
   uint64_t reload_failures_ = 0;
@@ -137,10 +147,48 @@ int Server::run() {
   int n = settings_.workers > 0 ? settings_.workers : static_cast<int>(std::thread::hardware_concurrency());
   if (n <= 0) n = 1;
 
-  // Signals are caught before anything listens, so a SIGTERM right after the ready line drains.
+  // Signals are caught from here on, so a SIGTERM while names resolve or right after the ready
+  // line is handled, never the default disposition.
   signals_.add(SIGTERM);
   signals_.add(SIGINT);
   signals_.add(SIGHUP);
+
+  // Names in service hosts and upstream targets are resolved before the first request, without
+  // blocking: the control loop runs until every name has an answer (or has failed: its service
+  // answers 503 until a later refresh succeeds). SIGTERM/SIGINT meanwhile stop the start; SIGHUP
+  // is ignored (the file is read afresh on the next one).
+  discovery_ = std::make_unique<Discovery>(control_, settings_.dns);
+  discovery_->on_change = [this](const std::string&) { schedule_dns_publish(); };
+  {
+    auto names = config::host_names(*current_);
+    if (!names.empty()) PORTICO_LOG_INFO("resolving {} host names", names.size());
+    bool settled = false;
+    const char* stopped_by = nullptr;
+    std::function<void()> watch_signals = [&] {
+      signals_.async_wait([&](const boost::system::error_code& ec, int sig) {
+        if (ec) return;
+        if (sig == SIGHUP) {
+          PORTICO_LOG_WARN("SIGHUP while starting: ignored");
+          watch_signals();
+          return;
+        }
+        stopped_by = sig == SIGTERM ? "SIGTERM" : "SIGINT";
+      });
+    };
+    watch_signals();
+    discovery_->track(names, [&settled] { settled = true; });
+    while (!settled && !stopped_by && control_.run_one() > 0) {
+    }
+    signals_.cancel();
+    control_.poll();  // the cancelled wait completes here, while its captures are alive
+    control_.restart();
+    if (stopped_by) {
+      PORTICO_LOG_INFO("{} while resolving host names: stopped", stopped_by);
+      return 0;
+    }
+    current_ = config::with_addresses(current_, discovery_->lookup_function());
+  }
+
   try {
     if (settings_.access_log != "off") access_log_ = std::make_unique<observability::AccessLog>(settings_.access_log);
 
@@ -250,9 +298,42 @@ void Server::reload() {
                       built.errors.to_string());
     return;
   }
-  ++reloads_;
-  // Process settings that need new sockets or threads (listen, workers) take effect on restart.
-  auto fresh = built.snapshot->config->portico;
+  // The new config goes live once its host names have answers. Until then the running config's
+  // names stay tracked too, so its endpoints keep being refreshed.
+  auto snap = built.snapshot;
+  auto wanted = config::host_names(*snap);
+  auto running = config::host_names(*current_);
+  std::vector<std::string> names;
+  std::set_union(wanted.begin(), wanted.end(), running.begin(), running.end(), std::back_inserter(names));
+  const uint64_t generation = ++apply_generation_;
+  discovery_->track(names, [this, snap, generation] {
+    if (generation == apply_generation_) apply(snap);
+  });
+}
+
+// Answers that change together (several names of one service, a burst of expiries) are published
+// as one snapshot: the first change arms a short timer, the others join it.
+void Server::schedule_dns_publish() {
+  if (dns_publish_pending_) return;
+  dns_publish_pending_ = true;
+  dns_timer_.expires_after(std::chrono::milliseconds(20));
+  dns_timer_.async_wait([this](const boost::system::error_code& ec) {
+    dns_publish_pending_ = false;
+    if (ec || shutting_down_) return;
+    auto next = config::with_addresses(current_, discovery_->lookup_function());
+    if (next == current_) return;
+    PORTICO_LOG_INFO("dns: endpoints changed; publishing generation {}", next->endpoints_generation);
+    publish(std::move(next));
+  });
+}
+
+void Server::apply(std::shared_ptr<const config::Snapshot> built) {
+  if (shutting_down_) return;
+  discovery_->track(config::host_names(*built), nullptr);
+  auto snap = config::with_addresses(built, discovery_->lookup_function());
+  // Process settings that need new sockets or threads (listen, workers, dns) take effect on
+  // restart.
+  auto fresh = snap->config->portico;
   settings_.max_header_bytes = fresh.max_header_bytes;
   settings_.max_headers = fresh.max_headers;
   settings_.max_uri_bytes = fresh.max_uri_bytes;
@@ -263,8 +344,9 @@ void Server::reload() {
   settings_.upstream_keepalive_pool_size = fresh.upstream_keepalive_pool_size;
   settings_.upstream_keepalive_max_requests = fresh.upstream_keepalive_max_requests;
   settings_.upstream_keepalive_idle_timeout_ms = fresh.upstream_keepalive_idle_timeout_ms;
-  publish(built.snapshot);
-  PORTICO_LOG_INFO("reloaded {}: config={}", options_.config_path, built.snapshot->version);
+  ++reloads_;
+  publish(snap);
+  PORTICO_LOG_INFO("reloaded {}: config={}", options_.config_path, snap->version);
 }
 
 void Server::begin_shutdown(const char* why) {
@@ -342,6 +424,21 @@ admin::AdminResponse Server::handle_admin(const admin::AdminRequest& req) {
     counters["responses"] = std::move(by_class);
     counters["config_reloads"] = reloads_;
     counters["config_reload_failures"] = reload_failures_;
+    counters["endpoints_generation"] = current_->endpoints_generation;
+    if (discovery_) {
+      const auto& d = discovery_->stats();
+      json::object dns;
+      dns["names"] = discovery_->tracked();
+      dns["queries_sent"] = d.queries_sent.value();
+      dns["cache_hits"] = d.cache_hits.value();
+      dns["timeouts"] = d.timeouts.value();
+      dns["server_failures"] = d.server_failures.value();
+      dns["lookup_failures"] = d.lookup_failures.value();
+      dns["responses_ignored"] = d.responses_ignored.value();
+      dns["changes"] = d.watch_changes.value();
+      dns["refresh_failures"] = d.watch_refresh_failures.value();
+      counters["dns"] = std::move(dns);
+    }
     json::array workers;
     for (auto& ctx : contexts_) {
       json::object w;
@@ -383,9 +480,7 @@ int run_server(const ServerOptions& options) {
 
 int check_config(const std::string& path) {
   filter::Registry registry = make_registry();
-  config::CompileOptions opts;
-  opts.resolve_hosts = false;
-  auto built = config::build_from_file(path, registry, opts);
+  auto built = config::build_from_file(path, registry);
   if (!built.ok()) {
     print_errors(built.errors);
     return 1;

@@ -1,36 +1,68 @@
 #include "upstream/cluster.h"
 
-#include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/address.hpp>
 
 namespace portico::upstream {
 
-void resolve(Cluster& cluster) {
+namespace {
+
+std::string endpoint_key(const boost::asio::ip::address& address, uint16_t port) {
+  std::string text = address.is_v6() ? "[" + address.to_string() + "]" : address.to_string();
+  return text + ":" + std::to_string(port);
+}
+
+}  // namespace
+
+bool is_address(std::string_view host) {
+  boost::system::error_code ec;
+  boost::asio::ip::make_address(std::string(host), ec);
+  return !ec;
+}
+
+void build_endpoints(Cluster& cluster, const AddressLookup& lookup) {
   cluster.endpoints.clear();
   cluster.resolve_error.clear();
-  boost::system::error_code ec;
-  auto addr = boost::asio::ip::make_address(cluster.host, ec);
-  auto add = [&](const boost::asio::ip::tcp::endpoint& ep) {
-    std::string text = ep.address().is_v6() ? "[" + ep.address().to_string() + "]" : ep.address().to_string();
-    text += ":" + std::to_string(ep.port());
+  std::string errors;
+  bool pending = false;
+  auto add = [&](const boost::asio::ip::address& address, const TargetSpec& t) {
+    std::string key = endpoint_key(address, t.port);
     for (const auto& e : cluster.endpoints) {
-      if (e.key == text) return;
+      if (e.key == key) return;
     }
-    cluster.endpoints.push_back(Endpoint{ep, std::move(text)});
+    cluster.endpoints.push_back(Endpoint{{address, t.port}, std::move(key), t.weight});
   };
-  if (!ec) {
-    add({addr, cluster.port});
-    return;
+  for (const TargetSpec& t : cluster.targets) {
+    boost::system::error_code ec;
+    auto literal = boost::asio::ip::make_address(t.host, ec);
+    if (!ec) {
+      add(literal, t);
+      continue;
+    }
+    const HostAddresses* answer = lookup ? lookup(t.host) : nullptr;
+    if (!answer) {
+      pending = true;
+      continue;
+    }
+    if (answer->addresses.empty()) {
+      errors += (errors.empty() ? "" : "; ") + ("name resolution failed for " + t.host + ": " + answer->error);
+    }
+    for (const auto& a : answer->addresses) add(a, t);
   }
-  boost::asio::io_context io;
-  boost::asio::ip::tcp::resolver resolver(io);
-  auto results = resolver.resolve(cluster.host, std::to_string(cluster.port), ec);
-  if (ec) {
-    cluster.resolve_error = "name resolution failed for " + cluster.host + ": " + ec.message();
-    return;
+  if (!cluster.endpoints.empty()) return;
+  if (cluster.targets.empty()) {
+    cluster.resolve_error = "upstream " + cluster.upstream_name + " has no targets";
+  } else if (!errors.empty()) {
+    cluster.resolve_error = std::move(errors);
+  } else if (pending) {
+    cluster.resolve_error = "name resolution of " + cluster.host + " has not finished";
   }
-  for (const auto& r : results) add(r.endpoint());
-  if (cluster.endpoints.empty()) cluster.resolve_error = "name resolution failed for " + cluster.host;
+}
+
+std::shared_ptr<const Cluster> with_addresses(const Cluster& cluster, const AddressLookup& lookup) {
+  auto next = std::make_shared<Cluster>(cluster);
+  build_endpoints(*next, lookup);
+  if (next->endpoints == cluster.endpoints && next->resolve_error == cluster.resolve_error) return nullptr;
+  return next;
 }
 
 }  // namespace portico::upstream

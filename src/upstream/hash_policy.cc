@@ -124,6 +124,26 @@ std::optional<HashOn> parse_hash_on(std::string_view name) {
   return std::nullopt;
 }
 
+bool mints_cookie(const HashPolicy& policy) {
+  return policy.hash_on == HashOn::kCookie || policy.hash_fallback == HashOn::kCookie;
+}
+
+void format_set_cookie(const HashPolicy& policy, std::string_view value, std::string& out) {
+  static constexpr std::string_view kPath = "; Path=";
+  static constexpr std::string_view kAttributes = "; SameSite=Lax; HttpOnly";
+  const std::string_view path = policy.hash_on_cookie_path.empty() ? std::string_view("/")
+                                                                    : policy.hash_on_cookie_path;
+  out.clear();
+  out.reserve(policy.hash_on_cookie.size() + 1 + value.size() + kPath.size() + path.size() +
+              kAttributes.size());
+  out.append(policy.hash_on_cookie);
+  out.push_back('=');
+  out.append(value);
+  out.append(kPath);
+  out.append(path);
+  out.append(kAttributes);
+}
+
 std::string_view find_cookie(std::string_view cookie_header, std::string_view name) {
   while (!cookie_header.empty()) {
     const size_t semi = cookie_header.find(';');

@@ -2,13 +2,17 @@
 // `hash_fallback` and their `hash_on_*` / `hash_fallback_*` names).
 //
 // Contract: pure functions, any thread, no allocation unless a header or query argument occurs
-// more than once (then the values are joined into the caller's scratch string). select_hash_key()
-// returns a view into `facts` or into `scratch`; it is valid while both are. An empty result means
-// "no key": the primary source (hash_on) was tried first and, when it yielded nothing, the
-// fallback (hash_fallback); the caller then balances without a key (see
-// consistent_hash_balancer.h). For `cookie` an empty result is the caller's cue to mint a cookie
-// value, use it as the key and set it on the response, as Kong does; which is also why Kong's
-// schema forbids a fallback after `cookie` (enforced by config validation, not here).
+// more than once (then the values are joined into the caller's scratch string) or a cookie is
+// formatted (into the caller's string). select_hash_key() returns a view into `facts` or into
+// `scratch`; it is valid while both are. An empty result means "no key": the primary source
+// (hash_on) was tried first and, when it yielded nothing, the fallback (hash_fallback).
+//  - When mints_cookie(policy) is true (hash_on or hash_fallback is `cookie`), an empty key is the
+//    caller's cue to mint a value (Kong: a random UUID), hash on it and send it back with
+//    format_set_cookie() on the response, so the client carries it from then on. That is also why
+//    Kong's schema forbids a fallback after `cookie` (enforced by config validation, not here).
+//  - Otherwise the caller balances without a key (see consistent_hash_balancer.h).
+// `consumer` reads RequestFacts::consumer_id, which the proxy fills with the authenticated
+// consumer's id, or the credential's id when there is no consumer (Kong's order).
 #pragma once
 
 #include <optional>
@@ -29,6 +33,7 @@ struct HashPolicy {
   std::string hash_on_header;
   std::string hash_fallback_header;
   std::string hash_on_cookie;
+  std::string hash_on_cookie_path = "/";  // Path attribute of a minted cookie
   std::string hash_on_query_arg;
   std::string hash_fallback_query_arg;
   std::string hash_on_uri_capture;
@@ -58,6 +63,14 @@ struct RequestFacts {
 //    an argument present without a value ("?a") yields no key.
 std::string_view select_hash_key(const HashPolicy& policy, const RequestFacts& facts,
                                  std::string& scratch);
+
+// True when a request that yields no key gets a cookie minted: hash_on or hash_fallback is `cookie`.
+bool mints_cookie(const HashPolicy& policy);
+
+// Writes the Set-Cookie field value for a minted `value` into `out` (replacing its content):
+// "<hash_on_cookie>=<value>; Path=<hash_on_cookie_path>; SameSite=Lax; HttpOnly" (Kong's
+// attributes; Kong spells the third one "Same-Site", which browsers ignore).
+void format_set_cookie(const HashPolicy& policy, std::string_view value, std::string& out);
 
 // Value of cookie `name` within one Cookie header value ("a=1; b=2"), empty when absent.
 std::string_view find_cookie(std::string_view cookie_header, std::string_view name);

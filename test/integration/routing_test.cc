@@ -13,6 +13,7 @@
 #include "harness/client.h"
 #include "harness/gateway.h"
 #include "harness/json_body.h"
+#include "harness/temp_dir.h"
 #include "harness/upstream.h"
 
 namespace portico::integration {
@@ -205,6 +206,36 @@ TEST(RoutesCommand, ExplainsTheCanaryDecision) {
   EXPECT_NE(stable.out.find("paths \"/v1/checkout\" (prefix)"), std::string::npos) << stable.out;
 }
 
+TEST(RoutesCommand, ShowsTheUpstreamAndItsTargets) {
+  RunResult r = run_command(portico_binary(),
+                            {"routes", "-c", portico_source_dir() + "/examples/upstreams.yaml", "GET /sessions/me"},
+                            Millis{10000});
+  ASSERT_EQ(r.exit_code(), 0) << r.err;
+  EXPECT_NE(r.out.find("balancer:  upstream sessions.upstream, consistent-hashing, hash_on header then ip: "
+                       "127.0.0.1:9201 (weight 100), 127.0.0.1:9202 (weight 100)"),
+            std::string::npos)
+      << r.out;
+}
+
+TEST(RoutesCommand, ShowsSnisAndTheHttpsAnswer) {
+  TempDir dir;
+  std::string file = dir.write_file("tls.yaml", R"(_format_version: "3.0"
+services:
+  - name: s
+    url: http://127.0.0.1:9000
+    routes:
+      - {name: tls, paths: ["/pay"], snis: ["pay.example.com"], protocols: [https], https_redirect_status_code: 308}
+)");
+  RunResult https = run_command(portico_binary(), {"routes", "-c", file, "GET https://pay.example.com/pay"}, Millis{10000});
+  ASSERT_EQ(https.exit_code(), 0) << https.err;
+  EXPECT_NE(https.out.find("snis \"pay.example.com\""), std::string::npos) << https.out;
+  EXPECT_EQ(https.out.find("answer:"), std::string::npos) << https.out;
+  RunResult plain = run_command(portico_binary(), {"routes", "-c", file, "GET http://pay.example.com/pay"}, Millis{10000});
+  ASSERT_EQ(plain.exit_code(), 0) << plain.err;
+  EXPECT_NE(plain.out.find("(not tested on plaintext, as in Kong)"), std::string::npos) << plain.out;
+  EXPECT_NE(plain.out.find("answer:    308"), std::string::npos) << plain.out;
+}
+
 TEST(RoutesCommand, ShowsNormalisationMissesAndUsageErrors) {
   RunResult norm = routes({"GET /v1/./x/../checkout"});
   EXPECT_EQ(norm.exit_code(), 0) << norm.err;
@@ -253,6 +284,92 @@ routes:
   EXPECT_EQ(named.at("id").as_string(), "42");
   EXPECT_EQ(named.at("order").as_string(), "ab-7");
   EXPECT_EQ(fetch(gw.port(), http_request("GET", "/users/x/orders/1")).status, 404);
+}
+
+}  // namespace
+}  // namespace portico::integration
+
+namespace portico::integration {
+namespace {
+
+// Kong's route `protocols` and `https_redirect_status_code`, service `enabled` and plugin
+// `protocols`, on a plain-HTTP listener.
+class ProtocolsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    answer_as(up_, "served");
+    gw_ = std::make_unique<Gateway>(config_prelude() + render(R"(
+plugins:
+  - name: response-transformer
+    config: {add: {headers: ["x-plugin-ran:yes"]}}
+services:
+  - name: s
+    url: http://127.0.0.1:{{P}}
+    routes:
+      - {name: both, paths: ["/both"]}
+      - {name: tls-only, paths: ["/secure"], protocols: [https]}
+      - {name: tls-301, paths: ["/moved"], protocols: [https], https_redirect_status_code: 301}
+      - {name: tls-308, paths: ["/kept"], protocols: [https], https_redirect_status_code: 308}
+      - name: https-plugin
+        paths: ["/plugin"]
+        plugins:
+          - name: request-termination
+            protocols: [https]
+            config: {status_code: 403, message: "only over https"}
+  - name: off
+    enabled: false
+    url: http://127.0.0.1:{{P}}
+    routes:
+      - {name: disabled, paths: ["/disabled"]}
+)",
+                                                              {{"P", std::to_string(up_.port())}}));
+  }
+  Response get(std::string_view target, std::string_view host = "localhost") {
+    return fetch(gw_->port(), http_request("GET", target, {}, {}, host));
+  }
+  Upstream up_;
+  std::unique_ptr<Gateway> gw_;
+};
+
+TEST_F(ProtocolsTest, HttpsOnlyRouteAnswers426WithUpgrade) {
+  Response r = get("/secure/x");
+  ASSERT_TRUE(r.ok()) << r.error;
+  EXPECT_EQ(r.status, 426) << r.describe();
+  EXPECT_EQ(json_message(r.text()), "Please use HTTPS protocol");
+  EXPECT_EQ(r.header("upgrade").value_or(""), "TLS/1.2, HTTP/1.1");
+  EXPECT_EQ(up_.request_count(), 0u);
+  EXPECT_FALSE(r.header("x-plugin-ran").has_value()) << "no plugin runs on the https answer";
+  // Routes that accept http are untouched.
+  Response both = get("/both");
+  EXPECT_EQ(both.text(), "served");
+  EXPECT_EQ(both.header("x-plugin-ran").value_or(""), "yes");
+}
+
+TEST_F(ProtocolsTest, RedirectStatusSendsTheClientToHttpsOnTheSameHostAndTarget) {
+  Response r = get("/moved/a%20b?x=1&y=2", "api.example.com:8000");
+  ASSERT_TRUE(r.ok()) << r.error;
+  EXPECT_EQ(r.status, 301) << r.describe();
+  EXPECT_EQ(r.header("location").value_or(""), "https://api.example.com/moved/a%20b?x=1&y=2");
+  // The target as the client sent it (Kong: the path used in the request), not the normalised one.
+  Response raw = get("/moved/./x//y?q", "api.example.com");
+  EXPECT_EQ(raw.header("location").value_or(""), "https://api.example.com/moved/./x//y?q");
+  Response kept = get("/kept", "[::1]:8000");
+  EXPECT_EQ(kept.status, 308) << kept.describe();
+  EXPECT_EQ(kept.header("location").value_or(""), "https://[::1]/kept");
+  EXPECT_EQ(up_.request_count(), 0u);
+}
+
+TEST_F(ProtocolsTest, PluginLimitedToHttpsDoesNotRunOnHttp) {
+  Response r = get("/plugin");
+  EXPECT_EQ(r.status, 200) << r.describe();
+  EXPECT_EQ(r.text(), "served");
+}
+
+TEST_F(ProtocolsTest, RoutesOfADisabledServiceDoNotMatch) {
+  Response r = get("/disabled");
+  EXPECT_EQ(r.status, 404) << r.describe();
+  EXPECT_EQ(json_message(r.text()), "no Route matched with those values");
+  EXPECT_EQ(get("/both").status, 200);
 }
 
 }  // namespace

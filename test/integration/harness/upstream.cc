@@ -26,19 +26,25 @@ std::string hex(std::uint64_t n) {
 
 }  // namespace
 
-Upstream::Upstream() : handler_(std::make_shared<const UpstreamHandler>([](const RecordedRequest&) {
-                         UpstreamResponse r;
-                         r.body = "ok";
-                         return r;
-                       })) {
+Upstream::Upstream() : Upstream("127.0.0.1", 0) {}
+
+Upstream::Upstream(const std::string& ipv4, std::uint16_t port)
+    : handler_(std::make_shared<const UpstreamHandler>([](const RecordedRequest&) {
+        UpstreamResponse r;
+        r.body = "ok";
+        return r;
+      })) {
   listen_fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (listen_fd_ < 0) throw std::runtime_error("upstream: socket failed");
   int one = 1;
   ::setsockopt(listen_fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = 0;
+  if (::inet_pton(AF_INET, ipv4.c_str(), &addr.sin_addr) != 1) {
+    ::close(listen_fd_);
+    throw std::runtime_error("upstream: not an IPv4 address: " + ipv4);
+  }
+  addr.sin_port = htons(port);
   if (::bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
       ::listen(listen_fd_, 512) != 0) {
     ::close(listen_fd_);

@@ -68,6 +68,8 @@ using UpstreamHandler = std::function<UpstreamResponse(const RecordedRequest&)>;
 class Upstream {
  public:
   Upstream();  // listens and starts serving; default handler answers 200 "ok"
+  // Listens on another loopback address (e.g. "127.0.0.2") and/or a given port (0 = any).
+  Upstream(const std::string& ipv4, std::uint16_t port);
   ~Upstream();
   Upstream(const Upstream&) = delete;
   Upstream& operator=(const Upstream&) = delete;

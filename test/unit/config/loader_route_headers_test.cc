@@ -116,8 +116,6 @@ namespace {
 // The loaded conditions reach the router: plain values as written, a lone "~*" value compiled
 // into a case-insensitive regex, and matching sees them.
 TEST(SnapshotRouteHeaders, CompiledIntoTheRouteTable) {
-  CompileOptions opts;
-  opts.resolve_hosts = false;
   filter::Registry reg;
   CompileResult r = build_from_string(testing::text(R"yaml(
 _format_version: "3.0"
@@ -136,9 +134,9 @@ services:
           X-Canary: ["true"]
           user-agent: ["~*bot"]
 )yaml"),
-                                      "kong.yaml", reg, opts);
+                                      "kong.yaml", reg);
   ASSERT_TRUE(r.ok()) << r.errors.to_string();
-  const auto& routes = r.snapshot->routes.routes();
+  const auto& routes = r.snapshot->routes->routes();
   ASSERT_EQ(routes.size(), 2u);
   const router::Route& canary = *routes[1];
   ASSERT_EQ(canary.headers.size(), 2u);
@@ -150,11 +148,11 @@ services:
   EXPECT_TRUE(canary.headers[1].values.empty());
 
   http::HeaderMap h;
-  EXPECT_EQ(r.snapshot->routes.match("GET", "h", "/v1/checkout", h).route->name, "stable");
+  EXPECT_EQ(r.snapshot->routes->match("GET", "h", "/v1/checkout", h).route->name, "stable");
   h.add("x-canary", "TRUE");
-  EXPECT_EQ(r.snapshot->routes.match("GET", "h", "/v1/checkout", h).route->name, "stable");
+  EXPECT_EQ(r.snapshot->routes->match("GET", "h", "/v1/checkout", h).route->name, "stable");
   h.add("User-Agent", "GoogleBOT/2.1");
-  EXPECT_EQ(r.snapshot->routes.match("GET", "h", "/v1/checkout", h).route->name, "canary");
+  EXPECT_EQ(r.snapshot->routes->match("GET", "h", "/v1/checkout", h).route->name, "canary");
 }
 
 }  // namespace

@@ -1,5 +1,7 @@
 #include <gtest/gtest.h>
 
+#include "config/snapshot.h"
+#include "http/header_map.h"
 #include "test_util.h"
 
 namespace portico::config::testing {
@@ -129,14 +131,55 @@ TEST(Routes, Protocols) {
 }
 
 TEST(Routes, NotYetSupportedAndUnknownFields) {
-  EXPECT_EQ(route_errors("        paths: [/]\n        snis: [example.com]\n"
+  EXPECT_EQ(route_errors("        paths: [/]\n        sources: [{ip: 10.0.0.1}]\n"
                          "        strip: false\n"),
-            "kong.yaml:8:9: services[0].routes[0].snis: Kong field 'snis' is not supported "
+            "kong.yaml:8:9: services[0].routes[0].sources: Kong field 'sources' is not supported "
             "yet\n"
             "kong.yaml:9:9: services[0].routes[0].strip: unknown field 'strip'; expected one of: "
-            "name, protocols, paths, hosts, methods, headers, strip_path, "
+            "name, protocols, paths, hosts, methods, headers, snis, strip_path, "
             "preserve_host, regex_priority, path_handling, https_redirect_status_code, "
             "request_buffering, response_buffering, id, tags, created_at, updated_at, plugins");
+}
+
+// Kong's route `snis` (traditional_compatible flavour: names, or one wildcard label at either end).
+TEST(Routes, Snis) {
+  Route r = load_route(
+      "        paths: [/]\n"
+      "        snis: [API.Example.com, \"*.example.org\", \"example.*\", foo.test.]\n");
+  EXPECT_EQ(r.snis, (std::vector<std::string>{"api.example.com", "*.example.org", "example.*",
+                                              "foo.test."}));
+  // SNI alone is enough to match on (Kong: one of the fields must be set), with https allowed.
+  Route only = load_route("        protocols: [https]\n        snis: [a.test]\n");
+  EXPECT_EQ(only.snis, std::vector<std::string>{"a.test"});
+  EXPECT_TRUE(load_route("        paths: [/]\n").snis.empty());
+}
+
+TEST(Routes, SniValues) {
+  EXPECT_EQ(
+      route_errors(
+          "        paths: [/]\n"
+          "        snis: [\"1.2.3.4\", \"a.test:443\", \"[::1]\", \"*.*.test\", \"a..b\", \"\"]\n"),
+      "kong.yaml:8:16: services[0].routes[0].snis[0]: sni \"1.2.3.4\" must not be an IP "
+      "address\n"
+      "kong.yaml:8:27: services[0].routes[0].snis[1]: sni \"a.test:443\" must not have a port\n"
+      "kong.yaml:8:41: services[0].routes[0].snis[2]: sni \"[::1]\" must not be an IP address\n"
+      "kong.yaml:8:50: services[0].routes[0].snis[3]: sni \"*.*.test\" is not a valid server name "
+      "(letters, digits, '-' and '_' in dot-separated labels, optionally one wildcard label at "
+      "the start (*.example.com) or the end (example.*))\n"
+      "kong.yaml:8:62: services[0].routes[0].snis[4]: sni \"a..b\" is not a valid server name "
+      "(letters, digits, '-' and '_' in dot-separated labels, optionally one wildcard label at "
+      "the start (*.example.com) or the end (example.*))\n"
+      "kong.yaml:8:70: services[0].routes[0].snis[5]: sni must not be empty");
+}
+
+TEST(Routes, SnisNeedATlsProtocol) {
+  // Kong's entity check, with its message; the error points at the snis list.
+  EXPECT_EQ(route_errors("        paths: [/]\n        protocols: [http]\n        snis: [a.test]\n"),
+            "kong.yaml:9:15: services[0].routes[0].snis: 'snis' can only be set when 'protocols' "
+            "is 'grpcs', 'https', 'tls' or 'tls_passthrough'");
+  // One TLS protocol among others is enough, as in Kong (the default is http and https).
+  EXPECT_EQ(load_route("        protocols: [http, https]\n        snis: [a.test]\n").snis,
+            std::vector<std::string>{"a.test"});
 }
 
 TEST(Routes, NestedRouteMustNotNameAService) {
@@ -230,3 +273,38 @@ routes:
 
 }  // namespace
 }  // namespace portico::config::testing
+
+namespace portico::config {
+namespace {
+
+// The loaded snis reach the router, and matching honours them: the route with snis (one more
+// criterion) wins when the connection's SNI is listed, and never without an SNI.
+TEST(SnapshotRouteSnis, CompiledIntoTheRouteTable) {
+  filter::Registry reg;
+  CompileResult r = build_from_string(testing::text(R"yaml(
+_format_version: "3.0"
+services:
+  - name: s
+    url: http://127.0.0.1:9001
+    routes:
+      - name: any
+        paths: [/a]
+      - name: tls
+        paths: [/a]
+        snis: ["*.Example.com"]
+)yaml"),
+                                      "kong.yaml", reg);
+  ASSERT_TRUE(r.ok()) << r.errors.to_string();
+  const auto& routes = r.snapshot->routes->routes();
+  ASSERT_EQ(routes.size(), 2u);
+  EXPECT_EQ(routes[1]->snis, std::vector<std::string>{"*.example.com"});
+  http::HeaderMap h;
+  // Plaintext: snis are not tested (Kong), and the extra criterion wins the tie.
+  EXPECT_EQ(r.snapshot->routes->match("GET", "h", "/a", h).route->name, "tls");
+  EXPECT_EQ(r.snapshot->routes->match("GET", "h", "/a", h, router::kTlsWithoutSni).route->name, "any");
+  EXPECT_EQ(r.snapshot->routes->match("GET", "h", "/a", h, "api.example.com").route->name, "tls");
+  EXPECT_EQ(r.snapshot->routes->match("GET", "h", "/a", h, "example.org").route->name, "any");
+}
+
+}  // namespace
+}  // namespace portico::config

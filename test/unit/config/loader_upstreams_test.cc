@@ -77,6 +77,83 @@ upstreams:
             "round-robin, consistent-hashing, least-connections, least-request)");
 }
 
+TEST(LoaderUpstreams, CookieAndConsumerHashing) {
+  Config c = load_ok(R"(
+_format_version: "3.0"
+upstreams:
+  - name: by-cookie
+    hash_on: cookie
+    hash_on_cookie: lb_id
+  - name: by-cookie-path
+    algorithm: consistent-hashing
+    hash_on: cookie
+    hash_on_cookie: lb_id
+    hash_on_cookie_path: /shop
+  - name: by-consumer
+    hash_on: consumer
+    hash_fallback: ip
+  - name: by-header-then-cookie
+    hash_on: header
+    hash_on_header: x-user
+    hash_fallback: cookie
+    hash_on_cookie: lb_id
+  - name: by-ip-then-consumer
+    hash_on: ip
+    hash_fallback: consumer
+)");
+  ASSERT_EQ(c.upstreams.size(), 5u);
+  EXPECT_EQ(c.upstreams[0].algorithm, "consistent-hashing");
+  EXPECT_EQ(c.upstreams[0].hash_on, "cookie");
+  EXPECT_EQ(c.upstreams[0].hash_on_cookie, "lb_id");
+  EXPECT_EQ(c.upstreams[0].hash_on_cookie_path, "/") << "Kong's default";
+  EXPECT_EQ(c.upstreams[1].hash_on_cookie_path, "/shop");
+  EXPECT_EQ(c.upstreams[2].hash_on, "consumer");
+  EXPECT_EQ(c.upstreams[2].hash_fallback, "ip");
+  EXPECT_EQ(c.upstreams[3].hash_fallback, "cookie");
+  EXPECT_EQ(c.upstreams[4].hash_fallback, "consumer");
+}
+
+TEST(LoaderUpstreams, CookieAndConsumerRules) {
+  EXPECT_EQ(load_errors(R"(
+_format_version: "3.0"
+upstreams:
+  - name: a
+    hash_on: cookie
+  - name: b
+    hash_on: cookie
+    hash_on_cookie: lb
+    hash_fallback: ip
+  - name: c
+    hash_on: ip
+    hash_fallback: cookie
+  - name: d
+    hash_on: consumer
+    hash_fallback: consumer
+  - name: e
+    hash_on: cookie
+    hash_on_cookie: "lb id"
+  - name: f
+    hash_on: cookie
+    hash_on_cookie: lb
+    hash_on_cookie_path: shop
+  - name: g
+    hash_on: cookie
+    hash_on_cookie: lb
+    hash_on_cookie_path: "/a;Domain=x"
+)"),
+            "kong.yaml:4:14: upstreams[0].hash_on: 'hash_on_cookie' is required when hash_on is 'cookie'\n"
+            "kong.yaml:8:20: upstreams[1].hash_fallback: hash_fallback must be 'none' when hash_on is 'cookie'\n"
+            "kong.yaml:11:20: upstreams[2].hash_fallback: 'hash_on_cookie' is required when hash_fallback is "
+            "'cookie'\n"
+            "kong.yaml:14:20: upstreams[3].hash_fallback: hash_fallback must differ from hash_on\n"
+            "kong.yaml:17:21: upstreams[4].hash_on_cookie: hash_on_cookie \"lb id\" is not a valid cookie name (no "
+            "spaces, control characters or any of ()<>@,;:\\\"/[]?={})\n"
+            "kong.yaml:21:26: upstreams[5].hash_on_cookie_path: hash_on_cookie_path path \"shop\" must start with "
+            "\"/\"\n"
+            "kong.yaml:25:26: upstreams[6].hash_on_cookie_path: hash_on_cookie_path \"/a;Domain=x\" must not "
+            "contain ';'");
+}
+
 TEST(LoaderUpstreams, TargetErrors) {
   EXPECT_EQ(load_errors(R"(
 _format_version: "3.0"

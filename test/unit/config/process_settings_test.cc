@@ -143,6 +143,58 @@ TEST(ProcessSettings, RangesAndEnums) {
       "(0..1000000)");
 }
 
+TEST(ProcessSettings, DnsBlock) {
+  Config defaults = load_ok("_format_version: \"3.0\"\n");
+  EXPECT_TRUE(defaults.portico.dns.resolvers.empty());
+  EXPECT_EQ(defaults.portico.dns.hosts_file, "/etc/hosts");
+  EXPECT_EQ(defaults.portico.dns.timeout_ms, 2000u);
+  EXPECT_EQ(defaults.portico.dns.attempts, 2u);
+  EXPECT_EQ(defaults.portico.dns.not_found_ttl, 30u);
+  EXPECT_EQ(defaults.portico.dns.family, "v4_preferred");
+
+  Config c = load_ok(portico_yaml(R"(  dns:
+    resolvers: ["10.0.0.2", "10.0.0.3:5353", "fd00::53", "[fd00::54]:5300"]
+    hosts_file: ""
+    timeout: 750
+    attempts: 3
+    min_ttl: 5
+    max_ttl: 60
+    not_found_ttl: 2
+    family: v6_only
+)"));
+  const DnsSettings& d = c.portico.dns;
+  ASSERT_EQ(d.resolvers.size(), 4u);
+  EXPECT_EQ(d.resolvers[0], (Listen{"10.0.0.2", 53}));
+  EXPECT_EQ(d.resolvers[1], (Listen{"10.0.0.3", 5353}));
+  EXPECT_EQ(d.resolvers[2], (Listen{"fd00::53", 53}));
+  EXPECT_EQ(d.resolvers[3], (Listen{"fd00::54", 5300}));
+  EXPECT_EQ(d.hosts_file, "");
+  EXPECT_EQ(d.timeout_ms, 750u);
+  EXPECT_EQ(d.attempts, 3u);
+  EXPECT_EQ(d.min_ttl, 5u);
+  EXPECT_EQ(d.max_ttl, 60u);
+  EXPECT_EQ(d.not_found_ttl, 2u);
+  EXPECT_EQ(d.family, "v6_only");
+}
+
+TEST(ProcessSettings, DnsBlockErrors) {
+  std::string e = portico_errors(R"(  dns:
+    resolvers: ["dns.google", "10.0.0.1:0"]
+    timeout: 0
+    family: ipv4
+    min_ttl: 100
+    max_ttl: 10
+    retries: 3
+)");
+  EXPECT_NE(e.find("kong.yaml:4:17: portico.dns.resolvers[0]: resolver \"dns.google\" must be an IP address"),
+            std::string::npos) << e;
+  EXPECT_NE(e.find("kong.yaml:4:31: portico.dns.resolvers[1]: resolver \"10.0.0.1:0\""), std::string::npos) << e;
+  EXPECT_NE(e.find("kong.yaml:5:14: portico.dns.timeout:"), std::string::npos) << e;
+  EXPECT_NE(e.find("kong.yaml:6:13: portico.dns.family:"), std::string::npos) << e;
+  EXPECT_NE(e.find("portico.dns.min_ttl: min_ttl (100) must not exceed max_ttl (10)"), std::string::npos) << e;
+  EXPECT_NE(e.find("kong.yaml:9:5: portico.dns.retries: unknown field 'retries'"), std::string::npos) << e;
+}
+
 TEST(ProcessSettings, UnknownKeysAtEachLevel) {
   EXPECT_EQ(portico_errors(R"(  wrokers: 2
   limits:
@@ -153,7 +205,7 @@ TEST(ProcessSettings, UnknownKeysAtEachLevel) {
 )"),
             "kong.yaml:3:3: portico.wrokers: unknown field 'wrokers' (did you mean 'workers'?); "
             "expected one of: listen, admin_listen, workers, log_level, access_log, limits, "
-            "timeouts, upstream_keepalive\n"
+            "timeouts, upstream_keepalive, dns\n"
             "kong.yaml:5:5: portico.limits.max_body: unknown field 'max_body'; expected one of: "
             "max_header_bytes, max_headers, max_uri_bytes, max_body_bytes\n"
             "kong.yaml:7:5: portico.timeouts.read: unknown field 'read'; expected one of: "

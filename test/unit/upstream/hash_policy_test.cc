@@ -123,6 +123,62 @@ TEST(HashPolicy, ConsumerMissingFallsBack) {
   EXPECT_EQ(select_hash_key(on(HashOn::kConsumer), facts(""), scratch), "");
 }
 
+TEST(HashPolicy, ConsumerPresentWinsOverItsFallback) {
+  std::string scratch;
+  HashPolicy p = on(HashOn::kConsumer, HashOn::kHeader);
+  p.hash_fallback_header = "x-user";
+  EXPECT_EQ(select_hash_key(p, facts("c-1"), scratch), "c-1");
+  EXPECT_EQ(select_hash_key(p, facts(""), scratch), "alice") << "anonymous: the header decides";
+}
+
+TEST(HashPolicy, ConsumerAsFallback) {
+  std::string scratch;
+  HashPolicy p = on(HashOn::kHeader, HashOn::kConsumer);
+  p.hash_on_header = "x-missing";
+  EXPECT_EQ(select_hash_key(p, facts("c-2"), scratch), "c-2");
+  EXPECT_EQ(select_hash_key(p, facts(""), scratch), "");
+}
+
+TEST(HashPolicy, MintsCookieOnlyWhenCookieIsASource) {
+  EXPECT_TRUE(mints_cookie(on(HashOn::kCookie)));
+  EXPECT_TRUE(mints_cookie(on(HashOn::kConsumer, HashOn::kCookie)));
+  EXPECT_FALSE(mints_cookie(on(HashOn::kHeader, HashOn::kIp)));
+  EXPECT_FALSE(mints_cookie(on(HashOn::kNone)));
+}
+
+TEST(HashPolicy, CookieAbsentGivesNoKeySoTheCallerMints) {
+  std::string scratch;
+  HashPolicy p = on(HashOn::kCookie);
+  p.hash_on_cookie = "lb";
+  EXPECT_EQ(select_hash_key(p, facts(), scratch), "");
+  EXPECT_TRUE(mints_cookie(p));
+  const std::vector<HeaderField> with_cookie = {{"Cookie", "theme=dark; lb=5f0c"}};
+  RequestFacts f = facts();
+  f.headers = with_cookie;
+  EXPECT_EQ(select_hash_key(p, f, scratch), "5f0c");
+}
+
+TEST(HashPolicy, CookieAsFallbackReadsHashOnCookie) {
+  std::string scratch;
+  HashPolicy p = on(HashOn::kConsumer, HashOn::kCookie);
+  p.hash_on_cookie = "session";
+  EXPECT_EQ(select_hash_key(p, facts("c-3"), scratch), "c-3");
+  EXPECT_EQ(select_hash_key(p, facts(""), scratch), "abc123");
+  p.hash_on_cookie = "absent";
+  EXPECT_EQ(select_hash_key(p, facts(""), scratch), "") << "no consumer, no cookie: mint";
+}
+
+TEST(HashPolicy, FormatSetCookie) {
+  HashPolicy p = on(HashOn::kCookie);
+  p.hash_on_cookie = "lb";
+  std::string out = "stale";
+  format_set_cookie(p, "0b6e6d5e-1c1a-4c57-9d8e-0f3c7d1a2b4c", out);
+  EXPECT_EQ(out, "lb=0b6e6d5e-1c1a-4c57-9d8e-0f3c7d1a2b4c; Path=/; SameSite=Lax; HttpOnly");
+  p.hash_on_cookie_path = "/shop";
+  format_set_cookie(p, "v", out);
+  EXPECT_EQ(out, "lb=v; Path=/shop; SameSite=Lax; HttpOnly");
+}
+
 TEST(HashPolicy, SingleValueNeedsNoScratch) {
   std::string scratch;
   HashPolicy p = on(HashOn::kHeader);

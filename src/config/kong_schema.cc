@@ -8,6 +8,7 @@
 
 #include <re2/re2.h>
 
+#include "config/duration.h"
 #include "config/process_settings.h"
 #include "config/validators.h"
 
@@ -161,6 +162,105 @@ void read_route_headers(const ConfigNode& map, const std::string& path, core::Co
     }
     out.push_back(std::move(h));
   }
+}
+
+// Envoy's retry_on conditions that Portico implements (docs/configuration.md "Retries").
+constexpr std::array<std::string_view, 7> kRetryOn = {
+    "5xx",           "gateway-error",  "reset", "connect-failure",
+    "retriable-4xx", "refused-stream", "retriable-status-codes"};
+
+std::string_view trim_spaces(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+// A duration field of `r`, if present (see duration.h).
+void read_duration_field(ObjectReader& r, std::string_view key, uint32_t& ms) {
+  if (const ConfigNode* n = r.child(key)) read_duration(*n, r.path_of(key), r.errors(), ms);
+}
+
+// Portico's route `retry_policy` (Envoy's fields and semantics). `retry_on` is a comma-separated
+// string (Envoy's form) or a list; every condition must be one Portico implements. Returns false
+// when anything in it was wrong (errors recorded).
+bool read_retry_policy(const ConfigNode& node, const std::string& path, core::ConfigErrors& errors,
+                       RetryPolicy& out) {
+  const size_t errors_before = errors.count();
+  ObjectReader r(node, path, errors);
+  if (!r.valid()) return false;
+  out.mark = node.mark();
+  r.require("retry_on");
+  if (const ConfigNode* on = r.child("retry_on")) {
+    const std::string on_path = r.path_of("retry_on");
+    auto add_conditions = [&](const ConfigNode& item, const std::string& item_path) {
+      std::string text;
+      if (!core::read_string(item, item_path, errors, text)) return;
+      std::string_view rest = text;
+      for (;;) {
+        size_t comma = rest.find(',');
+        std::string_view cond = trim_spaces(rest.substr(0, comma));
+        if (cond.empty()) {
+          errors.add(item, item_path, fmt::format("empty condition in retry_on \"{}\"", text));
+        } else if (!contains(kRetryOn, cond)) {
+          errors.add(item, item_path,
+                     fmt::format("unknown retry_on condition \"{}\"; expected one of: {}", cond,
+                                 fmt::join(kRetryOn, ", ")));
+        } else if (contains(out.retry_on, cond)) {
+          errors.add(item, item_path, fmt::format("retry_on lists \"{}\" twice", cond));
+        } else {
+          out.retry_on.emplace_back(cond);
+        }
+        if (comma == std::string_view::npos) break;
+        rest.remove_prefix(comma + 1);
+      }
+    };
+    if (on->is_sequence()) {
+      if (on->empty()) r.error("retry_on", "retry_on must name at least one condition");
+      for (size_t i = 0; i < on->size(); ++i) add_conditions((*on)[i], path_index(on_path, i));
+    } else {
+      add_conditions(*on, on_path);
+    }
+  }
+  r.get("num_retries", out.num_retries, 0u, 100u);
+  read_duration_field(r, "per_try_timeout", out.per_try_timeout);
+  if (const ConfigNode* codes = r.sequence("retriable_status_codes")) {
+    const std::string codes_path = r.path_of("retriable_status_codes");
+    for (size_t i = 0; i < codes->size(); ++i) {
+      int64_t code = 0;
+      if (core::read_int((*codes)[i], path_index(codes_path, i), errors, code, 100, 599)) {
+        out.retriable_status_codes.push_back(static_cast<int>(code));
+      }
+    }
+  }
+  const bool by_codes = contains(out.retry_on, std::string_view("retriable-status-codes"));
+  if (by_codes && out.retriable_status_codes.empty() && errors.count() == errors_before) {
+    r.error("retry_on",
+            "retry_on 'retriable-status-codes' needs a non-empty 'retriable_status_codes' list");
+  }
+  if (!by_codes && r.has("retriable_status_codes")) {
+    r.error("retriable_status_codes",
+            "'retriable_status_codes' has no effect unless retry_on includes "
+            "'retriable-status-codes'");
+  }
+  if (const ConfigNode* back_off = r.map("retry_back_off")) {
+    ObjectReader b(*back_off, r.path_of("retry_back_off"), errors);
+    bool has_max = b.has("max_interval");
+    read_duration_field(b, "base_interval", out.base_interval);
+    read_duration_field(b, "max_interval", out.max_interval);
+    if (out.base_interval == 0) {
+      b.error("base_interval", "base_interval must be greater than 0");
+    } else if (!has_max) {
+      out.max_interval = static_cast<uint32_t>(
+          std::min<uint64_t>(uint64_t{out.base_interval} * 10, kMaxDurationMs));
+    } else if (out.max_interval < out.base_interval) {
+      b.error("max_interval",
+              fmt::format("max_interval ({} ms) must not be less than base_interval ({} ms)",
+                          out.max_interval, out.base_interval));
+    }
+    b.finish();
+  }
+  r.finish();
+  return errors.count() == errors_before;
 }
 
 }  // namespace
@@ -453,6 +553,13 @@ void KongSchema::read_route(const ConfigNode& node, std::string path, int servic
   }
   r.get("request_buffering", route.request_buffering);
   r.get("response_buffering", route.response_buffering);
+  read_duration_field(r, "timeout", route.timeout);
+  if (const ConfigNode* policy = r.child("retry_policy")) {
+    RetryPolicy p;
+    if (read_retry_policy(*policy, r.path_of("retry_policy"), errors_, p)) {
+      route.retry_policy = std::move(p);
+    }
+  }
   read_common(r, route.id, route.tags);
   reject_not_yet(r, kRouteFieldsNotYet);
 

@@ -47,6 +47,20 @@ struct HeaderCondition {
   std::vector<std::string> values;  // as written, non-empty
 };
 
+// Portico's `retry_policy` on a route (Envoy's RouteAction.RetryPolicy, docs/configuration.md
+// "Retries"). Durations in ms.
+struct RetryPolicy {
+  // Conditions as written, each one of: 5xx, gateway-error, reset, connect-failure,
+  // retriable-4xx, refused-stream, retriable-status-codes. Non-empty, no duplicates.
+  std::vector<std::string> retry_on;
+  uint32_t num_retries = 1;                 // Envoy's default
+  uint32_t per_try_timeout = 0;             // 0 = none
+  std::vector<int> retriable_status_codes;  // only with retry_on retriable-status-codes
+  uint32_t base_interval = 25;              // back-off
+  uint32_t max_interval = 250;              // back-off; default 10 x base_interval
+  core::Mark mark;
+};
+
 struct Route {
   std::string id;
   std::string name;
@@ -64,6 +78,8 @@ struct Route {
   int https_redirect_status_code = 426;
   bool request_buffering = true;
   bool response_buffering = true;
+  uint32_t timeout = 0;  // ms; Portico: deadline for the whole upstream exchange, 0 = none
+  std::optional<RetryPolicy> retry_policy;  // Portico; none = no retries beyond the service's
   std::vector<std::string> tags;
   core::Mark mark;
   std::string yaml_path;

@@ -194,6 +194,26 @@ CompileResult compile(std::shared_ptr<const Config> config, const filter::Regist
     route->path_handling = r.path_handling == "v1" ? router::PathHandling::kV1 : router::PathHandling::kV0;
     route->https_only = std::find(r.protocols.begin(), r.protocols.end(), "http") == r.protocols.end();
     route->https_redirect_status_code = r.https_redirect_status_code;
+    route->timeout = std::chrono::milliseconds(r.timeout);
+    if (r.retry_policy) {
+      const RetryPolicy& rp = *r.retry_policy;
+      auto retry = std::make_unique<router::RetryPolicy>();
+      for (const std::string& cond : rp.retry_on) {
+        if (cond == "5xx") retry->retry_on |= router::RetryPolicy::k5xx;
+        else if (cond == "gateway-error") retry->retry_on |= router::RetryPolicy::kGatewayError;
+        else if (cond == "reset") retry->retry_on |= router::RetryPolicy::kReset;
+        else if (cond == "connect-failure") retry->retry_on |= router::RetryPolicy::kConnectFailure;
+        else if (cond == "retriable-4xx") retry->retry_on |= router::RetryPolicy::kRetriable4xx;
+        else if (cond == "refused-stream") retry->retry_on |= router::RetryPolicy::kRefusedStream;
+        else if (cond == "retriable-status-codes") retry->retry_on |= router::RetryPolicy::kRetriableStatusCodes;
+      }
+      retry->num_retries = rp.num_retries;
+      retry->per_try_timeout = std::chrono::milliseconds(rp.per_try_timeout);
+      retry->base_interval = std::chrono::milliseconds(rp.base_interval);
+      retry->max_interval = std::chrono::milliseconds(rp.max_interval);
+      for (int code : rp.retriable_status_codes) retry->retriable_status_codes.push_back(static_cast<uint16_t>(code));
+      route->retry = std::move(retry);
+    }
 
     // For each plugin name, the most specific enabled instance applies.
     std::map<std::string, std::pair<int, size_t>> chosen;  // name → (rank, plugin index)

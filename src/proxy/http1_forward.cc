@@ -1,9 +1,16 @@
 // The upstream half of Http1Session: connect (or reuse), send the request head and stream the
 // request body, read the response head, run response filters, stream the response body back.
+#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/buffer.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
 
+#include <algorithm>
 #include <array>
 #include <charconv>
+#include <chrono>
+#include <ctime>
+#include <optional>
 #include <span>
 
 #include "codec/http1/head_writer.h"
@@ -85,6 +92,57 @@ bool safe_to_replay(std::string_view method, bool has_body) {
   if (has_body) return false;
   return method == "GET" || method == "HEAD" || method == "OPTIONS" || method == "PUT" ||
          method == "DELETE" || method == "TRACE";
+}
+
+// Request bodies up to this size are read in full before the first attempt when the route has a
+// retry policy, so that a retry can send them again; larger ones stream and are never replayed.
+constexpr uint64_t kMaxReplayableBody = 64 * 1024;
+
+// Envoy's back-off for retry number `retry` (1, 2, ...): uniformly random ("full jitter") in
+// [0, min(max_interval, base_interval * (2^retry - 1))].
+std::chrono::milliseconds backoff_interval(const router::RetryPolicy& policy, uint32_t retry,
+                                           uint64_t random) {
+  const uint64_t base = static_cast<uint64_t>(policy.base_interval.count());
+  const uint64_t factor = (uint64_t{1} << std::min<uint32_t>(retry, 30)) - 1;
+  const uint64_t upper = std::min<uint64_t>(static_cast<uint64_t>(policy.max_interval.count()), base * factor);
+  return std::chrono::milliseconds(static_cast<int64_t>(random % (upper + 1)));
+}
+
+// Retry-After (RFC 9110 §10.2.3): delay-seconds, or an HTTP-date in the preferred IMF-fixdate form
+// ("Sun, 06 Nov 1994 08:49:37 GMT"), relative to `now`. nullopt when unreadable.
+std::optional<std::chrono::milliseconds> parse_retry_after(std::string_view value, std::time_t now) {
+  while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
+  while (!value.empty() && (value.back() == ' ' || value.back() == '\t')) value.remove_suffix(1);
+  if (value.empty()) return std::nullopt;
+  if (value.front() >= '0' && value.front() <= '9') {
+    constexpr uint64_t kYear = 86400 * 365;  // longer waits read as a year: never retried anyway
+    uint64_t seconds = 0;
+    auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), seconds);
+    if (end != value.data() + value.size()) return std::nullopt;
+    if (ec != std::errc() && ec != std::errc::result_out_of_range) return std::nullopt;
+    if (ec == std::errc::result_out_of_range || seconds > kYear) seconds = kYear;
+    return std::chrono::milliseconds(seconds * 1000);
+  }
+  static constexpr std::string_view kMonths = "JanFebMarAprMayJunJulAugSepOctNovDec";
+  // "Sun, 06 Nov 1994 08:49:37 GMT": fixed positions.
+  if (value.size() != 29 || value.substr(3, 2) != ", " || value.substr(25) != " GMT") return std::nullopt;
+  auto num = [&](size_t at, size_t len, int& out) {
+    auto [end, ec] = std::from_chars(value.data() + at, value.data() + at + len, out);
+    return ec == std::errc() && end == value.data() + at + len;
+  };
+  std::tm tm{};
+  int year = 0;
+  size_t month = kMonths.find(value.substr(8, 3));
+  if (month == std::string_view::npos || month % 3 != 0 || !num(5, 2, tm.tm_mday) || !num(12, 4, year) ||
+      !num(17, 2, tm.tm_hour) || !num(20, 2, tm.tm_min) || !num(23, 2, tm.tm_sec) || value[19] != ':' ||
+      value[22] != ':') {
+    return std::nullopt;
+  }
+  tm.tm_mon = static_cast<int>(month / 3);
+  tm.tm_year = year - 1900;
+  std::time_t at = timegm(&tm);
+  if (at == static_cast<std::time_t>(-1)) return std::nullopt;
+  return std::chrono::milliseconds(at > now ? (at - now) * 1000 : 0);
 }
 
 }  // namespace
@@ -179,8 +237,20 @@ void Http1Session::build_upstream_head(const router::Route& route, const upstrea
 
 runtime::Task<IoStatus> Http1Session::send_request(upstream::UpstreamConnection& up,
                                                    const upstream::Cluster& cluster,
+                                                   std::chrono::milliseconds write_timeout,
                                                    bool& client_failed) {
   client_failed = false;
+  if (body_held_) {
+    // The whole body was read beforehand (a retry policy may send it again): head and body in one
+    // write; the framing in up_head_ is the request's Content-Length.
+    SpanBatch held;
+    held.add(up_head_.view());
+    held.add(held_body_);
+    size_t written = 0;
+    IoStatus io = up.stream.write_now(held.buffers(), written);
+    if (io == IoStatus::kWouldBlock) io = co_await up.stream.write_rest(held.buffers(), written, write_timeout);
+    co_return io;
+  }
   auto& in = down_.in();
   const size_t head_size = parser_.head_size();
   const bool chunked = head_.framing == Framing::kChunked;
@@ -240,7 +310,7 @@ runtime::Task<IoStatus> Http1Session::send_request(upstream::UpstreamConnection&
     if (!batch.empty()) {
       size_t written = 0;
       IoStatus io = up.stream.write_now(batch.buffers(), written);
-      if (io == IoStatus::kWouldBlock) io = co_await up.stream.write_rest(batch.buffers(), written, cluster.write_timeout);
+      if (io == IoStatus::kWouldBlock) io = co_await up.stream.write_rest(batch.buffers(), written, write_timeout);
       if (io != IoStatus::kOk) co_return io;
     }
     x_.bytes_received += body_pos_ - head_size;
@@ -330,9 +400,44 @@ runtime::Task<bool> Http1Session::proxy_upstream(const config::Snapshot& snap, u
   const bool is_head = x_.request.method == "HEAD";
   int connect_attempts = 0;
   bool fresh_retry_used = false;
+  bool retry_same_target = false;  // the free retry of a dead pooled connection stays on its target
   const std::string_view key =
       cluster.algorithm == upstream::Algorithm::kConsistentHashing ? hash_key(cluster) : std::string_view();
   int last_pick = -1;
+
+  // The route's retry policy (Envoy semantics) on top of the service's Kong `retries`, which keep
+  // their meaning: connect failures (and, for idempotent bodiless requests, connections closed
+  // before any response byte) are retried by Kong's count first, at once; the policy then retries
+  // what its retry_on names, with back-off, up to num_retries. The route `timeout` bounds it all.
+  const router::RetryPolicy* policy = route.retry.get();
+  upstream_deadline_ = route.timeout.count() > 0 ? x_.timings.upstream_start + route.timeout
+                                                 : core::MonoTime::max();
+  body_held_ = false;
+  if (policy && head_.framing == Framing::kContentLength && !body_consumed_ &&
+      head_.content_length <= kMaxReplayableBody) {
+    // Small enough to keep: read it all now, so every attempt can send it.
+    IoStatus held = co_await hold_request_body();
+    if (held != IoStatus::kOk) co_return co_await send_local_reply(true);
+  }
+  // A policy retry re-sends the request: that needs all of its bytes (no body, or a held one).
+  const bool policy_replayable = !x_.request.has_body || body_held_;
+  uint32_t policy_retries = 0;
+  std::chrono::milliseconds next_wait{0};
+
+  // Whether the policy retries after a failed attempt (`condition`: retry_on covers the failure;
+  // `sent`: the request, or part of it, went out). Schedules the back-off when it does.
+  auto policy_retry = [&](bool condition, bool sent,
+                          std::optional<std::chrono::milliseconds> wait = std::nullopt) -> bool {
+    if (!policy || !condition || policy_retries >= policy->num_retries) return false;
+    if (sent && !policy_replayable) return false;
+    std::chrono::milliseconds w =
+        wait ? *wait : backoff_interval(*policy, policy_retries + 1, ctx_.ids.next_u64());
+    if (core::MonoClock::now() + w >= upstream_deadline_) return false;
+    ++policy_retries;
+    next_wait = w;
+    ctx_.stats.upstream_retries.add();
+    return true;
+  };
 
   // Counts the attempt as active on its target for as long as it runs (least-connections,
   // least-request), whichever way the attempt ends.
@@ -344,8 +449,31 @@ runtime::Task<bool> Http1Session::proxy_upstream(const config::Snapshot& snap, u
 
   for (;;) {
     active_upstream_ = nullptr;
+    if (next_wait.count() > 0) {
+      if (!co_await wait_before_retry(next_wait)) co_return false;  // aborted
+      next_wait = std::chrono::milliseconds(0);
+    }
+    const core::MonoTime attempt_start = core::MonoClock::now();
+    // The attempt's own limit: per_try_timeout, within the route's deadline.
+    const core::MonoTime attempt_deadline =
+        policy && policy->per_try_timeout.count() > 0
+            ? std::min(upstream_deadline_, attempt_start + policy->per_try_timeout)
+            : upstream_deadline_;
+    // An I/O timeout cut down to what is left of `limit`.
+    auto within = [](std::chrono::milliseconds timeout, core::MonoTime limit) {
+      if (limit == core::MonoTime::max()) return timeout;
+      auto left = std::chrono::ceil<std::chrono::milliseconds>(limit - core::MonoClock::now());
+      return std::max(std::chrono::milliseconds(1), std::min(timeout, left));
+    };
+    auto route_timed_out = [&] { return core::MonoClock::now() >= upstream_deadline_; };
+    auto timed_out_reply = [&] {
+      ctx_.stats.upstream_timeouts.add();
+      set_upstream_error(504, "The upstream server is timed out");
+    };
+
     // A retry asks for another target than the one that just failed (if there is one).
-    int pick = balancer.pick({key, ctx_.ids.next_u64(), fresh_retry_used ? -1 : last_pick});
+    int pick = balancer.pick({key, ctx_.ids.next_u64(), retry_same_target ? -1 : last_pick});
+    retry_same_target = false;
     if (pick < 0) {
       PORTICO_LOG_WARN("service {}: no target available", cluster.name);
       set_upstream_error(503, "failure to get a peer from the ring-balancer");
@@ -364,18 +492,22 @@ runtime::Task<bool> Http1Session::proxy_upstream(const config::Snapshot& snap, u
     if (!up) {
       up = std::make_unique<upstream::UpstreamConnection>(asio::ip::tcp::socket(ctx_.io()), ep.key);
       active_upstream_ = &up->stream;
-      IoStatus c = co_await up->stream.connect(ep.address, cluster.connect_timeout);
+      IoStatus c = co_await up->stream.connect(ep.address, within(cluster.connect_timeout, attempt_deadline));
       if (c != IoStatus::kOk) {
         ctx_.stats.upstream_connect_failures.add();
         PORTICO_LOG_WARN("upstream {} ({}) connect failed: {}", ep.key, cluster.name,
                          c == IoStatus::kTimeout ? "timeout" : up->stream.last_error().message());
+        if (route_timed_out()) {
+          timed_out_reply();
+          co_return co_await send_local_reply(false);
+        }
         if (connect_attempts++ < cluster.retries) {
           ctx_.stats.upstream_retries.add();
           continue;
         }
+        if (policy_retry(policy && policy->retries_connect_failure(), false)) continue;
         if (c == IoStatus::kTimeout) {
-          ctx_.stats.upstream_timeouts.add();
-          set_upstream_error(504, "The upstream server is timed out");
+          timed_out_reply();
         } else {
           set_upstream_error(502, "An invalid response was received from the upstream server");
         }
@@ -389,7 +521,8 @@ runtime::Task<bool> Http1Session::proxy_upstream(const config::Snapshot& snap, u
     ctx_.stats.upstream_requests.add();
 
     bool client_failed = false;
-    IoStatus sent = co_await send_request(*up, cluster, client_failed);
+    IoStatus sent = co_await send_request(*up, cluster, within(cluster.write_timeout, attempt_deadline),
+                                          client_failed);
     if (client_failed) {
       up->stream.close();
       if (x_.reply.active() && !response_started_) co_return co_await send_local_reply(true);
@@ -397,19 +530,28 @@ runtime::Task<bool> Http1Session::proxy_upstream(const config::Snapshot& snap, u
     }
     if (sent != IoStatus::kOk) {
       up->stream.close();
+      if (route_timed_out()) {
+        timed_out_reply();
+        co_return co_await send_local_reply(!body_consumed_);
+      }
       if (reused && replayable && !fresh_retry_used) {
         // A pooled connection the upstream closed just as we used it: try once on a new one.
         fresh_retry_used = true;
+        retry_same_target = true;
         continue;
       }
       if (replayable && sent != IoStatus::kTimeout && connect_attempts++ < cluster.retries) {
         ctx_.stats.upstream_retries.add();
         continue;
       }
+      if (policy_retry(policy && (sent == IoStatus::kTimeout ? policy->retries_per_try_timeout()
+                                                             : policy->retries_reset()),
+                       true)) {
+        continue;
+      }
       PORTICO_LOG_WARN("upstream {} ({}) write failed: {}", ep.key, cluster.name, session::to_string(sent));
       if (sent == IoStatus::kTimeout) {
-        ctx_.stats.upstream_timeouts.add();
-        set_upstream_error(504, "The upstream server is timed out");
+        timed_out_reply();
       } else {
         ctx_.stats.upstream_bad_responses.add();
         set_upstream_error(502, "An invalid response was received from the upstream server");
@@ -433,7 +575,7 @@ runtime::Task<bool> Http1Session::proxy_upstream(const config::Snapshot& snap, u
           if (st != ParseStatus::kNeedMore) break;
         }
         // The upstream has only just been sent the request: let the reactor read (and wait).
-        io = co_await up->stream.read_async(cluster.read_timeout);
+        io = co_await up->stream.read_async(within(cluster.read_timeout, attempt_deadline));
         if (io != IoStatus::kOk) break;
       }
       if (st == ParseStatus::kComplete) {
@@ -452,15 +594,26 @@ runtime::Task<bool> Http1Session::proxy_upstream(const config::Snapshot& snap, u
         break;
       }
       if (io == IoStatus::kTimeout) {
-        ctx_.stats.upstream_timeouts.add();
+        if (route_timed_out()) {
+          PORTICO_LOG_WARN("upstream {} ({}): route timeout of {} ms reached", ep.key, cluster.name,
+                           route.timeout.count());
+          timed_out_reply();
+          break;
+        }
         PORTICO_LOG_WARN("upstream {} ({}) timed out after {} ms", ep.key, cluster.name,
-                         cluster.read_timeout.count());
-        set_upstream_error(504, "The upstream server is timed out");
+                         core::ms_between(attempt_start, core::MonoClock::now()));
+        if (policy_retry(policy && policy->retries_per_try_timeout(), true)) {
+          ctx_.stats.upstream_timeouts.add();
+          retry = true;
+          break;
+        }
+        timed_out_reply();
         break;
       }
       if (uin.empty() && reused && replayable && !fresh_retry_used) {
         // A pooled connection closed under us: one free retry on a fresh connection.
         fresh_retry_used = true;
+        retry_same_target = true;
         retry = true;
         break;
       }
@@ -469,6 +622,12 @@ runtime::Task<bool> Http1Session::proxy_upstream(const config::Snapshot& snap, u
         // (idempotent, bodiless) request again, as nginx's proxy_next_upstream error does.
         ctx_.stats.upstream_retries.add();
         PORTICO_LOG_WARN("upstream {} ({}) failed before responding; retrying", ep.key, cluster.name);
+        retry = true;
+        break;
+      }
+      if (policy_retry(policy && policy->retries_reset(), true)) {
+        PORTICO_LOG_WARN("upstream {} ({}) closed the connection before a response head; retrying",
+                         ep.key, cluster.name);
         retry = true;
         break;
       }
@@ -490,6 +649,28 @@ runtime::Task<bool> Http1Session::proxy_upstream(const config::Snapshot& snap, u
       set_upstream_error(502, "protocol upgrade is not supported");
       co_return co_await send_local_reply(true);
     }
+    if (policy && policy->retries_status(resp_head_.status)) {
+      // Decided from the head alone, before any byte of it reaches the client. Retry-After on a
+      // 503 or 429 sets the wait; one beyond max_interval means the upstream asks for more time
+      // than the policy allows, so that response is the answer.
+      std::optional<std::chrono::milliseconds> wait;
+      bool allowed = true;
+      if (resp_head_.status == 503 || resp_head_.status == 429) {
+        for (const auto& h : resp_head_.headers) {
+          if (!http::iequals(h.name, "retry-after")) continue;
+          wait = parse_retry_after(h.value, std::time(nullptr));
+          if (wait && *wait > policy->max_interval) allowed = false;
+          break;
+        }
+      }
+      if (allowed && policy_retry(true, true, wait)) {
+        PORTICO_LOG_DEBUG("upstream {} ({}) answered {}; retrying", ep.key, cluster.name,
+                          resp_head_.status);
+        // The response's body is not wanted: closing beats reading an unknown amount of it.
+        up->stream.close();
+        continue;
+      }
+    }
     x_.timings.first_byte = core::MonoClock::now();
     bool reusable = false;
     bool keep = co_await stream_response(*up, route, cluster, reusable);
@@ -502,6 +683,60 @@ runtime::Task<bool> Http1Session::proxy_upstream(const config::Snapshot& snap, u
     }
     co_return keep;
   }
+}
+
+runtime::Task<bool> Http1Session::wait_before_retry(std::chrono::milliseconds wait) {
+  asio::steady_timer timer(ctx_.io(), wait);
+  retry_timer_ = &timer;
+  auto [ec] = co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+  retry_timer_ = nullptr;
+  co_return !ec;
+}
+
+runtime::Task<IoStatus> Http1Session::hold_request_body() {
+  auto& in = down_.in();
+  const size_t head_size = parser_.head_size();
+  if (head_.expect_continue && body_pos_ == in.size()) {
+    // The client waits for our go-ahead; as in send_request, the upstream never sees Expect.
+    static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+    IoStatus io = co_await down_.write(asio::buffer(kContinue.data(), kContinue.size()),
+                                       ctx_.limits().client_body_timeout);
+    if (io != IoStatus::kOk) co_return io;
+  }
+  held_body_.clear();
+  while (!body_consumed_) {
+    while (body_pos_ < in.size()) {
+      auto step = request_body_.decode(in.view().substr(body_pos_));
+      body_pos_ += step.consumed;
+      if (step.error != codec::http1::ParseError::kNone) {
+        ctx_.stats.bad_requests.add();
+        set_upstream_error(codec::http1::status_for(step.error), codec::http1::describe(step.error));
+        co_return IoStatus::kError;
+      }
+      held_body_.append(step.data);
+      if (step.done) {
+        body_consumed_ = true;
+        break;
+      }
+      if (step.consumed == 0 && step.data.empty()) break;
+    }
+    x_.bytes_received += body_pos_ - head_size;
+    in.erase(head_size, body_pos_);
+    body_pos_ = head_size;
+    if (body_consumed_) break;
+    IoStatus io = down_.read_now(true);
+    if (io == IoStatus::kWouldBlock) io = co_await down_.read_async(ctx_.limits().client_body_timeout, true);
+    if (io != IoStatus::kOk) {
+      if (io == IoStatus::kTimeout) {
+        set_upstream_error(408, "request timeout");
+      } else {
+        set_upstream_error(400, "request body incomplete");
+      }
+      co_return io;
+    }
+  }
+  body_held_ = true;
+  co_return IoStatus::kOk;
 }
 
 runtime::Task<bool> Http1Session::stream_response(upstream::UpstreamConnection& up,
@@ -682,7 +917,15 @@ runtime::Task<bool> Http1Session::stream_response(upstream::UpstreamConnection& 
     if (failed || done) break;
     if (!need_more && pos < uin.size()) continue;  // the batch was full
     IoStatus io = up.stream.read_now(true);
-    if (io == IoStatus::kWouldBlock) io = co_await up.stream.read_async(cluster.read_timeout, true);
+    if (io == IoStatus::kWouldBlock) {
+      std::chrono::milliseconds timeout = cluster.read_timeout;
+      if (upstream_deadline_ != core::MonoTime::max()) {
+        // The route `timeout` covers the whole response, body included.
+        auto left = std::chrono::ceil<std::chrono::milliseconds>(upstream_deadline_ - core::MonoClock::now());
+        timeout = std::max(std::chrono::milliseconds(1), std::min(timeout, left));
+      }
+      io = co_await up.stream.read_async(timeout, true);
+    }
     if (io == IoStatus::kEof) {
       if (response_body_.finish_eof()) {
         done = true;

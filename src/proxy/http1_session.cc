@@ -61,6 +61,7 @@ void Http1Session::on_drain() {
 void Http1Session::abort() {
   close_after_ = true;
   if (active_upstream_) active_upstream_->cancel();
+  if (retry_timer_) retry_timer_->cancel();
   down_.close();
 }
 

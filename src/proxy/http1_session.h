@@ -8,6 +8,8 @@
 #pragma once
 
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <chrono>
 #include <list>
 #include <memory>
 #include <string>
@@ -15,6 +17,7 @@
 #include "codec/http1/body_decoder.h"
 #include "codec/http1/request_parser.h"
 #include "codec/http1/response_parser.h"
+#include "core/clock.h"
 #include "core/out_buffer.h"
 #include "filter/exchange.h"
 #include "proxy/worker_context.h"
@@ -55,7 +58,13 @@ class Http1Session {
   void build_upstream_head(const router::Route& route, const upstream::Cluster& cluster,
                            size_t matched_len);
   runtime::Task<session::IoStatus> send_request(upstream::UpstreamConnection& up,
-                                                const upstream::Cluster& cluster, bool& client_failed);
+                                                const upstream::Cluster& cluster,
+                                                std::chrono::milliseconds write_timeout,
+                                                bool& client_failed);
+  // Retry policy support: reads a small request body in full into held_body_ (kOk, or the client
+  // failed and the reply is set), and sleeps between attempts (false when aborted).
+  runtime::Task<session::IoStatus> hold_request_body();
+  runtime::Task<bool> wait_before_retry(std::chrono::milliseconds wait);
   runtime::Task<bool> stream_response(upstream::UpstreamConnection& up, const router::Route& route,
                                       const upstream::Cluster& cluster, bool& upstream_reusable);
   void set_upstream_error(int status, std::string_view message);
@@ -90,6 +99,12 @@ class Http1Session {
   bool body_consumed_ = false;   // the request body has been fully read
   bool response_started_ = false;
   size_t body_pos_ = 0;          // offset in down_.in() where unread request body bytes start
+  // Retries (route retry_policy / timeout): the request body kept for replay (body_held_), the
+  // route's deadline for the upstream exchange, and the back-off timer abort() must cancel.
+  std::string held_body_;
+  bool body_held_ = false;
+  core::MonoTime upstream_deadline_ = core::MonoTime::max();
+  boost::asio::steady_timer* retry_timer_ = nullptr;
   char request_id_[36];
 };
 

@@ -30,6 +30,7 @@
 
 #include <re2/re2.h>
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -59,6 +60,47 @@ bool header_condition_matches(const HeaderCondition& condition, const http::Head
 
 enum class PathHandling : uint8_t { kV0, kV1 };
 
+// A route's retry policy (Portico's Envoy-style `retry_policy`), compiled. The proxy reads it for
+// each upstream exchange; docs/configuration.md "Retries" states the semantics.
+struct RetryPolicy {
+  // retry_on conditions, as bits.
+  static constexpr uint32_t k5xx = 1u << 0;
+  static constexpr uint32_t kGatewayError = 1u << 1;
+  static constexpr uint32_t kReset = 1u << 2;
+  static constexpr uint32_t kConnectFailure = 1u << 3;
+  static constexpr uint32_t kRetriable4xx = 1u << 4;
+  static constexpr uint32_t kRefusedStream = 1u << 5;
+  static constexpr uint32_t kRetriableStatusCodes = 1u << 6;
+
+  uint32_t retry_on = 0;
+  uint32_t num_retries = 1;
+  std::chrono::milliseconds per_try_timeout{0};  // 0 = none
+  std::chrono::milliseconds base_interval{25};
+  std::chrono::milliseconds max_interval{250};
+  std::vector<uint16_t> retriable_status_codes;
+
+  bool on(uint32_t condition) const { return (retry_on & condition) != 0; }
+  // True when a response with `status` is retried under this policy.
+  bool retries_status(int status) const {
+    if (on(k5xx) && status >= 500 && status <= 599) return true;
+    if (on(kGatewayError) && status >= 502 && status <= 504) return true;
+    if (on(kRetriable4xx) && status == 409) return true;
+    if (on(kRetriableStatusCodes)) {
+      for (uint16_t code : retriable_status_codes) {
+        if (code == status) return true;
+      }
+    }
+    return false;
+  }
+  // A connection closed or reset before a complete response head (Envoy: a reset).
+  bool retries_reset() const { return on(k5xx | kGatewayError | kReset); }
+  // A failed connect (Envoy counts it as a reset too).
+  bool retries_connect_failure() const { return on(k5xx | kGatewayError | kReset | kConnectFailure); }
+  // An attempt that ran out of per_try_timeout before its response head (Envoy: 5xx and
+  // gateway-error treat it as a 504).
+  bool retries_per_try_timeout() const { return on(k5xx | kGatewayError); }
+};
+
 struct Route {
   size_t index = 0;
   std::string name;
@@ -78,6 +120,10 @@ struct Route {
   // `https_redirect_status_code` (426, or a redirect to https://) before any plugin runs.
   bool https_only = false;
   int https_redirect_status_code = 426;
+  // Portico's route `timeout`: deadline for the whole upstream exchange (0 = none).
+  std::chrono::milliseconds timeout{0};
+  // Portico's route `retry_policy`; null = only the service's Kong `retries`.
+  std::unique_ptr<const RetryPolicy> retry;
   filter::Chain chain;
 };
 

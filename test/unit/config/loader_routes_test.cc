@@ -138,7 +138,8 @@ TEST(Routes, NotYetSupportedAndUnknownFields) {
             "kong.yaml:9:9: services[0].routes[0].strip: unknown field 'strip'; expected one of: "
             "name, protocols, paths, hosts, methods, headers, snis, strip_path, "
             "preserve_host, regex_priority, path_handling, https_redirect_status_code, "
-            "request_buffering, response_buffering, id, tags, created_at, updated_at, plugins");
+            "request_buffering, response_buffering, timeout, retry_policy, id, tags, created_at, "
+            "updated_at, plugins");
 }
 
 // Kong's route `snis` (traditional_compatible flavour: names, or one wildcard label at either end).

@@ -30,10 +30,10 @@ TEST(BuiltinPlugins, ChainRunsThemInPriorityOrder) {
   auto response = testing::load_plugin("plugins:\n- name: response-transformer\n");
   ASSERT_TRUE(termination.filter && fault.filter && request.filter && response.filter);
 
-  filter::Chain chain({{termination.filter, termination.priority},
-                       {fault.filter, fault.priority},
-                       {response.filter, response.priority},
-                       {request.filter, request.priority}});
+  filter::Chain chain({{termination.filter, termination.priority, "request-termination"},
+                       {fault.filter, fault.priority, "fault-injection"},
+                       {response.filter, response.priority, "response-transformer"},
+                       {request.filter, request.priority, "request-transformer"}});
   EXPECT_EQ(chain.on_request(), (std::vector<const filter::Filter*>{
                                     request.filter.get(), fault.filter.get(),
                                     termination.filter.get()}));

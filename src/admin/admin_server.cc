@@ -1,7 +1,11 @@
 #include "admin/admin_server.h"
 
+#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <memory>
+#include <optional>
 
 #include "codec/http1/body_decoder.h"
 #include "codec/http1/head_writer.h"
@@ -14,7 +18,6 @@ namespace asio = boost::asio;
 using session::IoStatus;
 
 namespace {
-constexpr size_t kMaxAdminBody = 16u << 20;
 constexpr auto kAdminTimeout = std::chrono::seconds(30);
 
 bool iequal(std::string_view a, std::string_view b) {
@@ -24,6 +27,13 @@ bool iequal(std::string_view a, std::string_view b) {
   }
   return true;
 }
+
+// A reply the handler may give later: the connection waits on the timer, which `respond` cancels.
+struct PendingReply {
+  explicit PendingReply(asio::io_context& io) : timer(io) {}
+  asio::steady_timer timer;
+  std::optional<AdminResponse> response;
+};
 
 std::string json_message(std::string_view m) {
   std::string out = "{\"message\":\"";
@@ -100,11 +110,16 @@ runtime::Task<void> AdminServer::serve(asio::ip::tcp::socket socket) {
       body.start(head.framing, head.content_length);
       in.consume(parser.head_size());
       bool body_ok = true;
+      bool too_large = false;
       while (!body.done()) {
         auto step = body.decode(in.view());
         req.body.append(step.data);
         in.consume(step.consumed);
-        if (step.error != codec::http1::ParseError::kNone || req.body.size() > kMaxAdminBody) {
+        if (req.body.size() > kMaxAdminBody) {
+          too_large = true;
+          break;
+        }
+        if (step.error != codec::http1::ParseError::kNone) {
           body_ok = false;
           break;
         }
@@ -113,12 +128,30 @@ runtime::Task<void> AdminServer::serve(asio::ip::tcp::socket socket) {
           if (co_await stream.read_more(kAdminTimeout) != IoStatus::kOk) co_return;
         }
       }
-      if (!body_ok) {
+      if (too_large) {
+        resp.status = 413;
+        resp.body = json_message("admin request body too large");
+        keep = false;
+      } else if (!body_ok) {
         resp.status = 400;
         resp.body = json_message("invalid request body");
         keep = false;
       } else {
-        resp = handler_(req);
+        auto pending = std::make_shared<PendingReply>(io_);
+        pending->timer.expires_after(kAdminReplyTimeout);
+        handler_(req, [pending](AdminResponse r) {
+          if (pending->response) return;
+          pending->response = std::move(r);
+          pending->timer.cancel();
+        });
+        if (!pending->response) co_await pending->timer.async_wait(asio::as_tuple(asio::use_awaitable));
+        if (pending->response) {
+          resp = std::move(*pending->response);
+        } else {
+          pending->response = AdminResponse{};  // a late respond() is ignored
+          resp.status = 504;
+          resp.body = json_message("the admin handler did not answer in time");
+        }
       }
     }
     std::string out;

@@ -2,13 +2,19 @@
 // stream as the proxy.
 //
 // Contract: runs on the control thread's io_context. `handler` is called on that thread for each
-// complete request (bodies up to 16 MiB are read whole: admin payloads are config documents) and
-// returns the response to send. The admin API is for operators: it is bound to 127.0.0.1 by
-// default and has no authentication of its own.
+// complete request (bodies up to `kMaxAdminBody` are read whole: admin payloads are config
+// documents; a larger one is answered 413 and the connection closes) with a `respond` callback.
+// The handler calls `respond` exactly once, on the control thread, at once or later (e.g. when a
+// posted config has reached every worker); the connection waits for it, reads nothing more
+// meanwhile, and answers 504 if it has not come within `kAdminReplyTimeout`. Calls after that (or
+// after the connection died) are ignored. The admin API is for operators: it is bound to
+// 127.0.0.1 by default and has no authentication of its own.
 #pragma once
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <chrono>
+#include <cstddef>
 #include <functional>
 #include <string>
 
@@ -31,7 +37,11 @@ struct AdminResponse {
   std::string body;
 };
 
-using AdminHandler = std::function<AdminResponse(const AdminRequest&)>;
+inline constexpr std::size_t kMaxAdminBody = std::size_t{64} << 20;
+inline constexpr std::chrono::seconds kAdminReplyTimeout{60};
+
+using AdminRespond = std::function<void(AdminResponse)>;
+using AdminHandler = std::function<void(const AdminRequest&, AdminRespond respond)>;
 
 class AdminServer {
  public:

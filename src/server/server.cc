@@ -3,6 +3,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
 #include <fmt/format.h>
@@ -10,7 +11,9 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <fstream>
 #include <functional>
 #include <iterator>
@@ -18,6 +21,7 @@
 #include <thread>
 
 #include "admin/admin_server.h"
+#include "admin/config_body.h"
 #include "config/snapshot.h"
 #include "filters/builtin.h"
 #include "net/listener.h"
@@ -61,6 +65,93 @@ upstream::PoolSettings pool_of(const config::ProcessSettings& s) {
   return p;
 }
 
+// The whole file as text; false with `error` set when it cannot be read.
+bool read_text_file(const std::string& path, std::string& text, std::string& error) {
+  std::unique_ptr<std::FILE, decltype(&std::fclose)> f(std::fopen(path.c_str(), "rb"), &std::fclose);
+  if (!f) {
+    error = fmt::format("{}: cannot open the file: {}", path, std::strerror(errno));
+    return false;
+  }
+  char buffer[1 << 16];
+  size_t n = 0;
+  while ((n = std::fread(buffer, 1, sizeof buffer, f.get())) > 0) text.append(buffer, n);
+  if (std::ferror(f.get())) {
+    error = fmt::format("{}: cannot read the file", path);
+    return false;
+  }
+  return true;
+}
+
+std::string json_message(std::string_view message) {
+  json::object o;
+  o["message"] = message;
+  return json::serialize(o);
+}
+
+// The 400 body of an invalid posted config: Kong's error shape (code 14, "invalid declarative
+// configuration") with, per error, what `portico check` prints and its parts.
+std::string invalid_config_body(const core::ConfigErrors& errors) {
+  json::array list;
+  json::array flattened;
+  for (const auto& e : errors) {
+    json::object o;
+    o["file"] = e.file;
+    o["line"] = e.mark.line;
+    o["column"] = e.mark.column;
+    o["path"] = e.path;
+    o["message"] = e.message;
+    o["text"] = e.to_string();
+    list.push_back(std::move(o));
+    flattened.push_back(json::string(e.to_string()));
+  }
+  json::object root;
+  root["code"] = 14;
+  root["name"] = "invalid declarative configuration";
+  root["message"] = "declarative config is invalid: " + errors.to_string();
+  root["errors"] = std::move(list);
+  root["flattened_errors"] = std::move(flattened);
+  root["error_count"] = errors.count();
+  return json::serialize(root);
+}
+
+bool query_flag(std::string_view query, std::string_view name) {
+  while (!query.empty()) {
+    size_t amp = query.find('&');
+    std::string_view item = query.substr(0, amp);
+    query = amp == std::string_view::npos ? std::string_view{} : query.substr(amp + 1);
+    size_t eq = item.find('=');
+    if (item.substr(0, eq) != name) continue;
+    std::string_view v = eq == std::string_view::npos ? std::string_view{} : item.substr(eq + 1);
+    return v == "1" || v == "true" || v.empty();
+  }
+  return false;
+}
+
+bool same_dns(const config::DnsSettings& a, const config::DnsSettings& b) {
+  return a.resolvers == b.resolvers && a.hosts_file == b.hosts_file && a.timeout_ms == b.timeout_ms &&
+         a.attempts == b.attempts && a.min_ttl == b.min_ttl && a.max_ttl == b.max_ttl &&
+         a.not_found_ttl == b.not_found_ttl && a.family == b.family;
+}
+
+// The `portico` settings that need new sockets, threads or a new resolver, by name, where `next`
+// differs from `started`.
+std::string restart_only_changes(const config::ProcessSettings& started, const config::ProcessSettings& next) {
+  std::string out;
+  auto note = [&out](bool differs, const char* name) {
+    if (!differs) return;
+    if (!out.empty()) out += ", ";
+    out += name;
+  };
+  note(started.listen != next.listen, "listen");
+  note(started.admin_listen != next.admin_listen, "admin_listen");
+  note(started.workers != next.workers, "workers");
+  note(started.access_log != next.access_log, "access_log");
+  note(started.log_level != next.log_level, "log_level");
+  note(started.drain_timeout_ms != next.drain_timeout_ms, "timeouts.drain");
+  note(!same_dns(started.dns, next.dns), "dns");
+  return out;
+}
+
 void print_errors(const core::ConfigErrors& errors) {
   std::string text = errors.to_string();
   std::fprintf(stderr, "%s\n", text.c_str());
@@ -73,10 +164,26 @@ class Server {
 
  private:
   bool apply_overrides(config::ProcessSettings& s);
-  admin::AdminResponse handle_admin(const admin::AdminRequest& req);
-  void publish(std::shared_ptr<const config::Snapshot> snap);
+  // Called on the control thread with the snapshot once a staged config runs on every worker, or
+  // with nullptr if it never will (a newer one replaced it while its names resolved, or the
+  // process is stopping).
+  using Applied = std::function<void(std::shared_ptr<const config::Snapshot>)>;
+  enum class LoadKind { kInvalid, kUnchanged, kStaged };
+  struct LoadOutcome {
+    LoadKind kind = LoadKind::kInvalid;
+    core::ConfigErrors errors;
+    std::shared_ptr<const config::Snapshot> snapshot;
+  };
+
+  void handle_admin(const admin::AdminRequest& req, admin::AdminRespond respond);
+  admin::AdminResponse answer_admin(const admin::AdminRequest& req);
+  void post_config(const admin::AdminRequest& req, admin::AdminRespond respond);
+  void publish(std::shared_ptr<const config::Snapshot> snap, std::function<void()> installed = nullptr);
   void reload();
-  void apply(std::shared_ptr<const config::Snapshot> built);
+  // What SIGHUP and POST /config share: compile `text` (named `source` in errors and logs) and
+  // stage it: it goes live (`apply`) once its host names have answers.
+  LoadOutcome load_config(std::string_view text, const std::string& source, bool skip_unchanged, Applied applied);
+  void apply(std::shared_ptr<const config::Snapshot> built, const std::string& source, Applied applied);
   void schedule_dns_publish();
   void begin_shutdown(const char* why);
   void poll_drain();
@@ -91,6 +198,7 @@ class Server {
   bool shutting_down_ = false;
   std::shared_ptr<const config::Snapshot> current_;
   config::ProcessSettings settings_;
+  config::ProcessSettings started_with_;  // the config's own `portico` block at start (no flags)
   std::unique_ptr<observability::AccessLog> access_log_;
   std::vector<std::unique_ptr<runtime::Worker>> workers_;
   std::vector<std::unique_ptr<proxy::WorkerContext>> contexts_;
@@ -99,6 +207,8 @@ class Server {
   asio::steady_timer dns_timer_{control_};
   bool dns_publish_pending_ = false;
   uint64_t apply_generation_ = 0;  // a reload waiting for DNS is dropped when a newer one starts
+  Applied pending_applied_;        // of the staged config waiting for DNS, if any
+  bool ready_ = false;             // a config runs on every worker (and not draining)
   std::atomic<int> workers_drained_{0};
   uint64_t reloads_ = 0;
   uint64_t reload_failures_ = 0;
@@ -140,6 +250,7 @@ int Server::run() {
   }
   current_ = built.snapshot;
   settings_ = current_->config->portico;
+  started_with_ = settings_;
   if (!apply_overrides(settings_)) return 2;
   observability::LogLevel level;
   if (observability::parse_log_level(settings_.log_level, level)) observability::set_log_level(level);
@@ -159,6 +270,26 @@ int Server::run() {
   // is ignored (the file is read afresh on the next one).
   discovery_ = std::make_unique<Discovery>(control_, settings_.dns);
   discovery_->on_change = [this](const std::string&) { schedule_dns_publish(); };
+
+  // The admin API listens from here on, so `GET /status/ready` answers 503 while names resolve
+  // (and POST /config answers 503 until the workers run).
+  std::string admin_text = "off";
+  try {
+    if (settings_.admin_listen) {
+      auto ep = net::resolve_listen(net::Address{settings_.admin_listen->host, settings_.admin_listen->port});
+      auto acc = net::open_acceptor(control_, ep, false);
+      admin_ = std::make_unique<admin::AdminServer>(
+          control_, std::move(acc),
+          [this](const admin::AdminRequest& r, admin::AdminRespond respond) { handle_admin(r, std::move(respond)); });
+      auto aep = admin_->local_endpoint();
+      admin_text = net::Address{aep.address().to_string(), aep.port()}.to_string();
+      admin_->start();
+      PORTICO_LOG_INFO("admin api listening admin={} (starting)", admin_text);
+    }
+  } catch (const std::exception& e) {
+    PORTICO_LOG_ERROR("cannot start: {}", e.what());
+    return 1;
+  }
   {
     auto names = config::host_names(*current_);
     if (!names.empty()) PORTICO_LOG_INFO("resolving {} host names", names.size());
@@ -184,6 +315,7 @@ int Server::run() {
     control_.restart();
     if (stopped_by) {
       PORTICO_LOG_INFO("{} while resolving host names: stopped", stopped_by);
+      if (admin_) admin_->stop();
       return 0;
     }
     current_ = config::with_addresses(current_, discovery_->lookup_function());
@@ -211,21 +343,13 @@ int Server::run() {
       }
       bound.push_back(net::Address{ep.address().to_string(), ep.port()}.to_string());
     }
-    std::string admin_text = "off";
-    if (settings_.admin_listen) {
-      auto ep = net::resolve_listen(net::Address{settings_.admin_listen->host, settings_.admin_listen->port});
-      auto acc = net::open_acceptor(control_, ep, false);
-      admin_ = std::make_unique<admin::AdminServer>(control_, std::move(acc),
-                                                    [this](const admin::AdminRequest& r) { return handle_admin(r); });
-      auto aep = admin_->local_endpoint();
-      admin_text = net::Address{aep.address().to_string(), aep.port()}.to_string();
-      admin_->start();
-    }
     for (int i = 0; i < n; ++i) {
       auto* ctx = contexts_[i].get();
       auto accs = std::make_shared<std::vector<asio::ip::tcp::acceptor>>(std::move(per_worker[i]));
       workers_[i]->start([ctx, accs] { ctx->start(std::move(*accs)); });
     }
+    // Every worker installed the snapshot before it started.
+    ready_ = true;
     std::string proxies;
     for (const auto& b : bound) proxies += " proxy=" + b;
     PORTICO_LOG_INFO("listening{} admin={} workers={} config={}", proxies, admin_text, n, current_->version);
@@ -280,24 +404,60 @@ void Server::wait_signals() {
   });
 }
 
-void Server::publish(std::shared_ptr<const config::Snapshot> snap) {
+void Server::publish(std::shared_ptr<const config::Snapshot> snap, std::function<void()> installed) {
   current_ = snap;
   auto limits = limits_of(settings_);
   auto pool = pool_of(settings_);
+  if (contexts_.empty()) {
+    if (installed) asio::post(control_, std::move(installed));
+    return;
+  }
+  // The last worker to install it reports back to the control thread.
+  auto remaining = std::make_shared<std::atomic<size_t>>(contexts_.size());
   for (auto& ctx : contexts_) {
     auto* c = ctx.get();
-    c->worker().post([c, snap, limits, pool] { c->install(snap, limits, pool); });
+    c->worker().post([this, c, snap, limits, pool, remaining, installed] {
+      c->install(snap, limits, pool);
+      if (installed && remaining->fetch_sub(1) == 1) asio::post(control_, installed);
+    });
   }
 }
 
 void Server::reload() {
-  auto built = config::build_from_file(options_.config_path, registry_);
-  if (!built.ok()) {
+  std::string text;
+  std::string error;
+  if (!read_text_file(options_.config_path, text, error)) {
     ++reload_failures_;
-    PORTICO_LOG_ERROR("reload of {} failed; keeping config {}:\n{}", options_.config_path, current_->version,
-                      built.errors.to_string());
+    PORTICO_LOG_ERROR("reload of {} failed; keeping config {}:\n{}", options_.config_path, current_->version, error);
     return;
   }
+  load_config(text, options_.config_path, false, nullptr);
+}
+
+Server::LoadOutcome Server::load_config(std::string_view text, const std::string& source, bool skip_unchanged,
+                                        Applied applied) {
+  LoadOutcome out;
+  auto built = config::build_from_string(text, source, registry_);
+  if (!built.ok()) {
+    ++reload_failures_;
+    PORTICO_LOG_ERROR("reload of {} failed; keeping config {}:\n{}", source, current_->version,
+                      built.errors.to_string());
+    out.errors = std::move(built.errors);
+    return out;
+  }
+  out.snapshot = built.snapshot;
+  if (skip_unchanged && built.snapshot->version == current_->version) {
+    out.kind = LoadKind::kUnchanged;
+    return out;
+  }
+  out.kind = LoadKind::kStaged;
+  // A config still waiting for its names never goes live now: its waiter learns so.
+  if (pending_applied_) {
+    auto superseded = std::move(pending_applied_);
+    pending_applied_ = nullptr;
+    superseded(nullptr);
+  }
+  pending_applied_ = std::move(applied);
   // The new config goes live once its host names have answers. Until then the running config's
   // names stay tracked too, so its endpoints keep being refreshed.
   auto snap = built.snapshot;
@@ -306,9 +466,13 @@ void Server::reload() {
   std::vector<std::string> names;
   std::set_union(wanted.begin(), wanted.end(), running.begin(), running.end(), std::back_inserter(names));
   const uint64_t generation = ++apply_generation_;
-  discovery_->track(names, [this, snap, generation] {
-    if (generation == apply_generation_) apply(snap);
+  discovery_->track(names, [this, snap, source, generation] {
+    if (generation != apply_generation_) return;
+    auto done = std::move(pending_applied_);
+    pending_applied_ = nullptr;
+    apply(snap, source, std::move(done));
   });
+  return out;
 }
 
 // Answers that change together (several names of one service, a burst of expiries) are published
@@ -327,13 +491,18 @@ void Server::schedule_dns_publish() {
   });
 }
 
-void Server::apply(std::shared_ptr<const config::Snapshot> built) {
-  if (shutting_down_) return;
+void Server::apply(std::shared_ptr<const config::Snapshot> built, const std::string& source, Applied applied) {
+  if (shutting_down_) {
+    if (applied) applied(nullptr);
+    return;
+  }
   discovery_->track(config::host_names(*built), nullptr);
   auto snap = config::with_addresses(built, discovery_->lookup_function());
   // Process settings that need new sockets or threads (listen, workers, dns) take effect on
   // restart.
   auto fresh = snap->config->portico;
+  auto ignored = restart_only_changes(started_with_, fresh);
+  if (!ignored.empty()) PORTICO_LOG_WARN("{}: portico {} changed: takes effect on restart", source, ignored);
   settings_.max_header_bytes = fresh.max_header_bytes;
   settings_.max_headers = fresh.max_headers;
   settings_.max_uri_bytes = fresh.max_uri_bytes;
@@ -345,13 +514,21 @@ void Server::apply(std::shared_ptr<const config::Snapshot> built) {
   settings_.upstream_keepalive_max_requests = fresh.upstream_keepalive_max_requests;
   settings_.upstream_keepalive_idle_timeout_ms = fresh.upstream_keepalive_idle_timeout_ms;
   ++reloads_;
-  publish(snap);
-  PORTICO_LOG_INFO("reloaded {}: config={}", options_.config_path, snap->version);
+  std::function<void()> installed;
+  if (applied) installed = [applied, snap] { applied(snap); };
+  publish(snap, std::move(installed));
+  PORTICO_LOG_INFO("reloaded {}: config={}", source, snap->version);
 }
 
 void Server::begin_shutdown(const char* why) {
   if (shutting_down_) return;
   shutting_down_ = true;
+  ready_ = false;
+  if (pending_applied_) {
+    auto pending = std::move(pending_applied_);
+    pending_applied_ = nullptr;
+    pending(nullptr);
+  }
   PORTICO_LOG_INFO("{}: draining (grace period {} ms)", why, settings_.drain_timeout_ms);
   if (admin_) admin_->stop();
   for (auto& ctx : contexts_) {
@@ -384,8 +561,95 @@ void Server::poll_drain() {
   });
 }
 
-admin::AdminResponse Server::handle_admin(const admin::AdminRequest& req) {
+void Server::handle_admin(const admin::AdminRequest& req, admin::AdminRespond respond) {
+  if (req.path == "/config" && req.method == "POST") {
+    post_config(req, std::move(respond));
+    return;
+  }
+  respond(answer_admin(req));
+}
+
+// POST /config (Kong DB-less): the body replaces the whole declarative config. The answer waits
+// until the new snapshot runs on every worker (after its names resolve), so a client that got 201
+// knows the next request sees it.
+void Server::post_config(const admin::AdminRequest& req, admin::AdminRespond respond) {
   admin::AdminResponse resp;
+  if (!ready_) {
+    resp.status = 503;
+    resp.body = json_message(shutting_down_ ? "draining" : "starting: the initial config is not live yet");
+    respond(std::move(resp));
+    return;
+  }
+  std::string text;
+  std::string error;
+  if (!admin::extract_config_text(req.content_type, req.body, text, error)) {
+    resp.status = 400;
+    resp.body = json_message(error);
+    respond(std::move(resp));
+    return;
+  }
+  // Kong's attribute form in JSON: {"config": "<the YAML or JSON text>"}.
+  if (admin::media_type(req.content_type) == "application/json") {
+    boost::system::error_code ec;
+    auto v = json::parse(text, ec);
+    if (!ec && v.is_object() && !v.as_object().contains("_format_version")) {
+      if (const auto* config = v.as_object().if_contains("config"); config && config->is_string()) {
+        text = std::string(config->as_string());
+      }
+    }
+  }
+  const bool check_hash = query_flag(req.query, "check_hash");
+  auto on_live = [this, respond](std::shared_ptr<const config::Snapshot> live) {
+    admin::AdminResponse r;
+    if (!live) {
+      r.status = 409;
+      r.body = json_message(shutting_down_ ? "draining: the posted config was not applied"
+                                           : "superseded by a newer config before it went live");
+      respond(std::move(r));
+      return;
+    }
+    const auto& c = *live->config;
+    json::object root;
+    root["config_version"] = live->version;
+    root["configuration_hash"] = live->version;
+    root["services"] = c.services.size();
+    root["routes"] = c.routes.size();
+    root["upstreams"] = c.upstreams.size();
+    root["consumers"] = c.consumers.size();
+    root["plugins"] = c.plugins.size();
+    root["workers"] = contexts_.size();
+    r.status = 201;
+    r.body = json::serialize(root);
+    respond(std::move(r));
+  };
+  auto outcome = load_config(text, "POST /config", check_hash, std::move(on_live));
+  switch (outcome.kind) {
+    case LoadKind::kInvalid:
+      resp.status = 400;
+      resp.body = invalid_config_body(outcome.errors);
+      respond(std::move(resp));
+      return;
+    case LoadKind::kUnchanged:
+      resp.status = 304;  // Kong: check_hash and the same config; no body
+      respond(std::move(resp));
+      return;
+    case LoadKind::kStaged:
+      return;  // the callback answers
+  }
+}
+
+admin::AdminResponse Server::answer_admin(const admin::AdminRequest& req) {
+  admin::AdminResponse resp;
+  if (req.path == "/status/ready" && (req.method == "GET" || req.method == "HEAD")) {
+    // Kong 3.3+: 200 once the node can serve its config, 503 before (and while draining here).
+    json::object root;
+    root["ready"] = ready_;
+    root["message"] = ready_ ? "ready" : (shutting_down_ ? "draining" : "starting: resolving host names");
+    root["configuration_hash"] = current_->version;
+    resp.status = ready_ ? 200 : 503;
+    resp.body = json::serialize(root);
+    return resp;
+  }
   auto sum = [&](auto member) {
     uint64_t total = 0;
     for (auto& ctx : contexts_) total += static_cast<uint64_t>((ctx->stats.*member).value());

@@ -79,6 +79,19 @@ Gateway::Gateway(std::string_view yaml, GatewayOptions options) {
   for (auto& a : options.extra_args) args.push_back(a);
   process_ = std::make_unique<Process>(portico_binary(), args);
   std::string error;
+  if (!options.start_pattern.empty()) {
+    auto line = process_->wait_for_line(options.start_pattern, options.ready_timeout, Process::Stream::kStderr,
+                                        &error);
+    if (!line) {
+      process_->kill();
+      throw std::runtime_error("gateway did not print /" + options.start_pattern + "/: " + error +
+                               "\nstderr:\n" + tail(process_->stderr_text(), 4000));
+    }
+    static const RE2 kStartAdmin(R"(admin=\[?[^\s\]]*\]?:(\d+))");
+    int port = 0;
+    if (RE2::PartialMatch(*line, kStartAdmin, &port)) admin_port_ = static_cast<std::uint16_t>(port);
+    return;
+  }
   auto line = process_->wait_for_line(R"(listening .*proxy=)", options.ready_timeout,
                                       Process::Stream::kStderr, &error);
   if (!line) {
@@ -87,17 +100,32 @@ Gateway::Gateway(std::string_view yaml, GatewayOptions options) {
                              process_->command_line() + "\nconfig:\n" + std::string(yaml) +
                              "\nstderr:\n" + tail(process_->stderr_text(), 4000));
   }
-  ready_line_ = *line;
+  if (!parse_ready_line(*line)) {
+    process_->kill();
+    throw std::runtime_error("cannot parse proxy port from ready line: " + ready_line_);
+  }
+}
+
+bool Gateway::parse_ready_line(const std::string& line) {
+  ready_line_ = line;
+  proxy_ports_.clear();
   re2::StringPiece input(ready_line_);
   static const RE2 kProxy(R"(proxy=\[?[^\s\]]*\]?:(\d+))");
   int port = 0;
   while (RE2::FindAndConsume(&input, kProxy, &port)) proxy_ports_.push_back(static_cast<std::uint16_t>(port));
   static const RE2 kAdmin(R"(admin=\[?[^\s\]]*\]?:(\d+))");
   if (RE2::PartialMatch(ready_line_, kAdmin, &port)) admin_port_ = static_cast<std::uint16_t>(port);
-  if (proxy_ports_.empty() || proxy_ports_[0] == 0) {
-    process_->kill();
-    throw std::runtime_error("cannot parse proxy port from ready line: " + ready_line_);
+  return !proxy_ports_.empty() && proxy_ports_[0] != 0;
+}
+
+bool Gateway::wait_ready(Millis timeout, std::string* error) {
+  auto line = process_->wait_for_line(R"(listening .*proxy=)", timeout, Process::Stream::kStderr, error);
+  if (!line) return false;
+  if (!parse_ready_line(*line)) {
+    if (error) *error = "cannot parse proxy port from ready line: " + *line;
+    return false;
   }
+  return true;
 }
 
 Gateway::~Gateway() {

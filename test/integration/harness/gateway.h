@@ -41,6 +41,10 @@ std::string read_example(const std::string& name);
 struct GatewayOptions {
   std::vector<std::string> extra_args;  // appended after `run -c FILE`
   Millis ready_timeout{10000};
+  // Non-empty: the constructor returns as soon as a stderr line matches this pattern instead of
+  // the ready line (the admin port is taken from it when it has `admin=HOST:PORT`); call
+  // wait_ready() later for the proxy ports.
+  std::string start_pattern;
 };
 
 struct CheckResult {
@@ -65,6 +69,10 @@ class Gateway {
   Process& process() { return *process_; }
   const std::string& config_path() const { return config_path_; }
 
+  // Waits for the ready line and parses the ports from it (done by the constructor unless
+  // GatewayOptions::start_pattern was given); false on timeout, with *error set.
+  bool wait_ready(Millis timeout, std::string* error = nullptr);
+
   // SIGTERM, then wait for exit.
   std::optional<ExitStatus> stop(Millis timeout = Millis{15000});
   std::string logs() const { return process_->stderr_text(); }
@@ -81,6 +89,7 @@ class Gateway {
   std::string ready_line_;
   std::vector<std::uint16_t> proxy_ports_;
   std::uint16_t admin_port_ = 0;
+  bool parse_ready_line(const std::string& line);
 };
 
 }  // namespace portico::integration

@@ -259,6 +259,16 @@ bool read_retry_policy(const ConfigNode& node, const std::string& path, core::Co
     }
     b.finish();
   }
+  if (const ConfigNode* budget = r.map("retry_budget")) {
+    // Envoy's RetryBudget: budget_percent (default 20.0) of the active requests, at least
+    // min_retry_concurrency (default 3) retries in flight.
+    ObjectReader b(*budget, r.path_of("retry_budget"), errors);
+    RetryPolicy::Budget rb;
+    b.get("budget_percent", rb.budget_percent, 0.0, 100.0);
+    b.get("min_retry_concurrency", rb.min_retry_concurrency, 0u, 1u << 30);
+    b.finish();
+    out.retry_budget = rb;
+  }
   r.finish();
   return errors.count() == errors_before;
 }
@@ -446,6 +456,7 @@ void KongSchema::read_service(const ConfigNode& node, std::string path) {
   r.get("write_timeout", s.write_timeout, 1u, uint32_t{kMaxTimeoutMs});
   r.get("read_timeout", s.read_timeout, 1u, uint32_t{kMaxTimeoutMs});
   r.get("enabled", s.enabled);
+  read_circuit_breakers(r, s.circuit_breakers);  // Portico
   read_common(r, s.id, s.tags);
   reject_not_yet(r, kServiceFieldsNotYet);
 

@@ -77,6 +77,8 @@ class KongSchema {
   // kong_upstreams.cc
   void read_upstreams(const core::ConfigNode& list, const std::string& path);
   void read_upstream(const core::ConfigNode& node, std::string path);
+  // kong_circuit_breakers.cc: the `circuit_breakers` map of an upstream or a service, if any.
+  void read_circuit_breakers(core::ObjectReader& r, std::optional<CircuitBreakers>& out);
 
   // Fields every entity has: id (UUID), tags, created_at/updated_at (accepted, no effect).
   void read_common(core::ObjectReader& r, std::string& id, std::vector<std::string>& tags);

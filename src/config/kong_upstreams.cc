@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <array>
+#include <cmath>
 #include <string_view>
 
 #include "config/kong_schema.h"
@@ -15,8 +16,9 @@ namespace {
 using core::ConfigNode;
 using core::ObjectReader;
 using core::path_index;
+using core::path_key;
 
-constexpr std::array kUpstreamFieldsNotYet = {"healthchecks", "use_srv_name", "client_certificate"};
+constexpr std::array kUpstreamFieldsNotYet = {"use_srv_name", "client_certificate"};
 
 // "host", "host:port", "[v6]" or "[v6]:port"; Kong's default target port is 8000.
 std::string parse_target(const std::string& text, UpstreamTarget& t) {
@@ -73,6 +75,150 @@ std::string check_cookie_path(std::string_view path) {
   return "";
 }
 
+// Kong writes health-check durations in seconds and allows fractions; the model keeps ms.
+void get_seconds(ObjectReader& r, std::string_view key, uint32_t& ms) {
+  double seconds = 0;
+  if (r.get(key, seconds, 0.0, 65535.0)) ms = static_cast<uint32_t>(std::llround(seconds * 1000));
+}
+
+void get_statuses(ObjectReader& r, std::string_view key, std::vector<int>& out) {
+  const ConfigNode* list = r.sequence(key);
+  if (!list) return;
+  const std::string path = r.path_of(key);
+  std::vector<int> statuses;
+  for (size_t i = 0; i < list->size(); ++i) {
+    int64_t status = 0;
+    if (core::read_int((*list)[i], path_index(path, i), r.errors(), status, 100, 999)) {
+      statuses.push_back(static_cast<int>(status));
+    }
+  }
+  out = std::move(statuses);
+}
+
+// An HTTP field name (RFC 9110 token).
+std::string check_header_name(std::string_view name) {
+  constexpr std::string_view kSpecials = "!#$%&'*+-.^_`|~";
+  bool ok = !name.empty();
+  for (char c : name) {
+    ok = ok && ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                kSpecials.find(c) != std::string_view::npos);
+  }
+  return ok ? "" : fmt::format("\"{}\" is not a valid header name", name);
+}
+
+// Kong's `headers`: a map of header name to a list of values, each sent as its own field.
+void get_probe_headers(ObjectReader& r, HealthChecks::Active& a) {
+  const ConfigNode* map = r.map("headers");
+  if (!map) return;
+  const std::string path = r.path_of("headers");
+  for (size_t i = 0; i < map->size(); ++i) {
+    const std::string& name = map->key(i);
+    const std::string item_path = path_key(path, name);
+    if (std::string e = check_header_name(name); !e.empty()) {
+      r.errors().add(*map, map->key_mark(i), item_path, e);
+      continue;
+    }
+    const ConfigNode& values = (*map)[i];
+    if (!values.is_sequence()) {
+      r.errors().add(*map, values.mark(), item_path, "expected a list of strings, got " + core::describe(values));
+      continue;
+    }
+    std::vector<std::string> list;
+    for (size_t v = 0; v < values.size(); ++v) {
+      std::string value;
+      if (!core::read_string(values[v], path_index(item_path, v), r.errors(), value)) continue;
+      if (value.find_first_of("\r\n") != std::string::npos || value.find('\0') != std::string::npos) {
+        r.errors().add(*map, values[v].mark(), path_index(item_path, v),
+                       "header values must not contain CR, LF or NUL");
+        continue;
+      }
+      list.push_back(std::move(value));
+    }
+    a.headers.emplace_back(name, std::move(list));
+  }
+}
+
+void read_active_healthcheck(const ConfigNode& node, const std::string& path, core::ConfigErrors& errors,
+                             HealthChecks::Active& a) {
+  ObjectReader r(node, path, errors);
+  if (!r.valid()) return;
+  if (r.get_enum("type", a.type, {"http", "https", "tcp", "grpc", "grpcs"}) && a.type != "http" && a.type != "tcp") {
+    r.error("type", fmt::format("active health check type \"{}\" is not supported yet (supported: http, tcp)", a.type));
+  }
+  if (r.get("http_path", a.http_path)) {
+    if (std::string e = check_service_path(a.http_path); !e.empty()) r.error("http_path", "http_path " + e);
+  }
+  get_seconds(r, "timeout", a.timeout);
+  r.get("concurrency", a.concurrency, 1u, 2147483647u);
+  get_probe_headers(r, a);
+  // TLS probes are not supported (type https is rejected above); like Kong with type http or
+  // tcp, the certificate check setting then has nothing to apply to.
+  bool verify = true;
+  r.get("https_verify_certificate", verify);
+  r.reject("https_sni", "Kong field 'https_sni' is not supported yet (https health checks are not supported yet)");
+  if (const ConfigNode* healthy = r.map("healthy")) {
+    ObjectReader h(*healthy, r.path_of("healthy"), errors);
+    get_seconds(h, "interval", a.healthy_interval);
+    get_statuses(h, "http_statuses", a.healthy_http_statuses);
+    h.get("successes", a.healthy_successes, 0u, 255u);
+    h.finish();
+  }
+  if (const ConfigNode* unhealthy = r.map("unhealthy")) {
+    ObjectReader u(*unhealthy, r.path_of("unhealthy"), errors);
+    get_seconds(u, "interval", a.unhealthy_interval);
+    get_statuses(u, "http_statuses", a.unhealthy_http_statuses);
+    u.get("http_failures", a.unhealthy_http_failures, 0u, 255u);
+    u.get("tcp_failures", a.unhealthy_tcp_failures, 0u, 255u);
+    u.get("timeouts", a.unhealthy_timeouts, 0u, 255u);
+    u.finish();
+  }
+  r.finish();
+}
+
+// Passive checks are not implemented yet: the block loads only while it is disabled (every
+// counter 0, Kong's default, which a Kong export writes out in full).
+void read_passive_healthcheck(const ConfigNode& node, const std::string& path, core::ConfigErrors& errors) {
+  ObjectReader r(node, path, errors);
+  if (!r.valid()) return;
+  std::string type;
+  r.get_enum("type", type, {"http", "https", "tcp", "grpc", "grpcs"});
+  auto counters = [&](ObjectReader& c, std::initializer_list<std::string_view> keys) {
+    std::vector<int> statuses;
+    get_statuses(c, "http_statuses", statuses);
+    for (std::string_view key : keys) {
+      uint32_t value = 0;
+      if (c.get(key, value, 0u, 255u) && value > 0) {
+        c.error(key, fmt::format("passive health checks are not supported yet ({} must be 0)", key));
+      }
+    }
+    c.finish();
+  };
+  if (const ConfigNode* healthy = r.map("healthy")) {
+    ObjectReader h(*healthy, r.path_of("healthy"), errors);
+    counters(h, {"successes"});
+  }
+  if (const ConfigNode* unhealthy = r.map("unhealthy")) {
+    ObjectReader u(*unhealthy, r.path_of("unhealthy"), errors);
+    counters(u, {"http_failures", "tcp_failures", "timeouts"});
+  }
+  r.finish();
+}
+
+void read_healthchecks(ObjectReader& r, HealthChecks& hc) {
+  const ConfigNode* node = r.map("healthchecks");
+  if (!node) return;
+  ObjectReader h(*node, r.path_of("healthchecks"), r.errors());
+  if (!h.valid()) return;
+  if (const ConfigNode* active = h.map("active")) {
+    read_active_healthcheck(*active, h.path_of("active"), r.errors(), hc.active);
+  }
+  if (const ConfigNode* passive = h.map("passive")) {
+    read_passive_healthcheck(*passive, h.path_of("passive"), r.errors());
+  }
+  h.get("threshold", hc.threshold, 0.0, 100.0);
+  h.finish();
+}
+
 }  // namespace
 
 void KongSchema::read_upstreams(const ConfigNode& list, const std::string& path) {
@@ -118,6 +264,8 @@ void KongSchema::read_upstream(const ConfigNode& node, std::string path) {
     std::string h = u.host_header;
     if (std::string e = check_service_host(h); !e.empty()) r.error("host_header", "host_header " + e);
   }
+  read_circuit_breakers(r, u.circuit_breakers);  // Portico
+  read_healthchecks(r, u.healthchecks);
   read_common(r, u.id, u.tags);
   for (std::string_view field : kUpstreamFieldsNotYet) {
     r.reject(field, fmt::format("Kong field '{}' is not supported yet", field));

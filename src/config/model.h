@@ -23,6 +23,16 @@
 
 namespace portico::config {
 
+// Portico's `circuit_breakers` on an upstream or a plain service (Envoy's thresholds,
+// docs/configuration.md "Circuit breakers"); per process. Omitted fields take Envoy's defaults.
+struct CircuitBreakers {
+  uint32_t max_connections = 1024;       // upstream connections open (idle in a pool or in use)
+  uint32_t max_pending_requests = 1024;  // requests waiting for a connection to be established
+  uint32_t max_requests = 1024;          // requests in flight
+  uint32_t max_retries = 3;              // retries in flight
+  core::Mark mark;
+};
+
 struct Service {
   std::string id;
   std::string name;
@@ -35,6 +45,7 @@ struct Service {
   uint32_t write_timeout = 60000;    // ms
   uint32_t read_timeout = 60000;     // ms
   bool enabled = true;
+  std::optional<CircuitBreakers> circuit_breakers;  // Portico; only when `host` is no upstream
   std::vector<std::string> tags;
   core::Mark mark;
   std::string yaml_path;
@@ -58,6 +69,12 @@ struct RetryPolicy {
   std::vector<int> retriable_status_codes;  // only with retry_on retriable-status-codes
   uint32_t base_interval = 25;              // back-off
   uint32_t max_interval = 250;              // back-off; default 10 x base_interval
+  // Envoy's `retry_budget`: when set, it replaces the upstream's max_retries for this route.
+  struct Budget {
+    double budget_percent = 20.0;        // of the upstream's active requests
+    uint32_t min_retry_concurrency = 3;
+  };
+  std::optional<Budget> retry_budget;
   core::Mark mark;
 };
 
@@ -121,6 +138,29 @@ struct UpstreamTarget {
   std::string yaml_path;
 };
 
+// Kong `upstreams[].healthchecks` (docs/configuration.md "Health checks"). Kong writes durations
+// in seconds (fractions allowed); here they are milliseconds. Passive checks are parsed so that a
+// disabled block (every counter 0, Kong's default) loads; enabling one is a load error for now.
+struct HealthChecks {
+  struct Active {
+    std::string type = "http";  // http | tcp (https: not supported yet)
+    std::string http_path = "/";
+    uint32_t timeout = 1000;    // ms
+    uint32_t concurrency = 10;
+    std::vector<std::pair<std::string, std::vector<std::string>>> headers;  // name, values
+    uint32_t healthy_interval = 0;    // ms; 0 = healthy targets are not probed
+    std::vector<int> healthy_http_statuses = {200, 302};
+    uint32_t healthy_successes = 0;   // 0 = never marked healthy by probes
+    uint32_t unhealthy_interval = 0;  // ms; 0 = unhealthy targets are not probed
+    std::vector<int> unhealthy_http_statuses = {429, 404, 500, 501, 502, 503, 504, 505};
+    uint32_t unhealthy_http_failures = 0;
+    uint32_t unhealthy_tcp_failures = 0;
+    uint32_t unhealthy_timeouts = 0;
+  };
+  Active active;
+  double threshold = 0;  // percent of healthy weight under which the upstream is down
+};
+
 // Kong `upstreams`: a virtual host name a service's `host` can point at, balanced over targets.
 struct Upstream {
   std::string id;
@@ -134,6 +174,8 @@ struct Upstream {
   std::string hash_on_uri_capture, hash_fallback_uri_capture;
   uint32_t slots = 10000;
   std::string host_header;  // Host sent upstream instead of the upstream name
+  std::optional<CircuitBreakers> circuit_breakers;  // Portico; shared by the services using it
+  HealthChecks healthchecks;
   std::vector<UpstreamTarget> targets;
   std::vector<std::string> tags;
   core::Mark mark;

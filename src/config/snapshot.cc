@@ -29,6 +29,27 @@ int scope_rank(const PluginInstance& p, int route_index, int service_index) {
   return 0;
 }
 
+void configure_health_check(const HealthChecks& hc, upstream::HealthCheckSettings& h) {
+  const HealthChecks::Active& a = hc.active;
+  h.type = a.type == "tcp" ? upstream::HealthCheckSettings::Type::kTcp : upstream::HealthCheckSettings::Type::kHttp;
+  h.http_path = a.http_path;
+  h.timeout = std::chrono::milliseconds(a.timeout);
+  h.concurrency = a.concurrency;
+  h.headers.clear();
+  for (const auto& [name, values] : a.headers) {
+    for (const auto& v : values) h.headers += name + ": " + v + "\r\n";
+  }
+  h.healthy_interval = std::chrono::milliseconds(a.healthy_interval);
+  h.unhealthy_interval = std::chrono::milliseconds(a.unhealthy_interval);
+  h.healthy_statuses = a.healthy_http_statuses;
+  h.unhealthy_statuses = a.unhealthy_http_statuses;
+  h.successes = a.healthy_successes;
+  h.http_failures = a.unhealthy_http_failures;
+  h.tcp_failures = a.unhealthy_tcp_failures;
+  h.timeouts = a.unhealthy_timeouts;
+  h.threshold = hc.threshold;
+}
+
 // A service whose host names an upstream balances over the upstream's targets (every address of
 // a target carrying the target's weight) with its algorithm and hash policy.
 void configure_upstream(const Upstream& u, upstream::Cluster& c) {
@@ -46,6 +67,7 @@ void configure_upstream(const Upstream& u, upstream::Cluster& c) {
   c.hash.hash_on_uri_capture = u.hash_on_uri_capture;
   c.hash.hash_fallback_uri_capture = u.hash_fallback_uri_capture;
   if (!u.host_header.empty()) c.host_header = u.host_header;
+  configure_health_check(u.healthchecks, c.health_check);
   c.targets.clear();
   for (const auto& t : u.targets) c.targets.push_back({t.host, t.port, t.weight});
 }
@@ -61,6 +83,22 @@ CompileResult compile(std::shared_ptr<const Config> config, const filter::Regist
 
   std::unordered_map<std::string_view, const Upstream*> upstreams_by_name;
   for (const auto& u : config->upstreams) upstreams_by_name.emplace(u.name, &u);
+  // Services a route with a retry budget points at: their breakers count requests and retries
+  // even without `circuit_breakers`.
+  std::vector<bool> budgeted(config->services.size(), false);
+  for (const Route& r : config->routes) {
+    if (r.service >= 0 && r.retry_policy && r.retry_policy->retry_budget) {
+      budgeted[static_cast<size_t>(r.service)] = true;
+    }
+  }
+  // One breaker per upstream, shared by every service that names it.
+  std::unordered_map<const Upstream*, std::shared_ptr<upstream::CircuitBreaker>> upstream_breakers;
+  auto make_breaker = [](const std::optional<CircuitBreakers>& cb) {
+    if (!cb) return std::make_shared<upstream::CircuitBreaker>(nullptr);
+    upstream::CircuitBreakerLimits limits{cb->max_connections, cb->max_pending_requests, cb->max_requests,
+                                          cb->max_retries};
+    return std::make_shared<upstream::CircuitBreaker>(&limits);
+  };
   for (size_t i = 0; i < config->services.size(); ++i) {
     const Service& s = config->services[i];
     auto c = std::make_unique<upstream::Cluster>();
@@ -84,8 +122,19 @@ CompileResult compile(std::shared_ptr<const Config> config, const filter::Regist
     const Upstream* up = named == upstreams_by_name.end() ? nullptr : named->second;
     if (up) {
       configure_upstream(*up, *c);
+      if (s.circuit_breakers) {
+        result.errors.add(root, s.circuit_breakers->mark, s.yaml_path + ".circuit_breakers",
+                          "service \"" + c->name + "\" balances over upstream \"" + up->name +
+                              "\": set circuit_breakers on the upstream instead");
+      }
+      if (up->circuit_breakers || budgeted[i]) {
+        auto& shared = upstream_breakers[up];
+        if (!shared) shared = make_breaker(up->circuit_breakers);
+        c->breaker = shared;
+      }
     } else {
       c->targets.push_back({s.host, s.port, 100});
+      if (s.circuit_breakers || budgeted[i]) c->breaker = make_breaker(s.circuit_breakers);
     }
     upstream::build_endpoints(*c, nullptr);  // IP literals now; names when the resolver answers
     snap->clusters.push_back(std::move(c));
@@ -212,6 +261,10 @@ CompileResult compile(std::shared_ptr<const Config> config, const filter::Regist
       retry->base_interval = std::chrono::milliseconds(rp.base_interval);
       retry->max_interval = std::chrono::milliseconds(rp.max_interval);
       for (int code : rp.retriable_status_codes) retry->retriable_status_codes.push_back(static_cast<uint16_t>(code));
+      if (rp.retry_budget) {
+        retry->budget = router::RetryPolicy::Budget{rp.retry_budget->budget_percent,
+                                                    rp.retry_budget->min_retry_concurrency};
+      }
       route->retry = std::move(retry);
     }
 

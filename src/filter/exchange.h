@@ -48,6 +48,7 @@ class Exchange {
   // sets it with consumer_id; the proxy then switches to the chain with that consumer's plugins.
   int consumer_index = -1;
   std::string upstream_address;   // "ip:port" of the last attempt, for logs
+  uint32_t upstream_attempts = 0; // attempts on an upstream target (1 + retries), for logs
   uint16_t status_sent = 0;
   uint64_t bytes_received = 0;    // request bytes from the client (head + body)
   uint64_t bytes_sent = 0;        // response bytes to the client (head + body)
@@ -64,6 +65,7 @@ class Exchange {
     consumer_index = -1;
     uri_captures.clear();
     upstream_address.clear();
+    upstream_attempts = 0;
     status_sent = 0;
     bytes_received = bytes_sent = 0;
     timings = {};

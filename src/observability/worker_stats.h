@@ -24,6 +24,10 @@ struct WorkerStats {
   core::Counter upstream_bad_responses;
   core::Counter upstream_retries;
   core::Counter upstream_reused;     // requests sent on a pooled connection
+  // Circuit-breaker trips by limit, in upstream::CircuitBreaker::Resource order: max_connections,
+  // max_pending_requests, max_requests (each answered 503), max_retries (a retry not made,
+  // retry budgets included).
+  core::Counter circuit_breaker_trips[4];
   core::Counter bytes_received;
   core::Counter bytes_sent;
   core::Counter access_log_dropped;

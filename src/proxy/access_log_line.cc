@@ -40,9 +40,9 @@ void Http1Session::finish_log() {
   out += ",\"upstream\":";
   append_json_string(out, x_.upstream_address);
   fmt::format_to(std::back_inserter(out),
-                 ",\"latency_ms\":{:.3f},\"gateway_ms\":{:.3f},\"filter_ms\":{:.3f},\"connect_ms\":{:.3f},"
-                 "\"upstream_ms\":{:.3f},\"request_id\":",
-                 total, gateway, x_.timings.filter_ms, connect, upstream);
+                 ",\"attempts\":{},\"latency_ms\":{:.3f},\"gateway_ms\":{:.3f},\"filter_ms\":{:.3f},"
+                 "\"connect_ms\":{:.3f},\"upstream_ms\":{:.3f},\"request_id\":",
+                 x_.upstream_attempts, total, gateway, x_.timings.filter_ms, connect, upstream);
   append_json_string(out, x_.request.request_id);
   out += "}\n";
   ctx_.access_log.line_done(ctx_.stats.access_log_dropped);

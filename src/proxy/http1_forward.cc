@@ -395,6 +395,24 @@ runtime::Task<bool> Http1Session::proxy_upstream(const config::Snapshot& snap, u
   }
   if (x_.reply.active()) co_return co_await send_local_reply(false);
 
+  // Circuit breakers (Envoy's thresholds, per process): the request counts as active on its
+  // upstream until proxy_upstream returns, its response body included.
+  upstream::CircuitBreaker* const breaker = cluster.breaker.get();
+  upstream::CircuitBreaker::Slot request_slot;
+  // 503 without touching the upstream, naming the limit that tripped.
+  auto overloaded = [&](upstream::CircuitBreaker::Resource limit) {
+    ctx_.stats.circuit_breaker_trips[limit].add();
+    set_upstream_error(503, upstream::CircuitBreaker::overload_message(limit));
+    x_.reply.headers.add("X-Portico-Overloaded", upstream::CircuitBreaker::limit_name(limit));
+  };
+  if (breaker) {
+    request_slot = breaker->try_acquire(upstream::CircuitBreaker::kRequests);
+    if (!request_slot) {
+      overloaded(upstream::CircuitBreaker::kRequests);
+      co_return co_await send_local_reply(false);
+    }
+  }
+
   build_upstream_head(route, cluster, matched_len);
   const bool replayable = safe_to_replay(x_.request.method, x_.request.has_body);
   const bool is_head = x_.request.method == "HEAD";
@@ -424,6 +442,33 @@ runtime::Task<bool> Http1Session::proxy_upstream(const config::Snapshot& snap, u
   uint32_t policy_retries = 0;
   std::chrono::milliseconds next_wait{0};
 
+  // Retries in flight on the upstream (max_retries, or the route's retry budget instead): a
+  // request holds at most one retry slot, from the decision to retry until its next decision or
+  // its end. A retry the breaker refuses is not made; the last response or error stands.
+  std::optional<upstream::RetryBudget> budget;
+  if (policy && policy->budget) {
+    budget = upstream::RetryBudget{policy->budget->budget_percent, policy->budget->min_retry_concurrency};
+  }
+  upstream::CircuitBreaker::Slot retry_slot;
+  bool retry_refused = false;
+  auto admit_retry = [&]() -> bool {
+    if (!breaker) return true;
+    if (retry_refused) return false;
+    retry_slot.release();
+    retry_slot = breaker->try_acquire_retry(budget ? &*budget : nullptr);
+    if (retry_slot) return true;
+    retry_refused = true;
+    ctx_.stats.circuit_breaker_trips[upstream::CircuitBreaker::kRetries].add();
+    return false;
+  };
+  // Kong's `retries` of the service, under the same breaker.
+  auto kong_retry = [&]() -> bool {
+    if (connect_attempts >= cluster.retries || !admit_retry()) return false;
+    ++connect_attempts;
+    ctx_.stats.upstream_retries.add();
+    return true;
+  };
+
   // Whether the policy retries after a failed attempt (`condition`: retry_on covers the failure;
   // `sent`: the request, or part of it, went out). Schedules the back-off when it does.
   auto policy_retry = [&](bool condition, bool sent,
@@ -433,6 +478,7 @@ runtime::Task<bool> Http1Session::proxy_upstream(const config::Snapshot& snap, u
     std::chrono::milliseconds w =
         wait ? *wait : backoff_interval(*policy, policy_retries + 1, ctx_.ids.next_u64());
     if (core::MonoClock::now() + w >= upstream_deadline_) return false;
+    if (!admit_retry()) return false;
     ++policy_retries;
     next_wait = w;
     ctx_.stats.upstream_retries.add();
@@ -489,10 +535,30 @@ runtime::Task<bool> Http1Session::proxy_upstream(const config::Snapshot& snap, u
     // dead, the request is sent again once on a fresh connection (below).
     if (!fresh_retry_used) up = ctx_.pool.acquire(ep.key, replayable);
     const bool reused = up != nullptr;
+    if (reused) ++x_.upstream_attempts;
     if (!up) {
+      // A new connection counts against max_connections for as long as it lives (pooled too),
+      // and the request waits in connect as a pending request.
+      upstream::CircuitBreaker::Slot connection_slot;
+      upstream::CircuitBreaker::Slot pending_slot;
+      if (breaker) {
+        connection_slot = breaker->try_acquire(upstream::CircuitBreaker::kConnections);
+        if (connection_slot) pending_slot = breaker->try_acquire(upstream::CircuitBreaker::kPendingRequests);
+        if (!connection_slot || !pending_slot) {
+          overloaded(connection_slot ? upstream::CircuitBreaker::kPendingRequests
+                                     : upstream::CircuitBreaker::kConnections);
+          co_return co_await send_local_reply(false);
+        }
+      }
+      ++x_.upstream_attempts;
       up = std::make_unique<upstream::UpstreamConnection>(asio::ip::tcp::socket(ctx_.io()), ep.key);
+      if (breaker) {
+        up->breaker = cluster.breaker;
+        up->breaker_slot = std::move(connection_slot);
+      }
       active_upstream_ = &up->stream;
       IoStatus c = co_await up->stream.connect(ep.address, within(cluster.connect_timeout, attempt_deadline));
+      pending_slot.release();
       if (c != IoStatus::kOk) {
         ctx_.stats.upstream_connect_failures.add();
         PORTICO_LOG_WARN("upstream {} ({}) connect failed: {}", ep.key, cluster.name,
@@ -501,10 +567,7 @@ runtime::Task<bool> Http1Session::proxy_upstream(const config::Snapshot& snap, u
           timed_out_reply();
           co_return co_await send_local_reply(false);
         }
-        if (connect_attempts++ < cluster.retries) {
-          ctx_.stats.upstream_retries.add();
-          continue;
-        }
+        if (kong_retry()) continue;
         if (policy_retry(policy && policy->retries_connect_failure(), false)) continue;
         if (c == IoStatus::kTimeout) {
           timed_out_reply();
@@ -540,10 +603,7 @@ runtime::Task<bool> Http1Session::proxy_upstream(const config::Snapshot& snap, u
         retry_same_target = true;
         continue;
       }
-      if (replayable && sent != IoStatus::kTimeout && connect_attempts++ < cluster.retries) {
-        ctx_.stats.upstream_retries.add();
-        continue;
-      }
+      if (replayable && sent != IoStatus::kTimeout && kong_retry()) continue;
       if (policy_retry(policy && (sent == IoStatus::kTimeout ? policy->retries_per_try_timeout()
                                                              : policy->retries_reset()),
                        true)) {
@@ -617,10 +677,9 @@ runtime::Task<bool> Http1Session::proxy_upstream(const config::Snapshot& snap, u
         retry = true;
         break;
       }
-      if (uin.empty() && replayable && connect_attempts++ < cluster.retries) {
+      if (uin.empty() && replayable && kong_retry()) {
         // Kong's `retries`: an upstream that failed before sending any response byte gets the
         // (idempotent, bodiless) request again, as nginx's proxy_next_upstream error does.
-        ctx_.stats.upstream_retries.add();
         PORTICO_LOG_WARN("upstream {} ({}) failed before responding; retrying", ep.key, cluster.name);
         retry = true;
         break;

@@ -71,7 +71,13 @@ class SnapshotRef {
   ~SnapshotRef() { release(); }
   const config::Snapshot* operator->() const { return s_->shared.get(); }
   const config::Snapshot& operator*() const { return *s_->shared; }
-  upstream::Balancer& balancer(size_t cluster) const { return *s_->balancers[cluster]; }
+  // The worker's balancer for `cluster`, its availability brought up to date with the cluster's
+  // health checks first (one atomic load when nothing changed; upstream/health.h).
+  upstream::Balancer& balancer(size_t cluster) const {
+    upstream::Balancer& b = *s_->balancers[cluster];
+    if (const auto& health = s_->shared->clusters[cluster]->health) b.sync_health(*health);
+    return b;
+  }
   // The chain to continue with after a filter of `priority` authenticated the request as
   // `consumer` (the route's own chain when the consumer has no plugins). Valid while this
   // reference lives; `overflow` holds it when the worker's cache is full.

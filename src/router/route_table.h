@@ -33,6 +33,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -78,6 +79,12 @@ struct RetryPolicy {
   std::chrono::milliseconds base_interval{25};
   std::chrono::milliseconds max_interval{250};
   std::vector<uint16_t> retriable_status_codes;
+  // Envoy's retry_budget; when set it replaces the upstream's max_retries for this route.
+  struct Budget {
+    double budget_percent = 20.0;  // of the upstream's active requests
+    uint32_t min_retry_concurrency = 3;
+  };
+  std::optional<Budget> budget;
 
   bool on(uint32_t condition) const { return (retry_on & condition) != 0; }
   // True when a response with `status` is retried under this policy.

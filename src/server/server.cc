@@ -26,6 +26,7 @@
 #include "filters/builtin.h"
 #include "net/listener.h"
 #include "server/discovery.h"
+#include "upstream/health_checker.h"
 #include "observability/access_log.h"
 #include "observability/log.h"
 #include "proxy/worker_context.h"
@@ -152,6 +153,36 @@ std::string restart_only_changes(const config::ProcessSettings& started, const c
   return out;
 }
 
+// Per upstream (first cluster of each name): its endpoints with Kong's health words, and the
+// balancer's own health (UNHEALTHY when nothing can be picked or the threshold is not met).
+json::object upstreams_health(const config::Snapshot& snap) {
+  json::object out;
+  for (const auto& c : snap.clusters) {
+    if (c->upstream_name.empty() || out.contains(c->upstream_name)) continue;
+    const bool checked = c->health_check.active();
+    const bool down = c->health && c->health->down();
+    bool any = false;
+    json::array targets;
+    for (size_t i = 0; i < c->endpoints.size(); ++i) {
+      const auto& ep = c->endpoints[i];
+      const bool healthy = !c->health || c->health->healthy(i);
+      any = any || (healthy && ep.weight > 0);
+      json::object t;
+      t["target"] = ep.key;
+      t["address"] = ep.key;
+      t["weight"] = ep.weight;
+      t["health"] = !checked ? "HEALTHCHECKS_OFF" : (healthy ? "HEALTHY" : "UNHEALTHY");
+      targets.push_back(std::move(t));
+    }
+    json::object u;
+    u["health"] = !checked ? "HEALTHCHECKS_OFF" : (any && !down ? "HEALTHY" : "UNHEALTHY");
+    if (!c->resolve_error.empty()) u["resolve_error"] = c->resolve_error;
+    u["targets"] = std::move(targets);
+    out[c->upstream_name] = std::move(u);
+  }
+  return out;
+}
+
 void print_errors(const core::ConfigErrors& errors) {
   std::string text = errors.to_string();
   std::fprintf(stderr, "%s\n", text.c_str());
@@ -204,6 +235,8 @@ class Server {
   std::vector<std::unique_ptr<proxy::WorkerContext>> contexts_;
   std::unique_ptr<admin::AdminServer> admin_;
   std::unique_ptr<Discovery> discovery_;
+  // Active health checks; told about every snapshot before workers get it (publish()).
+  std::unique_ptr<upstream::HealthChecker> health_;
   asio::steady_timer dns_timer_{control_};
   bool dns_publish_pending_ = false;
   uint64_t apply_generation_ = 0;  // a reload waiting for DNS is dropped when a newer one starts
@@ -269,6 +302,7 @@ int Server::run() {
   // answers 503 until a later refresh succeeds). SIGTERM/SIGINT meanwhile stop the start; SIGHUP
   // is ignored (the file is read afresh on the next one).
   discovery_ = std::make_unique<Discovery>(control_, settings_.dns);
+  health_ = std::make_unique<upstream::HealthChecker>(control_);
   discovery_->on_change = [this](const std::string&) { schedule_dns_publish(); };
 
   // The admin API listens from here on, so `GET /status/ready` answers 503 while names resolve
@@ -320,6 +354,8 @@ int Server::run() {
     }
     current_ = config::with_addresses(current_, discovery_->lookup_function());
   }
+
+  health_->update(current_->clusters);
 
   try {
     if (settings_.access_log != "off") access_log_ = std::make_unique<observability::AccessLog>(settings_.access_log);
@@ -406,6 +442,8 @@ void Server::wait_signals() {
 
 void Server::publish(std::shared_ptr<const config::Snapshot> snap, std::function<void()> installed) {
   current_ = snap;
+  // Known health goes into the new clusters before any worker can pick from them.
+  if (health_) health_->update(snap->clusters);
   auto limits = limits_of(settings_);
   auto pool = pool_of(settings_);
   if (contexts_.empty()) {
@@ -531,6 +569,7 @@ void Server::begin_shutdown(const char* why) {
   }
   PORTICO_LOG_INFO("{}: draining (grace period {} ms)", why, settings_.drain_timeout_ms);
   if (admin_) admin_->stop();
+  if (health_) health_->stop();
   for (auto& ctx : contexts_) {
     auto* c = ctx.get();
     c->worker().post([c] { c->begin_drain(); });
@@ -676,6 +715,17 @@ admin::AdminResponse Server::answer_admin(const admin::AdminRequest& req) {
     counters["upstream_timeouts"] = sum(&S::upstream_timeouts);
     counters["upstream_bad_responses"] = sum(&S::upstream_bad_responses);
     counters["upstream_retries"] = sum(&S::upstream_retries);
+    {
+      static constexpr const char* kLimits[] = {"max_connections", "max_pending_requests", "max_requests",
+                                                "max_retries"};
+      json::object trips;
+      for (size_t l = 0; l < 4; ++l) {
+        uint64_t t = 0;
+        for (auto& ctx : contexts_) t += ctx->stats.circuit_breaker_trips[l].value();
+        trips[kLimits[l]] = t;
+      }
+      counters["circuit_breaker_trips"] = std::move(trips);
+    }
     counters["bytes_received"] = sum(&S::bytes_received);
     counters["bytes_sent"] = sum(&S::bytes_sent);
     counters["access_log_dropped"] = sum(&S::access_log_dropped);
@@ -719,6 +769,31 @@ admin::AdminResponse Server::answer_admin(const admin::AdminRequest& req) {
     root["configuration_hash"] = current_->version;
     root["version"] = "0.1.0";
     root["draining"] = shutting_down_;
+    root["upstreams"] = upstreams_health(*current_);
+    if (health_) {
+      json::object hc;
+      hc["probes"] = health_->probes();
+      hc["state_changes"] = health_->state_changes();
+      root["health_checks"] = std::move(hc);
+    }
+    resp.body = json::serialize(root);
+    return resp;
+  }
+  // Kong: GET /upstreams/{name}/health lists the targets with their health.
+  if (req.method == "GET" && req.path.size() > 18 && req.path.starts_with("/upstreams/") &&
+      req.path.ends_with("/health")) {
+    std::string_view name = std::string_view(req.path).substr(11, req.path.size() - 11 - 7);
+    auto all = upstreams_health(*current_);
+    auto* u = name.empty() ? nullptr : all.if_contains(name);
+    if (!u) {
+      resp.status = 404;
+      resp.body = "{\"message\":\"Not found\"}";
+      return resp;
+    }
+    json::object root;
+    root["health"] = u->as_object().at("health");
+    root["total"] = u->as_object().at("targets").as_array().size();
+    root["data"] = u->as_object().at("targets");
     resp.body = json::serialize(root);
     return resp;
   }

@@ -60,6 +60,14 @@ void Balancer::set_available(int index, bool available) {
   on_usable_changed();
 }
 
+void Balancer::apply_health(const EndpointHealth& health) {
+  // Read the version first: a change made while the flags are read moves it again, so the next
+  // request applies that one too.
+  health_version_ = health.version();
+  const bool down = health.down();
+  for (size_t i = 0; i < targets_.size(); ++i) set_available(static_cast<int>(i), !down && health.healthy(i));
+}
+
 uint32_t Balancer::active(int index) const {
   return valid(index) ? active_[static_cast<size_t>(index)] : 0;
 }

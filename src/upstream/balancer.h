@@ -20,6 +20,9 @@
 //   connection ends (including on failure and cancellation).
 // - set_available(i, false) removes i from selection until set_available(i, true) (health checks,
 //   outlier ejection). Active counts survive availability changes.
+// - sync_health(h) brings availability up to date with a cluster's EndpointHealth (upstream/
+//   health.h): one atomic load when nothing changed since the last call; when it did, every
+//   target's availability is set from h (all unavailable while h.down()).
 // - PickContext::exclude names a target a retry should avoid; it is honoured whenever another
 //   target is available, and ignored (the excluded target is returned) when it is the only one.
 // - Out-of-range indices passed to on_start/on_finish/set_available are ignored.
@@ -31,6 +34,8 @@
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "upstream/health.h"
 
 namespace portico::upstream {
 
@@ -73,6 +78,9 @@ class Balancer {
 
   // Health: an unavailable target is skipped by pick().
   virtual void set_available(int index, bool available);
+  void sync_health(const EndpointHealth& health) {
+    if (health.version() != health_version_) apply_health(health);
+  }
 
   const std::vector<Target>& targets() const { return targets_; }
   uint32_t active(int index) const;
@@ -95,9 +103,12 @@ class Balancer {
   std::vector<uint32_t> active_;
 
  private:
+  void apply_health(const EndpointHealth& health);
+
   std::vector<uint8_t> available_;
   std::vector<uint8_t> usable_;  // uint8_t, not vector<bool>: a plain load on the pick path
   size_t usable_count_ = 0;
+  uint64_t health_version_ = 0;  // EndpointHealth::version() last applied (0: all healthy)
 };
 
 // Builds the balancer for `algorithm`. `slots` only matters for consistent hashing: 0 means

@@ -48,6 +48,7 @@ void build_endpoints(Cluster& cluster, const AddressLookup& lookup) {
     }
     for (const auto& a : answer->addresses) add(a, t);
   }
+  cluster.health = std::make_shared<EndpointHealth>(cluster.endpoints.size());
   if (!cluster.endpoints.empty()) return;
   if (cluster.targets.empty()) {
     cluster.resolve_error = "upstream " + cluster.upstream_name + " has no targets";

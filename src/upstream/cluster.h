@@ -18,7 +18,9 @@
 #include <vector>
 
 #include "upstream/balancer.h"
+#include "upstream/circuit_breaker.h"
 #include "upstream/hash_policy.h"
+#include "upstream/health.h"
 
 namespace portico::upstream {
 
@@ -61,10 +63,19 @@ struct Cluster {
   HashPolicy hash;
   uint32_t slots = kDefaultSlots;
   std::string resolve_error; // why `endpoints` is empty (requests answer 503), else empty
+  // Active health checks (Kong `upstreams[].healthchecks`); inactive unless an interval is set.
+  HealthCheckSettings health_check;
+  // One flag per endpoint (same index), written by the control thread's HealthChecker and read
+  // by this cluster's balancers (upstream/health.h). Made anew, all healthy, by build_endpoints.
+  std::shared_ptr<EndpointHealth> health;
   int retries = 5;
   std::chrono::milliseconds connect_timeout{60000};
   std::chrono::milliseconds write_timeout{60000};
   std::chrono::milliseconds read_timeout{60000};
+  // Thresholds and in-flight counts (circuit_breaker.h), shared with every cluster of the same
+  // upstream; null when neither `circuit_breakers` nor a route's retry budget needs them. The
+  // pointer is fixed, the counts inside change (atomics), even though the Cluster is const.
+  std::shared_ptr<CircuitBreaker> breaker;
 };
 
 // True when `host` is an IP literal, which needs no resolution.
@@ -72,7 +83,8 @@ bool is_address(std::string_view host);
 
 // Builds `endpoints` (and `resolve_error`) from `targets`: IP literals directly, names through
 // `lookup` (a name without an answer yet contributes nothing). Every address of a target carries
-// the target's weight; an endpoint key listed twice is kept once.
+// the target's weight; an endpoint key listed twice is kept once. `health` is replaced by a new,
+// all-healthy EndpointHealth of the new size.
 void build_endpoints(Cluster& cluster, const AddressLookup& lookup);
 
 // A copy of `cluster` with endpoints rebuilt through `lookup`, or nullptr when they would not

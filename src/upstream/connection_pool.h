@@ -17,6 +17,7 @@
 #include "codec/http1/response_parser.h"
 #include "core/counter.h"
 #include "session/stream.h"
+#include "upstream/circuit_breaker.h"
 
 namespace portico::upstream {
 
@@ -28,6 +29,11 @@ struct UpstreamConnection {
   codec::http1::ResponseParser parser;
   uint32_t requests = 0;
   std::chrono::steady_clock::time_point idle_since{};
+  // The max_connections slot of the breaker of the cluster that opened it (none when that
+  // cluster has no breaker), held until the connection is destroyed. `breaker` keeps the breaker
+  // alive past its snapshot; it is declared first so that `breaker_slot` is released before it.
+  std::shared_ptr<CircuitBreaker> breaker;
+  CircuitBreaker::Slot breaker_slot;
 };
 
 struct PoolSettings {

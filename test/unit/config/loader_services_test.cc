@@ -172,8 +172,8 @@ TEST(Services, UnknownAndNotYetSupportedFields) {
             "kong.yaml:5:5: services[0].tls_verify: Kong field 'tls_verify' is not supported yet\n"
             "kong.yaml:6:5: services[0].hots: unknown field 'hots' (did you mean 'host'?); "
             "expected one of: name, url, protocol, host, port, path, retries, connect_timeout, "
-            "write_timeout, read_timeout, enabled, id, tags, created_at, updated_at, plugins, "
-            "routes");
+            "write_timeout, read_timeout, enabled, circuit_breakers, id, tags, created_at, updated_at, "
+            "plugins, routes");
 }
 
 TEST(Services, KongTimestampsAreAccepted) {

@@ -185,12 +185,12 @@ TEST(LoaderUpstreams, DuplicateNamesUnsupportedFieldsAndTopLevelTargets) {
 _format_version: "3.0"
 upstreams:
   - name: u
-    healthchecks: {}
+    use_srv_name: true
   - name: u
 targets:
   - target: 10.0.0.1
 )");
-  EXPECT_NE(e.find("kong.yaml:4:5: upstreams[0].healthchecks: Kong field 'healthchecks' is not supported yet"),
+  EXPECT_NE(e.find("kong.yaml:4:5: upstreams[0].use_srv_name: Kong field 'use_srv_name' is not supported yet"),
             std::string::npos)
       << e;
   EXPECT_NE(e.find("kong.yaml:5:11: upstreams[1].name: duplicate upstream name \"u\" (first defined at line 3)"),

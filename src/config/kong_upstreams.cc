@@ -175,31 +175,33 @@ void read_active_healthcheck(const ConfigNode& node, const std::string& path, co
   r.finish();
 }
 
-// Passive checks are not implemented yet: the block loads only while it is disabled (every
-// counter 0, Kong's default, which a Kong export writes out in full).
-void read_passive_healthcheck(const ConfigNode& node, const std::string& path, core::ConfigErrors& errors) {
+// Kong's passive checks, plus Portico's ejection back-off (ejection_base, ejection_max).
+void read_passive_healthcheck(const ConfigNode& node, const std::string& path, core::ConfigErrors& errors,
+                              HealthChecks::Passive& p) {
   ObjectReader r(node, path, errors);
   if (!r.valid()) return;
-  std::string type;
-  r.get_enum("type", type, {"http", "https", "tcp", "grpc", "grpcs"});
-  auto counters = [&](ObjectReader& c, std::initializer_list<std::string_view> keys) {
-    std::vector<int> statuses;
-    get_statuses(c, "http_statuses", statuses);
-    for (std::string_view key : keys) {
-      uint32_t value = 0;
-      if (c.get(key, value, 0u, 255u) && value > 0) {
-        c.error(key, fmt::format("passive health checks are not supported yet ({} must be 0)", key));
-      }
-    }
-    c.finish();
-  };
+  if (r.get_enum("type", p.type, {"http", "https", "tcp", "grpc", "grpcs"}) && p.type != "http" && p.type != "tcp") {
+    r.error("type",
+            fmt::format("passive health check type \"{}\" is not supported yet (supported: http, tcp)", p.type));
+  }
+  get_seconds(r, "ejection_base", p.ejection_base);
+  get_seconds(r, "ejection_max", p.ejection_max);
+  if (p.ejection_base > 0 && p.ejection_max < p.ejection_base) {
+    r.error("ejection_max", "ejection_max must not be less than ejection_base");
+  }
   if (const ConfigNode* healthy = r.map("healthy")) {
     ObjectReader h(*healthy, r.path_of("healthy"), errors);
-    counters(h, {"successes"});
+    get_statuses(h, "http_statuses", p.healthy_http_statuses);
+    h.get("successes", p.healthy_successes, 0u, 255u);
+    h.finish();
   }
   if (const ConfigNode* unhealthy = r.map("unhealthy")) {
     ObjectReader u(*unhealthy, r.path_of("unhealthy"), errors);
-    counters(u, {"http_failures", "tcp_failures", "timeouts"});
+    get_statuses(u, "http_statuses", p.unhealthy_http_statuses);
+    u.get("http_failures", p.unhealthy_http_failures, 0u, 255u);
+    u.get("tcp_failures", p.unhealthy_tcp_failures, 0u, 255u);
+    u.get("timeouts", p.unhealthy_timeouts, 0u, 255u);
+    u.finish();
   }
   r.finish();
 }
@@ -213,7 +215,7 @@ void read_healthchecks(ObjectReader& r, HealthChecks& hc) {
     read_active_healthcheck(*active, h.path_of("active"), r.errors(), hc.active);
   }
   if (const ConfigNode* passive = h.map("passive")) {
-    read_passive_healthcheck(*passive, h.path_of("passive"), r.errors());
+    read_passive_healthcheck(*passive, h.path_of("passive"), r.errors(), hc.passive);
   }
   h.get("threshold", hc.threshold, 0.0, 100.0);
   h.finish();

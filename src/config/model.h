@@ -139,8 +139,8 @@ struct UpstreamTarget {
 };
 
 // Kong `upstreams[].healthchecks` (docs/configuration.md "Health checks"). Kong writes durations
-// in seconds (fractions allowed); here they are milliseconds. Passive checks are parsed so that a
-// disabled block (every counter 0, Kong's default) loads; enabling one is a load error for now.
+// in seconds (fractions allowed); here they are milliseconds. `passive` adds Portico's ejection
+// back-off (ejection_base, ejection_max) to Kong's fields.
 struct HealthChecks {
   struct Active {
     std::string type = "http";  // http | tcp (https: not supported yet)
@@ -157,7 +157,20 @@ struct HealthChecks {
     uint32_t unhealthy_tcp_failures = 0;
     uint32_t unhealthy_timeouts = 0;
   };
+  struct Passive {
+    std::string type = "http";  // http | tcp
+    std::vector<int> healthy_http_statuses = {200, 201, 202, 203, 204, 205, 206, 207, 208, 226,
+                                              300, 301, 302, 303, 304, 305, 306, 307, 308};
+    uint32_t healthy_successes = 0;  // 0 = traffic never marks a target healthy
+    std::vector<int> unhealthy_http_statuses = {429, 500, 503};
+    uint32_t unhealthy_http_failures = 0;  // 0 = never
+    uint32_t unhealthy_tcp_failures = 0;
+    uint32_t unhealthy_timeouts = 0;
+    uint32_t ejection_base = 30000;   // ms (Portico); 0 = only active checks re-admit (Kong)
+    uint32_t ejection_max = 300000;   // ms (Portico)
+  };
   Active active;
+  Passive passive;
   double threshold = 0;  // percent of healthy weight under which the upstream is down
 };
 
@@ -211,6 +224,8 @@ struct ProcessSettings {
   uint32_t max_headers = 100;
   uint32_t max_uri_bytes = 8192;
   uint64_t max_body_bytes = 0;  // 0 = unlimited (Kong's client_max_body_size 0)
+  uint32_t max_connections = 0;          // downstream connections per worker; 0 = unlimited
+  uint32_t max_concurrent_requests = 0;  // requests in flight per worker; 0 = unlimited
   uint32_t drain_timeout_ms = 10000;
   uint32_t client_header_timeout_ms = 60000;
   uint32_t client_body_timeout_ms = 60000;

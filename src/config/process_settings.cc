@@ -20,6 +20,8 @@ void read_limits(const ConfigNode& node, const std::string& path, core::ConfigEr
   r.get("max_headers", out.max_headers, 1u, 10000u);
   r.get("max_uri_bytes", out.max_uri_bytes, 64u, 16u << 20);
   r.get("max_body_bytes", out.max_body_bytes, uint64_t{0}, UINT64_MAX);
+  r.get("max_connections", out.max_connections, 0u, 1u << 20);
+  r.get("max_concurrent_requests", out.max_concurrent_requests, 0u, 1u << 20);
   r.finish();
 }
 

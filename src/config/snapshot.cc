@@ -48,6 +48,16 @@ void configure_health_check(const HealthChecks& hc, upstream::HealthCheckSetting
   h.tcp_failures = a.unhealthy_tcp_failures;
   h.timeouts = a.unhealthy_timeouts;
   h.threshold = hc.threshold;
+  const HealthChecks::Passive& p = hc.passive;
+  h.passive.type = p.type == "tcp" ? upstream::PassiveSettings::Type::kTcp : upstream::PassiveSettings::Type::kHttp;
+  h.passive.healthy_statuses = p.healthy_http_statuses;
+  h.passive.unhealthy_statuses = p.unhealthy_http_statuses;
+  h.passive.successes = p.healthy_successes;
+  h.passive.http_failures = p.unhealthy_http_failures;
+  h.passive.tcp_failures = p.unhealthy_tcp_failures;
+  h.passive.timeouts = p.unhealthy_timeouts;
+  h.passive.ejection_base = std::chrono::milliseconds(p.ejection_base);
+  h.passive.ejection_max = std::chrono::milliseconds(p.ejection_max);
 }
 
 // A service whose host names an upstream balances over the upstream's targets (every address of

@@ -31,6 +31,8 @@ struct WorkerStats {
   core::Counter bytes_received;
   core::Counter bytes_sent;
   core::Counter access_log_dropped;
+  core::Counter accept_paused;       // times the worker stopped accepting at limits.max_connections
+  core::Counter overload_rejected;   // requests answered 503 at limits.max_concurrent_requests
 
   void count_response(int status) {
     int cls = status / 100;

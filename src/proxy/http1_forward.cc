@@ -530,6 +530,12 @@ runtime::Task<bool> Http1Session::proxy_upstream(const config::Snapshot& snap, u
     ActiveAttempt attempt{balancer, pick};
     const upstream::Endpoint& ep = cluster.endpoints[static_cast<size_t>(pick)];
     x_.upstream_address = ep.key;
+    // Passive health checks: the attempt's outcome counts for its address (upstream/health.h).
+    auto observe = [&](upstream::ProbeOutcome outcome) {
+      if (cluster.health && cluster.health_check.passive.enabled()) {
+        cluster.health->report(static_cast<size_t>(pick), ep.key, outcome, cluster.health_check.passive);
+      }
+    };
     std::unique_ptr<upstream::UpstreamConnection> up;
     // A replayable request may skip the pool's liveness peek: if the pooled connection turns out
     // dead, the request is sent again once on a fresh connection (below).
@@ -561,6 +567,7 @@ runtime::Task<bool> Http1Session::proxy_upstream(const config::Snapshot& snap, u
       pending_slot.release();
       if (c != IoStatus::kOk) {
         ctx_.stats.upstream_connect_failures.add();
+        observe(c == IoStatus::kTimeout ? upstream::ProbeOutcome::kTimeout : upstream::ProbeOutcome::kTcpFailure);
         PORTICO_LOG_WARN("upstream {} ({}) connect failed: {}", ep.key, cluster.name,
                          c == IoStatus::kTimeout ? "timeout" : up->stream.last_error().message());
         if (route_timed_out()) {
@@ -593,6 +600,10 @@ runtime::Task<bool> Http1Session::proxy_upstream(const config::Snapshot& snap, u
     }
     if (sent != IoStatus::kOk) {
       up->stream.close();
+      // A pooled connection may just have been closed by the peer: only fresh ones count.
+      if (!reused || sent == IoStatus::kTimeout) {
+        observe(sent == IoStatus::kTimeout ? upstream::ProbeOutcome::kTimeout : upstream::ProbeOutcome::kTcpFailure);
+      }
       if (route_timed_out()) {
         timed_out_reply();
         co_return co_await send_local_reply(!body_consumed_);
@@ -648,12 +659,14 @@ runtime::Task<bool> Http1Session::proxy_upstream(const config::Snapshot& snap, u
       }
       if (st == ParseStatus::kError) {
         ctx_.stats.upstream_bad_responses.add();
+        observe(upstream::ProbeOutcome::kTcpFailure);
         PORTICO_LOG_WARN("upstream {} ({}) sent an invalid response: {}", ep.key, cluster.name,
                          codec::http1::describe(up->parser.error()));
         set_upstream_error(502, "An invalid response was received from the upstream server");
         break;
       }
       if (io == IoStatus::kTimeout) {
+        observe(upstream::ProbeOutcome::kTimeout);
         if (route_timed_out()) {
           PORTICO_LOG_WARN("upstream {} ({}): route timeout of {} ms reached", ep.key, cluster.name,
                            route.timeout.count());
@@ -670,6 +683,7 @@ runtime::Task<bool> Http1Session::proxy_upstream(const config::Snapshot& snap, u
         timed_out_reply();
         break;
       }
+      if (!(uin.empty() && reused)) observe(upstream::ProbeOutcome::kTcpFailure);
       if (uin.empty() && reused && replayable && !fresh_retry_used) {
         // A pooled connection closed under us: one free retry on a fresh connection.
         fresh_retry_used = true;
@@ -703,6 +717,7 @@ runtime::Task<bool> Http1Session::proxy_upstream(const config::Snapshot& snap, u
       up->stream.close();
       co_return co_await send_local_reply(!body_consumed_);
     }
+    observe(upstream::classify_passive(cluster.health_check.passive, resp_head_.status));
     if (resp_head_.status == 101) {
       up->stream.close();
       set_upstream_error(502, "protocol upgrade is not supported");

@@ -267,13 +267,29 @@ runtime::Task<bool> Http1Session::handle_request() {
 
   bool keep = false;
   uint64_t max_body = ctx_.limits().max_body_bytes;
+  // Holds this request's place among the worker's max_concurrent_requests until it is done,
+  // however the coroutine ends.
+  struct InFlight {
+    WorkerContext& ctx;
+    bool admitted;
+    ~InFlight() {
+      if (admitted) ctx.end_request();
+    }
+  } in_flight{ctx_, ctx_.try_begin_request()};
   SnapshotRef snap = ctx_.snapshot();
   const router::Route* route = nullptr;
   route_ = nullptr;
   chain_ = nullptr;
   consumer_chain_.reset();
   active_upstream_ = nullptr;
-  if (max_body && head_.framing == Framing::kContentLength && head_.content_length > max_body) {
+  if (!in_flight.admitted) {
+    // Overloaded: answer at once rather than queue, and close so the client's next connection
+    // may land on a less busy worker or process.
+    ctx_.stats.overload_rejected.add();
+    http::set_json_error(x_.reply, 503, "gateway overloaded: max_concurrent_requests");
+    x_.reply.headers.add("X-Portico-Overloaded", "max_concurrent_requests");
+    keep = co_await send_local_reply(true);
+  } else if (max_body && head_.framing == Framing::kContentLength && head_.content_length > max_body) {
     ctx_.stats.bad_requests.add();
     http::set_json_error(x_.reply, 413, "Request size limit exceeded");
     keep = co_await send_local_reply(true);

@@ -85,6 +85,8 @@ void WorkerContext::install(std::shared_ptr<const config::Snapshot> snap, Proces
   if (old && old->refs == 0) delete old;
   limits_ = limits;
   pool.set_settings(pool_settings);
+  // A reload may have raised (or lifted) max_connections; a lowered one applies at the next accept.
+  if (accept_paused_ && !at_connection_limit()) resume_accepting();
 }
 
 std::string WorkerContext::config_version() const {
@@ -94,30 +96,71 @@ std::string WorkerContext::config_version() const {
 
 void WorkerContext::start(std::vector<asio::ip::tcp::acceptor> acceptors) {
   acceptors_ = std::move(acceptors);
+  accepting_.assign(acceptors_.size(), false);
   for (size_t i = 0; i < acceptors_.size(); ++i) accept_loop(i);
   if (access_log.enabled()) schedule_flush();
 }
 
 void WorkerContext::accept_loop(size_t index) {
+  accepting_[index] = true;
   acceptors_[index].async_accept([this, index](const boost::system::error_code& ec, asio::ip::tcp::socket socket) {
     if (ec) {
-      if (ec == asio::error::operation_aborted || draining_) return;
+      // Cancelled by pause_accepting() (or closed by a drain): nothing was taken from the backlog.
+      if (ec == asio::error::operation_aborted || draining_) return continue_accepting(index);
       // EMFILE and friends: log, back off briefly, keep accepting.
       PORTICO_LOG_WARN("accept failed: {}", ec.message());
       auto timer = std::make_shared<asio::steady_timer>(io(), std::chrono::milliseconds(50));
-      timer->async_wait([this, index, timer](const boost::system::error_code&) {
-        if (!draining_) accept_loop(index);
-      });
+      timer->async_wait([this, index, timer](const boost::system::error_code&) { continue_accepting(index); });
       return;
     }
-    if (draining_) return;
+    if (draining_) return continue_accepting(index);
+    // A connection taken from the backlog is always served, even one whose accept completed just
+    // before the loop paused: closing it unanswered is what the pause exists to avoid.
     auto session = std::make_unique<Http1Session>(*this, std::move(socket));
     asio::co_spawn(
         io(),
         [s = std::move(session)]() mutable -> runtime::Task<void> { co_await s->run(); },
         asio::detached);
-    accept_loop(index);
+    if (!accept_paused_ && at_connection_limit()) pause_accepting();
+    continue_accepting(index);
   });
+}
+
+void WorkerContext::continue_accepting(size_t index) {
+  if (draining_ || accept_paused_) {
+    accepting_[index] = false;
+    return;
+  }
+  accept_loop(index);
+}
+
+// Envoy's and nginx's answer to a full worker: stop calling accept() so that new connections wait
+// in this worker's listen backlog instead of being accepted only to be dropped. Cancelling takes
+// nothing from the backlog (closing the listener would reset what waits there).
+void WorkerContext::pause_accepting() {
+  accept_paused_ = true;
+  stats.accept_paused.add();
+  PORTICO_LOG_DEBUG("worker {}: {} connections (max_connections), accepting paused", worker_.index(),
+                    sessions_.size());
+  for (auto& a : acceptors_) {
+    boost::system::error_code ignored;
+    a.cancel(ignored);
+  }
+}
+
+void WorkerContext::resume_accepting() {
+  accept_paused_ = false;
+  if (draining_) return;
+  // An acceptor whose cancelled accept has not reported yet is still `accepting_`: its handler
+  // restarts it.
+  for (size_t i = 0; i < acceptors_.size(); ++i) {
+    if (!accepting_[i]) accept_loop(i);
+  }
+}
+
+void WorkerContext::remove_session(std::list<Http1Session*>::iterator it) {
+  sessions_.erase(it);
+  if (accept_paused_ && !at_connection_limit()) resume_accepting();
 }
 
 void WorkerContext::begin_drain() {

@@ -96,6 +96,8 @@ struct ProcessLimits {
   uint32_t max_headers = 100;
   uint32_t max_uri_bytes = 8192;
   uint64_t max_body_bytes = 0;
+  uint32_t max_connections = 0;          // client connections on this worker; 0 = unlimited
+  uint32_t max_concurrent_requests = 0;  // requests in flight on this worker; 0 = unlimited
   std::chrono::milliseconds client_header_timeout{60000};
   std::chrono::milliseconds client_body_timeout{60000};
   std::chrono::milliseconds keepalive_timeout{60000};
@@ -111,13 +113,26 @@ class WorkerContext {
   boost::asio::io_context& io() { return worker_.io(); }
   const ProcessLimits& limits() const { return limits_; }
 
-  // Worker thread. Starts accepting on the given acceptors (already bound and listening).
+  // Worker thread. Starts accepting on the given acceptors (already bound and listening). With
+  // limits().max_connections sessions open, the worker stops accepting (new connections wait in
+  // the listen backlog) until a session ends or install() brings a higher limit.
   void start(std::vector<boost::asio::ip::tcp::acceptor> acceptors);
   // Worker thread. Makes `snap` the snapshot new requests use.
   void install(std::shared_ptr<const config::Snapshot> snap, ProcessLimits limits,
                upstream::PoolSettings pool);
   SnapshotRef snapshot() { return SnapshotRef(this, current_); }
   bool has_snapshot() const { return current_ != nullptr; }
+
+  // Worker thread. Admits one more request in flight unless `max_concurrent_requests` are
+  // already; every admitted request must call end_request() exactly once.
+  bool try_begin_request() {
+    if (limits_.max_concurrent_requests != 0 && requests_in_flight_ >= limits_.max_concurrent_requests) {
+      return false;
+    }
+    ++requests_in_flight_;
+    return true;
+  }
+  void end_request() { --requests_in_flight_; }
 
   // Worker thread. Stops accepting, closes idle keep-alive connections and asks busy sessions to
   // close after their current response.
@@ -135,9 +150,10 @@ class WorkerContext {
   core::RequestIdGenerator ids;
   observability::AccessLogBuffer access_log;
 
-  // Session registry, for drain.
+  // Session registry, for drain and for `max_connections`. Removing a session may resume a
+  // paused accept loop.
   std::list<Http1Session*>::iterator add_session(Http1Session* s) { return sessions_.insert(sessions_.end(), s); }
-  void remove_session(std::list<Http1Session*>::iterator it) { sessions_.erase(it); }
+  void remove_session(std::list<Http1Session*>::iterator it);
 
   // HTTP Date header value, refreshed at most once per second.
   std::string_view http_date();
@@ -145,12 +161,24 @@ class WorkerContext {
  private:
   friend class SnapshotRef;
   void accept_loop(size_t index);
+  // After an accept completes (or is cancelled): accept again, unless paused or draining.
+  void continue_accepting(size_t index);
+  bool at_connection_limit() const {
+    return limits_.max_connections != 0 && sessions_.size() >= limits_.max_connections;
+  }
+  void pause_accepting();
+  void resume_accepting();
   void release(LocalSnapshot* s);
   void schedule_flush();
 
   runtime::Worker& worker_;
   ProcessLimits limits_;
   std::vector<boost::asio::ip::tcp::acceptor> acceptors_;
+  // Per acceptor: an accept (or its retry timer) is outstanding and its handler will decide
+  // whether to accept again. A paused acceptor has none, so resume_accepting() restarts it.
+  std::vector<bool> accepting_;
+  bool accept_paused_ = false;  // at max_connections: new connections wait in the kernel backlog
+  uint32_t requests_in_flight_ = 0;
   LocalSnapshot* current_ = nullptr;
   bool draining_ = false;
   std::list<Http1Session*> sessions_;

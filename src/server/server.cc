@@ -51,6 +51,8 @@ proxy::ProcessLimits limits_of(const config::ProcessSettings& s) {
   l.max_headers = s.max_headers;
   l.max_uri_bytes = s.max_uri_bytes;
   l.max_body_bytes = s.max_body_bytes;
+  l.max_connections = s.max_connections;
+  l.max_concurrent_requests = s.max_concurrent_requests;
   l.client_header_timeout = std::chrono::milliseconds(s.client_header_timeout_ms);
   l.client_body_timeout = std::chrono::milliseconds(s.client_body_timeout_ms);
   l.keepalive_timeout = std::chrono::milliseconds(s.keepalive_timeout_ms);
@@ -159,7 +161,7 @@ json::object upstreams_health(const config::Snapshot& snap) {
   json::object out;
   for (const auto& c : snap.clusters) {
     if (c->upstream_name.empty() || out.contains(c->upstream_name)) continue;
-    const bool checked = c->health_check.active();
+    const bool checked = c->health_check.active() || c->health_check.passive.enabled();
     const bool down = c->health && c->health->down();
     bool any = false;
     json::array targets;
@@ -545,6 +547,8 @@ void Server::apply(std::shared_ptr<const config::Snapshot> built, const std::str
   settings_.max_headers = fresh.max_headers;
   settings_.max_uri_bytes = fresh.max_uri_bytes;
   settings_.max_body_bytes = fresh.max_body_bytes;
+  settings_.max_connections = fresh.max_connections;
+  settings_.max_concurrent_requests = fresh.max_concurrent_requests;
   settings_.client_header_timeout_ms = fresh.client_header_timeout_ms;
   settings_.client_body_timeout_ms = fresh.client_body_timeout_ms;
   settings_.keepalive_timeout_ms = fresh.keepalive_timeout_ms;
@@ -729,6 +733,8 @@ admin::AdminResponse Server::answer_admin(const admin::AdminRequest& req) {
     counters["bytes_received"] = sum(&S::bytes_received);
     counters["bytes_sent"] = sum(&S::bytes_sent);
     counters["access_log_dropped"] = sum(&S::access_log_dropped);
+    counters["accept_paused"] = sum(&S::accept_paused);
+    counters["overload_rejected"] = sum(&S::overload_rejected);
     json::object by_class;
     for (int c = 1; c <= 5; ++c) {
       uint64_t t = 0;

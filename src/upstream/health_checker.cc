@@ -4,6 +4,7 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
@@ -21,11 +22,13 @@ using namespace asio::experimental::awaitable_operators;
 
 struct HealthChecker::Target {
   Target(asio::io_context& io, std::string k, asio::ip::tcp::endpoint a)
-      : key(std::move(k)), address(a), timer(io) {}
+      : key(std::move(k)), address(a), timer(io), readmit_timer(io) {}
   std::string key;
   asio::ip::tcp::endpoint address;
   asio::steady_timer timer;
+  asio::steady_timer readmit_timer;  // a passive ejection's end
   HealthCounter counter;
+  EjectionBackoff backoff;
   bool removed = false;  // no longer an endpoint: pending timers and probes end without effect
   bool probing = false;  // a probe is in flight or waiting for a concurrency slot
 };
@@ -104,16 +107,20 @@ const char* outcome_name(ProbeOutcome o) {
 
 }  // namespace
 
-HealthChecker::HealthChecker(asio::io_context& io) : io_(io) {}
+HealthChecker::HealthChecker(asio::io_context& io) : io_(io), inbox_(std::make_shared<Inbox>()) {
+  inbox_->checker = this;
+}
 
 HealthChecker::~HealthChecker() { stop(); }
 
 void HealthChecker::stop() {
   stopped_ = true;
+  inbox_->checker = nullptr;
   for (auto& [name, g] : groups_) {
     for (auto& [key, t] : g->targets) {
       t->removed = true;
       t->timer.cancel();
+      t->readmit_timer.cancel();
     }
     g->waiting.clear();
   }
@@ -123,7 +130,19 @@ void HealthChecker::update(const std::vector<std::shared_ptr<const Cluster>>& cl
   if (stopped_) return;
   std::map<std::string, std::vector<std::shared_ptr<const Cluster>>> by_upstream;
   for (const auto& c : clusters) {
-    if (!c->upstream_name.empty() && c->health_check.active() && c->health) by_upstream[c->upstream_name].push_back(c);
+    if (c->upstream_name.empty() || !c->health) continue;
+    if (!c->health_check.active() && !c->health_check.passive.enabled()) continue;
+    by_upstream[c->upstream_name].push_back(c);
+    if (c->health_check.passive.enabled()) {
+      // Called on a worker: only posts (the inbox outlives the checker, the io_context does not
+      // outlive the workers).
+      c->health->set_passive_sink([inbox = inbox_, io = &io_, name = c->upstream_name](const std::string& key,
+                                                                                      bool healthy) {
+        asio::post(*io, [inbox, name, key, healthy] {
+          if (inbox->checker) inbox->checker->on_passive(name, key, healthy);
+        });
+      });
+    }
   }
   // Upstreams without active checks any more.
   for (auto it = groups_.begin(); it != groups_.end();) {
@@ -134,6 +153,7 @@ void HealthChecker::update(const std::vector<std::shared_ptr<const Cluster>>& cl
     for (auto& [key, t] : it->second->targets) {
       t->removed = true;
       t->timer.cancel();
+      t->readmit_timer.cancel();
     }
     it = groups_.erase(it);
   }
@@ -159,6 +179,7 @@ void HealthChecker::update(const std::vector<std::shared_ptr<const Cluster>>& cl
       }
       it->second->removed = true;
       it->second->timer.cancel();
+      it->second->readmit_timer.cancel();
       it = g->targets.erase(it);
     }
     std::erase_if(g->waiting, [](const std::shared_ptr<Target>& t) { return t->removed; });
@@ -227,6 +248,8 @@ void HealthChecker::on_result(const std::shared_ptr<Group>& g, const std::shared
   if (t->counter.record(outcome, g->settings)) {
     ++state_changes_;
     if (t->counter.healthy()) {
+      t->readmit_timer.cancel();
+      t->backoff.readmitted(EjectionBackoff::Clock::now());
       PORTICO_LOG_INFO("health: upstream {} target {} is healthy again (active {} probe: {})", g->name, t->key,
                        g->settings.type == HealthCheckSettings::Type::kTcp ? "tcp" : "http", outcome_name(outcome));
     } else {
@@ -235,6 +258,53 @@ void HealthChecker::on_result(const std::shared_ptr<Group>& g, const std::shared
     }
     publish(*g);
   }
+  schedule(g, t);
+}
+
+void HealthChecker::on_passive(const std::string& upstream, const std::string& key, bool healthy) {
+  if (stopped_) return;
+  auto g_it = groups_.find(upstream);
+  if (g_it == groups_.end()) return;
+  std::shared_ptr<Group> g = g_it->second;
+  auto t_it = g->targets.find(key);
+  if (t_it == g->targets.end()) return;
+  std::shared_ptr<Target> t = t_it->second;
+  if (t->counter.healthy() == healthy) return;  // a late report: the state already moved
+  const PassiveSettings& p = g->settings.passive;
+  t->counter.force(healthy);
+  ++state_changes_;
+  if (healthy) {
+    t->readmit_timer.cancel();
+    t->backoff.readmitted(EjectionBackoff::Clock::now());
+    PORTICO_LOG_INFO("health: upstream {} target {} is healthy again (passive: {} successes)", g->name, t->key,
+                     p.successes);
+  } else {
+    const auto ejection = t->backoff.eject(EjectionBackoff::Clock::now(), p);
+    if (ejection.count() > 0) {
+      PORTICO_LOG_WARN("health: upstream {} target {} is unhealthy (passive: consecutive failures; ejection {} "
+                       "for {} ms)",
+                       g->name, t->key, t->backoff.ejections(), ejection.count());
+      t->readmit_timer.expires_after(ejection);
+      t->readmit_timer.async_wait([this, g, t](const boost::system::error_code& ec) {
+        if (ec || stopped_ || t->removed) return;
+        readmit(g, t);
+      });
+    } else {
+      PORTICO_LOG_WARN("health: upstream {} target {} is unhealthy (passive: consecutive failures)", g->name,
+                       t->key);
+    }
+  }
+  publish(*g);
+  schedule(g, t);  // probes follow the new state's interval
+}
+
+void HealthChecker::readmit(const std::shared_ptr<Group>& g, const std::shared_ptr<Target>& t) {
+  if (t->counter.healthy()) return;
+  t->counter.force(true);
+  t->backoff.readmitted(EjectionBackoff::Clock::now());
+  ++state_changes_;
+  PORTICO_LOG_INFO("health: upstream {} target {} is healthy again (passive: ejection time over)", g->name, t->key);
+  publish(*g);
   schedule(g, t);
 }
 

@@ -14,6 +14,11 @@
 //   while healthy and every unhealthy.interval while unhealthy (0 = not probed in that state).
 //   `http` sends `GET http_path HTTP/1.1` with Host = the endpoint key, the configured headers and
 //   `Connection: close`, and classifies the status line; `tcp` only connects.
+// - Passive checks (upstream/health.h): update() gives every cluster of an upstream with passive
+//   checks a sink that posts the workers' decisions here (on_passive); an ejection uses the
+//   same state as the probes, and with ejection_base > 0 a timer re-admits the endpoint after
+//   the back-off (EjectionBackoff). Active probes can bring it back earlier (healthy.successes);
+//   an active failure verdict has no timer (as in Kong, only probes end it).
 // - Every state change is logged (warn when a target turns unhealthy, info when it recovers).
 // - stop() cancels the timers; probes in flight end without effect. Destroy before the io_context.
 #pragma once
@@ -49,10 +54,17 @@ class HealthChecker {
   void enqueue(const std::shared_ptr<Group>& g, const std::shared_ptr<Target>& t);
   void start_probe(const std::shared_ptr<Group>& g, const std::shared_ptr<Target>& t);
   void on_result(const std::shared_ptr<Group>& g, const std::shared_ptr<Target>& t, int outcome);
+  void on_passive(const std::string& upstream, const std::string& key, bool healthy);
+  void readmit(const std::shared_ptr<Group>& g, const std::shared_ptr<Target>& t);
   // Writes the group's state into every cluster it serves (flags by key, threshold).
   void publish(Group& g);
 
   boost::asio::io_context& io_;
+  // Posted passive decisions reach this checker through it; reset by stop() (control thread).
+  struct Inbox {
+    HealthChecker* checker = nullptr;
+  };
+  std::shared_ptr<Inbox> inbox_;
   std::map<std::string, std::shared_ptr<Group>> groups_;  // by upstream name
   bool stopped_ = false;
   uint64_t probes_ = 0;

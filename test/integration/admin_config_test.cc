@@ -32,16 +32,6 @@ namespace {
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
 
-template <class Pred>
-bool eventually(Pred pred, Millis limit) {
-  auto until = Clock::now() + limit;
-  while (Clock::now() < until) {
-    if (pred()) return true;
-    std::this_thread::sleep_for(10ms);
-  }
-  return pred();
-}
-
 // A config whose route `/` reaches the upstream and whose route `/which` answers `message`
 // locally; the portico block is the test prelude, so a posted config changes nothing that needs a
 // restart.

@@ -46,17 +46,6 @@ std::string get(Gateway& gw, std::string_view path, int* status = nullptr) {
   return r.ok() ? r.text() : "<" + r.error + ">";
 }
 
-// Polls until `pred` holds or `limit` passes.
-template <typename Pred>
-bool eventually(Pred pred, Millis limit) {
-  auto until = std::chrono::steady_clock::now() + limit;
-  while (std::chrono::steady_clock::now() < until) {
-    if (pred()) return true;
-    std::this_thread::sleep_for(20ms);
-  }
-  return pred();
-}
-
 TEST(Dns, ServiceHostResolvesThroughTheConfiguredResolverBeforeTheFirstRequest) {
   FakeDns dns;
   Upstream up;

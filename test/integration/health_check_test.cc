@@ -25,16 +25,6 @@ namespace {
 
 using namespace std::chrono_literals;
 
-// Polls `done` every 20 ms until it holds or `timeout` passes.
-bool eventually(const std::function<bool()>& done, Millis timeout = Millis{5000}) {
-  const auto until = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < until) {
-    if (done()) return true;
-    std::this_thread::sleep_for(20ms);
-  }
-  return done();
-}
-
 // One upstream whose /health answers `health_status` and every other path its name.
 struct Backend {
   explicit Backend(std::string n) : name(std::move(n)), server(std::make_unique<Upstream>()) { install(); }

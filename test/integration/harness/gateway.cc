@@ -8,9 +8,11 @@
 #include <re2/re2.h>
 #include <signal.h>
 
+#include <chrono>
 #include <cstdlib>
 #include <iostream>
 #include <stdexcept>
+#include <thread>
 
 #ifndef PORTICO_BIN
 #define PORTICO_BIN "portico"
@@ -57,6 +59,15 @@ std::string config_prelude(std::string_view extra) {
       "  access_log: stdout\n";
   out.append(extra);
   return out;
+}
+
+bool eventually(const std::function<bool()>& done, Millis limit) {
+  const auto until = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < until) {
+    if (done()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return done();
 }
 
 std::string portico_binary() {

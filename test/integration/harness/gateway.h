@@ -10,6 +10,7 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -30,6 +31,9 @@ std::string render(std::string_view tmpl, const std::map<std::string, std::strin
 // workers and the access log on stdout. `extra` is inserted verbatim inside the block, so its
 // lines must be indented by two spaces (e.g. "  limits: {max_body_bytes: 1024}\n").
 std::string config_prelude(std::string_view extra = {});
+
+// Polls `done` every 20 ms until it holds or `limit` passes; the last call's answer.
+bool eventually(const std::function<bool()>& done, Millis limit = Millis{5000});
 
 // PORTICO_BIN from the environment if set, else the path compiled into the harness.
 std::string portico_binary();

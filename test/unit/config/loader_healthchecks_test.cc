@@ -30,6 +30,17 @@ upstreams:
   EXPECT_EQ(hc.active.unhealthy_http_statuses, (std::vector<int>{429, 404, 500, 501, 502, 503, 504, 505}));
   EXPECT_EQ(hc.active.healthy_successes, 0u);
   EXPECT_EQ(hc.active.unhealthy_http_failures, 0u);
+  EXPECT_EQ(hc.passive.type, "http");
+  EXPECT_EQ(hc.passive.healthy_http_statuses,
+            (std::vector<int>{200, 201, 202, 203, 204, 205, 206, 207, 208, 226, 300, 301, 302, 303, 304, 305, 306,
+                              307, 308}));
+  EXPECT_EQ(hc.passive.unhealthy_http_statuses, (std::vector<int>{429, 500, 503}));
+  EXPECT_EQ(hc.passive.healthy_successes, 0u);
+  EXPECT_EQ(hc.passive.unhealthy_http_failures, 0u);
+  EXPECT_EQ(hc.passive.unhealthy_tcp_failures, 0u);
+  EXPECT_EQ(hc.passive.unhealthy_timeouts, 0u);
+  EXPECT_EQ(hc.passive.ejection_base, 30000u);
+  EXPECT_EQ(hc.passive.ejection_max, 300000u);
   EXPECT_EQ(hc.threshold, 0.0);
 }
 
@@ -71,6 +82,42 @@ upstreams:
   EXPECT_EQ(hc.active.unhealthy_http_failures, 3u);
   EXPECT_EQ(hc.active.unhealthy_tcp_failures, 4u);
   EXPECT_EQ(hc.active.unhealthy_timeouts, 5u);
+  EXPECT_EQ(hc.passive.healthy_http_statuses, (std::vector<int>{200, 201}));
+  EXPECT_EQ(hc.passive.unhealthy_http_failures, 0u);
+}
+
+TEST(LoaderHealthchecks, PassiveFieldsCompileIntoTheCluster) {
+  auto c = std::make_shared<Config>(load_ok(R"(
+_format_version: "3.0"
+upstreams:
+  - name: u
+    healthchecks:
+      passive:
+        type: tcp
+        ejection_base: 0.5
+        ejection_max: 4
+        healthy: {http_statuses: [200], successes: 2}
+        unhealthy: {http_statuses: [500, 502], http_failures: 3, tcp_failures: 4, timeouts: 5}
+    targets: [{target: "127.0.0.1:9"}]
+services:
+  - {name: s, host: u}
+)"));
+  filter::Registry registry;
+  filters::register_builtin_plugins(registry);
+  auto r = compile(c, registry);
+  ASSERT_TRUE(r.ok()) << r.errors.to_string();
+  const auto& p = r.snapshot->clusters[0]->health_check.passive;
+  EXPECT_FALSE(r.snapshot->clusters[0]->health_check.active());
+  EXPECT_TRUE(p.enabled());
+  EXPECT_EQ(p.type, upstream::PassiveSettings::Type::kTcp);
+  EXPECT_EQ(p.healthy_statuses, (std::vector<int>{200}));
+  EXPECT_EQ(p.unhealthy_statuses, (std::vector<int>{500, 502}));
+  EXPECT_EQ(p.successes, 2u);
+  EXPECT_EQ(p.http_failures, 3u);
+  EXPECT_EQ(p.tcp_failures, 4u);
+  EXPECT_EQ(p.timeouts, 5u);
+  EXPECT_EQ(p.ejection_base.count(), 500);
+  EXPECT_EQ(p.ejection_max.count(), 4000);
 }
 
 TEST(LoaderHealthchecks, CompiledIntoTheCluster) {
@@ -119,7 +166,10 @@ upstreams:
         healthy: {interval: 70000, http_statuses: [99], successes: 256, extra: 1}
         unhealthy: {http_failures: -1}
       passive:
-        unhealthy: {tcp_failures: 2}
+        type: grpc
+        ejection_base: 10
+        ejection_max: 5
+        unhealthy: {tcp_failures: 256}
       zz: 1
 )");
   for (const char* want : {
@@ -137,8 +187,10 @@ upstreams:
            "upstreams[0].healthchecks.active.healthy.successes: value 256 is out of range",
            "upstreams[0].healthchecks.active.healthy.extra: unknown field 'extra'",
            "upstreams[0].healthchecks.active.unhealthy.http_failures: value -1 is out of range",
-           "upstreams[0].healthchecks.passive.unhealthy.tcp_failures: passive health checks are not supported yet "
-           "(tcp_failures must be 0)",
+           "upstreams[0].healthchecks.passive.type: passive health check type \"grpc\" is not supported yet "
+           "(supported: http, tcp)",
+           "upstreams[0].healthchecks.passive.ejection_max: ejection_max must not be less than ejection_base",
+           "upstreams[0].healthchecks.passive.unhealthy.tcp_failures: value 256 is out of range",
            "upstreams[0].healthchecks.zz: unknown field 'zz'",
        }) {
     EXPECT_NE(e.find(want), std::string::npos) << "missing: " << want << "\n" << e;

@@ -30,6 +30,8 @@ TEST(ProcessSettings, DefaultsWhenAbsent) {
   EXPECT_EQ(p.max_headers, 100u);
   EXPECT_EQ(p.max_uri_bytes, 8192u);
   EXPECT_EQ(p.max_body_bytes, 0u);
+  EXPECT_EQ(p.max_connections, 0u);
+  EXPECT_EQ(p.max_concurrent_requests, 0u);
   EXPECT_EQ(p.drain_timeout_ms, 10000u);
   EXPECT_EQ(p.client_header_timeout_ms, 60000u);
   EXPECT_EQ(p.client_body_timeout_ms, 60000u);
@@ -51,6 +53,8 @@ TEST(ProcessSettings, FullBlock) {
     max_headers: 64
     max_uri_bytes: 4096
     max_body_bytes: 10485760
+    max_connections: 16384
+    max_concurrent_requests: 4096
   timeouts:
     client_header: 5000
     client_body: 15000
@@ -76,6 +80,8 @@ TEST(ProcessSettings, FullBlock) {
   EXPECT_EQ(p.max_headers, 64u);
   EXPECT_EQ(p.max_uri_bytes, 4096u);
   EXPECT_EQ(p.max_body_bytes, 10485760u);
+  EXPECT_EQ(p.max_connections, 16384u);
+  EXPECT_EQ(p.max_concurrent_requests, 4096u);
   EXPECT_EQ(p.client_header_timeout_ms, 5000u);
   EXPECT_EQ(p.client_body_timeout_ms, 15000u);
   EXPECT_EQ(p.keepalive_timeout_ms, 75000u);
@@ -143,6 +149,28 @@ TEST(ProcessSettings, RangesAndEnums) {
       "(0..1000000)");
 }
 
+TEST(ProcessSettings, OverloadLimits) {
+  LoadResult zero = load_string(portico_yaml("  limits: {max_connections: 0, max_concurrent_requests: 0}\n"),
+                                "kong.yaml");
+  ASSERT_TRUE(zero.ok()) << zero.errors.to_string();
+  EXPECT_EQ(zero.config->portico.max_connections, 0u);
+  EXPECT_EQ(zero.config->portico.max_concurrent_requests, 0u);
+  LoadResult top = load_string(
+      portico_yaml("  limits: {max_connections: 1048576, max_concurrent_requests: 1048576}\n"), "kong.yaml");
+  ASSERT_TRUE(top.ok()) << top.errors.to_string();
+  EXPECT_EQ(top.config->portico.max_connections, 1048576u);
+  EXPECT_EQ(top.config->portico.max_concurrent_requests, 1048576u);
+  EXPECT_EQ(portico_errors(R"(  limits:
+    max_connections: 1048577
+    max_concurrent_requests: -1
+)"),
+            "kong.yaml:4:22: portico.limits.max_connections: value 1048577 is out of range (0..1048576)\n"
+            "kong.yaml:5:30: portico.limits.max_concurrent_requests: value -1 is out of range (0..1048576)");
+  EXPECT_EQ(portico_errors("  limits: {max_connections: \"many\"}\n"),
+            "kong.yaml:3:29: portico.limits.max_connections: expected an integer, got a string "
+            "(\"many\")");
+}
+
 TEST(ProcessSettings, DnsBlock) {
   Config defaults = load_ok("_format_version: \"3.0\"\n");
   EXPECT_TRUE(defaults.portico.dns.resolvers.empty());
@@ -207,7 +235,8 @@ TEST(ProcessSettings, UnknownKeysAtEachLevel) {
             "expected one of: listen, admin_listen, workers, log_level, access_log, limits, "
             "timeouts, upstream_keepalive, dns\n"
             "kong.yaml:5:5: portico.limits.max_body: unknown field 'max_body'; expected one of: "
-            "max_header_bytes, max_headers, max_uri_bytes, max_body_bytes\n"
+            "max_header_bytes, max_headers, max_uri_bytes, max_body_bytes, max_connections, "
+            "max_concurrent_requests\n"
             "kong.yaml:7:5: portico.timeouts.read: unknown field 'read'; expected one of: "
             "client_header, client_body, keepalive, drain\n"
             "kong.yaml:8:23: portico.upstream_keepalive: expected a map, got a list");

@@ -1,11 +1,15 @@
-// Active health checks, the pure parts: Kong's consecutive-counter state machine, status
-// classification, status-line parsing, and how EndpointHealth reaches a balancer.
+// Health checks, the pure parts: Kong's consecutive-counter state machine, status
+// classification, status-line parsing, how EndpointHealth reaches a balancer, and the passive
+// counters and ejection back-off.
 #include "upstream/health.h"
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <map>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "upstream/balancer.h"
 
@@ -206,6 +210,121 @@ TEST(EndpointHealth, ConsistentHashingMovesOnlyTheUnhealthyTargetsKeys) {
   h.set(2, true);
   b->sync_health(h);
   for (const auto& [key, owner] : before) EXPECT_EQ(b->pick({key, 0, -1}), owner) << key << " returns home";
+}
+
+// Passive checks: Kong's default lists, the tcp type, and the counters workers share.
+TEST(PassiveHealth, ClassifiesByKongsPassiveDefaultsAndTcpIgnoresStatuses) {
+  PassiveSettings p;
+  EXPECT_EQ(classify_passive(p, 200), ProbeOutcome::kSuccess);
+  EXPECT_EQ(classify_passive(p, 308), ProbeOutcome::kSuccess);
+  EXPECT_EQ(classify_passive(p, 500), ProbeOutcome::kHttpFailure);
+  EXPECT_EQ(classify_passive(p, 429), ProbeOutcome::kHttpFailure);
+  EXPECT_EQ(classify_passive(p, 404), ProbeOutcome::kIgnored);
+  EXPECT_EQ(classify_passive(p, 502), ProbeOutcome::kIgnored);
+  p.type = PassiveSettings::Type::kTcp;
+  EXPECT_EQ(classify_passive(p, 500), ProbeOutcome::kSuccess);
+  EXPECT_FALSE(PassiveSettings{}.enabled());
+}
+
+struct Decisions {
+  std::vector<std::pair<std::string, bool>> seen;
+  EndpointHealth::PassiveSink sink() {
+    return [this](const std::string& key, bool healthy) { seen.emplace_back(key, healthy); };
+  }
+};
+
+TEST(PassiveHealth, DecidesOnceWhenAThresholdIsReachedAndASuccessRestartsTheCount) {
+  PassiveSettings p;
+  p.http_failures = 3;
+  p.tcp_failures = 2;
+  EndpointHealth h(2);
+  Decisions d;
+  h.set_passive_sink(d.sink());
+  h.report(0, "a", ProbeOutcome::kHttpFailure, p);
+  h.report(0, "a", ProbeOutcome::kHttpFailure, p);
+  h.report(0, "a", ProbeOutcome::kSuccess, p);  // clears: three more are needed
+  h.report(0, "a", ProbeOutcome::kHttpFailure, p);
+  h.report(0, "a", ProbeOutcome::kHttpFailure, p);
+  EXPECT_TRUE(d.seen.empty());
+  h.report(0, "a", ProbeOutcome::kHttpFailure, p);
+  ASSERT_EQ(d.seen.size(), 1u);
+  EXPECT_EQ(d.seen[0], (std::pair<std::string, bool>{"a", false}));
+  h.report(0, "a", ProbeOutcome::kHttpFailure, p);  // beyond the threshold: no second decision
+  EXPECT_EQ(d.seen.size(), 1u);
+  // Each kind on its own; the other endpoint is not affected; timeouts 0 never decide.
+  h.report(1, "b", ProbeOutcome::kTimeout, p);
+  h.report(1, "b", ProbeOutcome::kTimeout, p);
+  h.report(1, "b", ProbeOutcome::kTcpFailure, p);
+  EXPECT_EQ(d.seen.size(), 1u);
+  h.report(1, "b", ProbeOutcome::kTcpFailure, p);
+  ASSERT_EQ(d.seen.size(), 2u);
+  EXPECT_EQ(d.seen[1], (std::pair<std::string, bool>{"b", false}));
+  h.report(5, "x", ProbeOutcome::kTcpFailure, p);  // out of range: ignored
+  EXPECT_EQ(d.seen.size(), 2u);
+}
+
+TEST(PassiveHealth, AnUnhealthyEndpointCountsOnlySuccessesAndTurningHealthyClearsTheCounters) {
+  PassiveSettings p;
+  p.http_failures = 2;
+  p.successes = 2;
+  EndpointHealth h(1);
+  Decisions d;
+  h.set_passive_sink(d.sink());
+  h.report(0, "a", ProbeOutcome::kSuccess, p);  // healthy: successes are not counted
+  h.report(0, "a", ProbeOutcome::kHttpFailure, p);
+  h.report(0, "a", ProbeOutcome::kHttpFailure, p);
+  ASSERT_EQ(d.seen.size(), 1u);
+  h.set(0, false);  // the control thread applied it
+  h.report(0, "a", ProbeOutcome::kHttpFailure, p);
+  h.report(0, "a", ProbeOutcome::kSuccess, p);
+  h.report(0, "a", ProbeOutcome::kSuccess, p);
+  ASSERT_EQ(d.seen.size(), 2u);
+  EXPECT_TRUE(d.seen[1].second);
+  h.set(0, true);
+  // Counters start over after re-admission: two new failures are needed.
+  h.report(0, "a", ProbeOutcome::kHttpFailure, p);
+  EXPECT_EQ(d.seen.size(), 2u);
+  h.report(0, "a", ProbeOutcome::kHttpFailure, p);
+  EXPECT_EQ(d.seen.size(), 3u);
+}
+
+TEST(PassiveHealth, WithoutASinkNothingIsPostedAndTheSinkIsSetOnce) {
+  PassiveSettings p;
+  p.timeouts = 1;
+  EndpointHealth h(1);
+  h.report(0, "a", ProbeOutcome::kTimeout, p);  // no sink: no crash, no decision
+  Decisions first;
+  Decisions second;
+  h.set_passive_sink(first.sink());
+  h.set_passive_sink(second.sink());
+  h.clear_passive(0);
+  h.report(0, "a", ProbeOutcome::kTimeout, p);
+  EXPECT_EQ(first.seen.size(), 1u);
+  EXPECT_TRUE(second.seen.empty());
+}
+
+TEST(EjectionBackoff, GrowsByBaseCapsAtMaxAndRestartsAfterAQuietPeriod) {
+  using std::chrono::milliseconds;
+  PassiveSettings p;
+  p.ejection_base = milliseconds(30000);
+  p.ejection_max = milliseconds(100000);
+  EjectionBackoff b;
+  EjectionBackoff::Clock::time_point t{};
+  t += std::chrono::hours(1);
+  EXPECT_EQ(b.eject(t, p), milliseconds(30000));
+  b.readmitted(t + milliseconds(30000));
+  EXPECT_EQ(b.eject(t + milliseconds(31000), p), milliseconds(60000));
+  b.readmitted(t + milliseconds(91000));
+  EXPECT_EQ(b.eject(t + milliseconds(92000), p), milliseconds(90000));
+  b.readmitted(t + milliseconds(182000));
+  EXPECT_EQ(b.eject(t + milliseconds(183000), p), milliseconds(100000));  // capped
+  EXPECT_EQ(b.ejections(), 4u);
+  b.readmitted(t + milliseconds(283000));
+  // In for ejection_max without another ejection: back to base.
+  EXPECT_EQ(b.eject(t + milliseconds(383000), p), milliseconds(30000));
+  EXPECT_EQ(b.ejections(), 1u);
+  p.ejection_base = milliseconds(0);  // Kong: no re-admission by time
+  EXPECT_EQ(b.eject(t + milliseconds(383500), p), milliseconds(0));
 }
 
 }  // namespace

@@ -93,7 +93,7 @@ read -ra SIZE_LIST <<<"$SIZES"
 ((${#PROXY_LIST[@]})) || die "PROXIES is empty"
 ((${#SIZE_LIST[@]})) || die "SIZES is empty"
 for p in "${PROXY_LIST[@]}"; do
-  case $p in nginx | haproxy | portico | portico+[0-9]*) ;; *) die "unknown proxy '$p' in PROXIES (nginx haproxy portico portico+N)" ;; esac
+  case $p in nginx | haproxy | portico | portico+[0-9]* | portico+resilient) ;; *) die "unknown proxy '$p' in PROXIES (nginx haproxy portico portico+N portico+resilient)" ;; esac
 done
 for s in "${SIZE_LIST[@]}"; do
   case $s in small | 16k) ;; *) die "unknown size '$s' in SIZES (small 16k)" ;; esac
@@ -124,7 +124,8 @@ mkdir -p "$OUT/wrk" "$TMP/origin" "$TMP/nginx" "$TMP/haproxy" "$TMP/portico"
 RAW="$OUT/raw_runs.txt"
 : >"$RAW"
 
-# portico+N variants (Portico with N extra routes) each need a proxy and an admin port.
+# portico+N variants (Portico with N extra routes) and portico+resilient each need a proxy and an
+# admin port.
 VARIANTS=()
 for p in "${PROXY_LIST[@]}"; do [[ $p == portico+* ]] && VARIANTS+=("$p"); done
 NPORTS=$((5 + 2 * ${#VARIANTS[@]}))
@@ -222,8 +223,13 @@ start_proxy() {
       pid=$!
       ;;
     portico|portico+*)
-      PORTICO_ADMIN_PORT=${ADMIN_PORT[$name]} render portico.yaml.tmpl "$dir/portico.yaml" "$port"
-      if [[ $name == portico+* ]]; then
+      if [[ $name == portico+resilient ]]; then
+        # Retries, health checks (active and passive) and circuit breakers on, nothing failing.
+        PORTICO_ADMIN_PORT=${ADMIN_PORT[$name]} render portico_resilient.yaml.tmpl "$dir/portico.yaml" "$port"
+      else
+        PORTICO_ADMIN_PORT=${ADMIN_PORT[$name]} render portico.yaml.tmpl "$dir/portico.yaml" "$port"
+      fi
+      if [[ $name == portico+[0-9]* ]]; then
         # portico+N: the same proxy with N more routes loaded (bench/gen_routes.py mix) that the
         # benchmark requests do not match: what a large route table costs per request.
         python3 "$BENCH_DIR/gen_routes.py" "${name#portico+}" --body >>"$dir/portico.yaml"

@@ -591,3 +591,25 @@ services:
 
 }  // namespace
 }  // namespace portico::integration
+
+namespace portico::integration {
+namespace {
+
+// A reload keeps the workers' keep-alive pools: requests after it reuse the upstream connections
+// opened before it (pools are keyed by address, not by configuration).
+TEST(AdminConfig, ReloadKeepsUpstreamConnectionPools) {
+  Upstream up;
+  Gateway gw(config_with(up.port(), "first"), GatewayOptions{.extra_args = {"--workers", "1"}});
+  Client c(gw.port());
+  for (int i = 0; i < 5; ++i) ASSERT_EQ(c.request(http_request("GET", "/x")).status, 200);
+  const auto opened = up.connections_accepted();
+  EXPECT_EQ(opened, 1u);
+  Response posted = post_config(gw.admin_port(), config_with(up.port(), "second"), "application/x-yaml");
+  ASSERT_EQ(posted.status, 201) << posted.describe();
+  EXPECT_EQ(c.request(http_request("GET", "/which")).text().find("second") != std::string::npos, true);
+  for (int i = 0; i < 5; ++i) ASSERT_EQ(c.request(http_request("GET", "/x")).status, 200);
+  EXPECT_EQ(up.connections_accepted(), opened) << "the reload opened new upstream connections";
+}
+
+}  // namespace
+}  // namespace portico::integration

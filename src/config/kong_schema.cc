@@ -222,6 +222,7 @@ bool read_retry_policy(const ConfigNode& node, const std::string& path, core::Co
     }
   }
   r.get("num_retries", out.num_retries, 0u, 100u);
+  r.get("replay_buffer_limit", out.replay_buffer_limit, 0u, 16u << 20);
   read_duration_field(r, "per_try_timeout", out.per_try_timeout);
   if (const ConfigNode* codes = r.sequence("retriable_status_codes")) {
     const std::string codes_path = r.path_of("retriable_status_codes");

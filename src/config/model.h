@@ -69,6 +69,7 @@ struct RetryPolicy {
   std::vector<int> retriable_status_codes;  // only with retry_on retriable-status-codes
   uint32_t base_interval = 25;              // back-off
   uint32_t max_interval = 250;              // back-off; default 10 x base_interval
+  uint32_t replay_buffer_limit = 65536;     // bytes of request body held for replay; 0 = none
   // Envoy's `retry_budget`: when set, it replaces the upstream's max_retries for this route.
   struct Budget {
     double budget_percent = 20.0;        // of the upstream's active requests

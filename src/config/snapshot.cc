@@ -270,6 +270,7 @@ CompileResult compile(std::shared_ptr<const Config> config, const filter::Regist
       retry->per_try_timeout = std::chrono::milliseconds(rp.per_try_timeout);
       retry->base_interval = std::chrono::milliseconds(rp.base_interval);
       retry->max_interval = std::chrono::milliseconds(rp.max_interval);
+      retry->replay_buffer_limit = rp.replay_buffer_limit;
       for (int code : rp.retriable_status_codes) retry->retriable_status_codes.push_back(static_cast<uint16_t>(code));
       if (rp.retry_budget) {
         retry->budget = router::RetryPolicy::Budget{rp.retry_budget->budget_percent,

@@ -94,10 +94,6 @@ bool safe_to_replay(std::string_view method, bool has_body) {
          method == "DELETE" || method == "TRACE";
 }
 
-// Request bodies up to this size are read in full before the first attempt when the route has a
-// retry policy, so that a retry can send them again; larger ones stream and are never replayed.
-constexpr uint64_t kMaxReplayableBody = 64 * 1024;
-
 // Envoy's back-off for retry number `retry` (1, 2, ...): uniformly random ("full jitter") in
 // [0, min(max_interval, base_interval * (2^retry - 1))].
 std::chrono::milliseconds backoff_interval(const router::RetryPolicy& policy, uint32_t retry,
@@ -432,8 +428,9 @@ runtime::Task<bool> Http1Session::proxy_upstream(const config::Snapshot& snap, u
                                                  : core::MonoTime::max();
   body_held_ = false;
   if (policy && head_.framing == Framing::kContentLength && !body_consumed_ &&
-      head_.content_length <= kMaxReplayableBody) {
-    // Small enough to keep: read it all now, so every attempt can send it.
+      head_.content_length <= policy->replay_buffer_limit && head_.content_length > 0) {
+    // Within the policy's replay_buffer_limit: read it all now, so every attempt can send it
+    // (larger or chunked bodies stream and are never replayed).
     IoStatus held = co_await hold_request_body();
     if (held != IoStatus::kOk) co_return co_await send_local_reply(true);
   }

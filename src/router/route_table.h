@@ -78,6 +78,7 @@ struct RetryPolicy {
   std::chrono::milliseconds per_try_timeout{0};  // 0 = none
   std::chrono::milliseconds base_interval{25};
   std::chrono::milliseconds max_interval{250};
+  uint64_t replay_buffer_limit = 65536;  // request bodies up to this size are held for replay
   std::vector<uint16_t> retriable_status_codes;
   // Envoy's retry_budget; when set it replaces the upstream's max_retries for this route.
   struct Budget {

@@ -295,6 +295,28 @@ TEST(RetryTest, PostBodyIsReplayedOnlyWhenHeld) {
   EXPECT_EQ(up.requests().back().body.size, big.size());
 }
 
+TEST(RetryTest, ReplayBufferLimitIsConfigurable) {
+  Upstream up;
+  auto calls = std::make_shared<std::atomic<int>>(0);
+  up.set_handler([calls](const RecordedRequest&) {
+    return (++*calls) % 2 == 1 ? status(503, "busy") : status(200, "stored");
+  });
+  Gateway gw(one_service(up, R"(        retry_policy:
+          retry_on: 5xx
+          replay_buffer_limit: 1024
+          retry_back_off: {base_interval: 5ms}
+)"));
+  // Within the limit: held and replayed.
+  Response small = fetch(gw.port(), http_request("POST", "/r", {}, pattern(0, 1000)));
+  EXPECT_EQ(small.status, 200) << small.describe();
+  EXPECT_EQ(up.request_count(), 2u);
+  // Over it: streamed, so the 503 is the answer.
+  *calls = 0;
+  Response big = fetch(gw.port(), http_request("POST", "/r", {}, pattern(0, 2000)));
+  EXPECT_EQ(big.status, 503) << big.describe();
+  EXPECT_EQ(up.request_count(), 3u);
+}
+
 TEST(RetryTest, NoRetryOnceTheResponseStarted) {
   Upstream up;
   up.set_handler([](const RecordedRequest&) {

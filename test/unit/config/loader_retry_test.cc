@@ -81,6 +81,21 @@ TEST(RetryPolicy, EnvoySnippetAndDefaults) {
   ASSERT_TRUE(d.retry_policy.has_value());
   EXPECT_EQ(d.retry_policy->num_retries, 1u);  // Envoy's default
   EXPECT_EQ(d.retry_policy->per_try_timeout, 0u);
+  EXPECT_EQ(d.retry_policy->replay_buffer_limit, 65536u);
+
+  Route l = load_route("        paths: [/]\n        retry_policy: {retry_on: 5xx, replay_buffer_limit: 0}\n");
+  ASSERT_TRUE(l.retry_policy.has_value());
+  EXPECT_EQ(l.retry_policy->replay_buffer_limit, 0u);
+  EXPECT_NE(load_errors(testing::text(R"(
+_format_version: "3.0"
+services:
+  - name: s
+    url: http://127.0.0.1:9000
+    routes:
+      - paths: [/]
+        retry_policy: {retry_on: 5xx, replay_buffer_limit: 99999999}
+)")).find("replay_buffer_limit"),
+            std::string::npos);
 }
 
 TEST(RetryPolicy, ListFormStatusCodesAndBackOff) {

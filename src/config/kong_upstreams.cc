@@ -138,6 +138,31 @@ void get_probe_headers(ObjectReader& r, HealthChecks::Active& a) {
   }
 }
 
+// The `healthy` and `unhealthy` blocks, which active and passive checks share (only active checks
+// have an `interval`: pass nullptr for passive ones, and the key is then unknown).
+void read_healthy(ObjectReader& r, uint32_t* interval, std::vector<int>& statuses, uint32_t& successes) {
+  const ConfigNode* node = r.map("healthy");
+  if (!node) return;
+  ObjectReader h(*node, r.path_of("healthy"), r.errors());
+  if (interval) get_seconds(h, "interval", *interval);
+  get_statuses(h, "http_statuses", statuses);
+  h.get("successes", successes, 0u, 255u);
+  h.finish();
+}
+
+void read_unhealthy(ObjectReader& r, uint32_t* interval, std::vector<int>& statuses, uint32_t& http_failures,
+                    uint32_t& tcp_failures, uint32_t& timeouts) {
+  const ConfigNode* node = r.map("unhealthy");
+  if (!node) return;
+  ObjectReader u(*node, r.path_of("unhealthy"), r.errors());
+  if (interval) get_seconds(u, "interval", *interval);
+  get_statuses(u, "http_statuses", statuses);
+  u.get("http_failures", http_failures, 0u, 255u);
+  u.get("tcp_failures", tcp_failures, 0u, 255u);
+  u.get("timeouts", timeouts, 0u, 255u);
+  u.finish();
+}
+
 void read_active_healthcheck(const ConfigNode& node, const std::string& path, core::ConfigErrors& errors,
                              HealthChecks::Active& a) {
   ObjectReader r(node, path, errors);
@@ -156,22 +181,9 @@ void read_active_healthcheck(const ConfigNode& node, const std::string& path, co
   bool verify = true;
   r.get("https_verify_certificate", verify);
   r.reject("https_sni", "Kong field 'https_sni' is not supported yet (https health checks are not supported yet)");
-  if (const ConfigNode* healthy = r.map("healthy")) {
-    ObjectReader h(*healthy, r.path_of("healthy"), errors);
-    get_seconds(h, "interval", a.healthy_interval);
-    get_statuses(h, "http_statuses", a.healthy_http_statuses);
-    h.get("successes", a.healthy_successes, 0u, 255u);
-    h.finish();
-  }
-  if (const ConfigNode* unhealthy = r.map("unhealthy")) {
-    ObjectReader u(*unhealthy, r.path_of("unhealthy"), errors);
-    get_seconds(u, "interval", a.unhealthy_interval);
-    get_statuses(u, "http_statuses", a.unhealthy_http_statuses);
-    u.get("http_failures", a.unhealthy_http_failures, 0u, 255u);
-    u.get("tcp_failures", a.unhealthy_tcp_failures, 0u, 255u);
-    u.get("timeouts", a.unhealthy_timeouts, 0u, 255u);
-    u.finish();
-  }
+  read_healthy(r, &a.healthy_interval, a.healthy_http_statuses, a.healthy_successes);
+  read_unhealthy(r, &a.unhealthy_interval, a.unhealthy_http_statuses, a.unhealthy_http_failures,
+                 a.unhealthy_tcp_failures, a.unhealthy_timeouts);
   r.finish();
 }
 
@@ -189,20 +201,9 @@ void read_passive_healthcheck(const ConfigNode& node, const std::string& path, c
   if (p.ejection_base > 0 && p.ejection_max < p.ejection_base) {
     r.error("ejection_max", "ejection_max must not be less than ejection_base");
   }
-  if (const ConfigNode* healthy = r.map("healthy")) {
-    ObjectReader h(*healthy, r.path_of("healthy"), errors);
-    get_statuses(h, "http_statuses", p.healthy_http_statuses);
-    h.get("successes", p.healthy_successes, 0u, 255u);
-    h.finish();
-  }
-  if (const ConfigNode* unhealthy = r.map("unhealthy")) {
-    ObjectReader u(*unhealthy, r.path_of("unhealthy"), errors);
-    get_statuses(u, "http_statuses", p.unhealthy_http_statuses);
-    u.get("http_failures", p.unhealthy_http_failures, 0u, 255u);
-    u.get("tcp_failures", p.unhealthy_tcp_failures, 0u, 255u);
-    u.get("timeouts", p.unhealthy_timeouts, 0u, 255u);
-    u.finish();
-  }
+  read_healthy(r, nullptr, p.healthy_http_statuses, p.healthy_successes);
+  read_unhealthy(r, nullptr, p.unhealthy_http_statuses, p.unhealthy_http_failures, p.unhealthy_tcp_failures,
+                 p.unhealthy_timeouts);
   r.finish();
 }
 

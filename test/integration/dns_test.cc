@@ -25,15 +25,6 @@ namespace {
 
 using namespace std::chrono_literals;
 
-UpstreamHandler answer_with(std::string body, Millis delay = Millis{0}) {
-  return [body, delay](const RecordedRequest&) {
-    UpstreamResponse r;
-    r.body = body;
-    r.delay = delay;
-    return r;
-  };
-}
-
 // `portico.dns` pointing at the fake server, without the machine's hosts file.
 std::string dns_block(const FakeDns& dns, std::string_view extra = {}) {
   return "  dns:\n    resolvers: [\"" + dns.address() + "\"]\n    hosts_file: \"\"\n    timeout: 500\n" +

@@ -25,15 +25,6 @@ namespace {
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
 
-UpstreamHandler answer_with(std::string body, Millis delay = Millis{0}) {
-  return [body, delay](const RecordedRequest&) {
-    UpstreamResponse r;
-    r.body = body;
-    r.delay = delay;
-    return r;
-  };
-}
-
 // Upstream `u` over `targets` with passive ejection, and a route retrying resets, connect
 // failures, 5xx and slow attempts (per-try 300 ms) on another target, within a retry budget.
 std::string resilient_config(const std::vector<std::string>& targets) {

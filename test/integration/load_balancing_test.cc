@@ -39,6 +39,27 @@ class LoadBalancingTest : public ::testing::Test {
             {"P2", std::to_string(ups_[2]->port())}};
   }
 
+  // Upstream `name` over the three targets (equal weights) with `policy` (its other fields, four
+  // spaces deep), and a service with route /lb on it.
+  std::string three_targets(std::string_view name, std::string_view policy) const {
+    auto vars = ports();
+    vars["NAME"] = std::string(name);
+    vars["POLICY"] = std::string(policy);
+    return config_prelude() + render(R"(
+upstreams:
+  - name: {{NAME}}
+{{POLICY}}    targets:
+      - {target: "127.0.0.1:{{P0}}"}
+      - {target: "127.0.0.1:{{P1}}"}
+      - {target: "127.0.0.1:{{P2}}"}
+services:
+  - name: s
+    host: {{NAME}}
+    routes: [{name: lb, paths: ["/lb"]}]
+)",
+                                     vars);
+  }
+
   std::string served_by(Gateway& gw, Headers headers = {}) {
     Response r = fetch(gw.port(), http_request("GET", "/lb", headers));
     EXPECT_TRUE(r.ok()) << r.error;
@@ -95,23 +116,7 @@ services:
 }
 
 TEST_F(LoadBalancingTest, ConsistentHashingOnAHeaderIsSticky) {
-  Gateway gw(config_prelude() + render(R"(
-upstreams:
-  - name: sticky
-    algorithm: consistent-hashing
-    hash_on: header
-    hash_on_header: x-user
-    hash_fallback: ip
-    targets:
-      - {target: "127.0.0.1:{{P0}}"}
-      - {target: "127.0.0.1:{{P1}}"}
-      - {target: "127.0.0.1:{{P2}}"}
-services:
-  - name: s
-    host: sticky
-    routes: [{name: lb, paths: ["/lb"]}]
-)",
-                                       ports()));
+  Gateway gw(three_targets("sticky", "    algorithm: consistent-hashing\n    hash_on: header\n    hash_on_header: x-user\n    hash_fallback: ip\n"));
   expect_sticky_and_spread(gw, [](int u) { return Headers{{"X-User", "user-" + std::to_string(u)}}; }, 3,
                            "X-User");
 }
@@ -137,21 +142,7 @@ TEST_F(LoadBalancingTest, ConsistentHashingOnACookieMintsOneAndSticks) {
       return r;
     });
   }
-  Gateway gw(config_prelude() + render(R"(
-upstreams:
-  - name: sticky
-    hash_on: cookie
-    hash_on_cookie: lb_id
-    targets:
-      - {target: "127.0.0.1:{{P0}}"}
-      - {target: "127.0.0.1:{{P1}}"}
-      - {target: "127.0.0.1:{{P2}}"}
-services:
-  - name: s
-    host: sticky
-    routes: [{name: lb, paths: ["/lb"]}]
-)",
-                                       ports()));
+  Gateway gw(three_targets("sticky", "    hash_on: cookie\n    hash_on_cookie: lb_id\n"));
 
   // No cookie: the gateway mints one (a UUID), balances on it and hands it to the client.
   Response first = fetch(gw.port(), http_request("GET", "/lb"));
@@ -212,22 +203,7 @@ services:
 
 TEST_F(LoadBalancingTest, ConsumerHashingWithoutAConsumerUsesTheFallback) {
   // No authentication plugin identifies a consumer, so every request falls back to X-User.
-  Gateway gw(config_prelude() + render(R"(
-upstreams:
-  - name: by-consumer
-    hash_on: consumer
-    hash_fallback: header
-    hash_fallback_header: x-user
-    targets:
-      - {target: "127.0.0.1:{{P0}}"}
-      - {target: "127.0.0.1:{{P1}}"}
-      - {target: "127.0.0.1:{{P2}}"}
-services:
-  - name: s
-    host: by-consumer
-    routes: [{name: lb, paths: ["/lb"]}]
-)",
-                                       ports()));
+  Gateway gw(three_targets("by-consumer", "    hash_on: consumer\n    hash_fallback: header\n    hash_fallback_header: x-user\n"));
   expect_sticky_and_spread(gw, [](int u) { return Headers{{"X-User", "user-" + std::to_string(u)}}; }, 2,
                            "fallback header");
   Response r = fetch(gw.port(), http_request("GET", "/lb"));

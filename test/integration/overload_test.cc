@@ -49,17 +49,6 @@ UpstreamResponse slow(int delay_ms) {
   return r;
 }
 
-// counters.<name> from the admin API.
-std::uint64_t counter(const Gateway& gw, const char* name) {
-  Response page = fetch(gw.admin_port(), http_request("GET", "/status"));
-  auto doc = parse_json(page.text());
-  if (!doc || !doc->is_object()) {
-    ADD_FAILURE() << page.describe();
-    return 0;
-  }
-  return doc->as_object().at("counters").as_object().at(name).to_number<std::uint64_t>();
-}
-
 // A keep-alive connection that has been served once (so the worker has surely accepted it).
 Client served_connection(std::uint16_t port) {
   Client c(port);
@@ -74,7 +63,7 @@ TEST(OverloadTest, MaxConnectionsPausesAcceptingUntilAConnectionCloses) {
   Gateway gw(limited_config(up, "{max_connections: 2}"));
   Client a = served_connection(gw.port());
   Client b = served_connection(gw.port());
-  EXPECT_EQ(counter(gw, "accept_paused"), 1u);
+  EXPECT_EQ(status_counter(gw, "accept_paused"), 1u);
 
   // The third connection completes in the kernel's backlog, but nobody reads its request ...
   Client c(gw.port());
@@ -99,8 +88,8 @@ TEST(OverloadTest, MaxConnectionsPausesAcceptingUntilAConnectionCloses) {
   EXPECT_FALSE(d.read_response({.timeout = Millis(300)}).ok());
   c.close();
   EXPECT_EQ(d.read_response({.timeout = Millis(5000)}).status, 200);
-  EXPECT_EQ(counter(gw, "accept_paused"), 3u);
-  EXPECT_EQ(counter(gw, "overload_rejected"), 0u);
+  EXPECT_EQ(status_counter(gw, "accept_paused"), 3u);
+  EXPECT_EQ(status_counter(gw, "overload_rejected"), 0u);
 }
 
 TEST(OverloadTest, ReloadLiftingMaxConnectionsResumesAccepting) {
@@ -167,8 +156,8 @@ TEST(OverloadTest, MaxConcurrentRequestsAnswers503AtOnce) {
   EXPECT_EQ(proxied, 2u);
   EXPECT_EQ(rejected, 2u);
   EXPECT_EQ(up.request_count(), 2u);
-  EXPECT_EQ(counter(gw, "overload_rejected"), 2u);
-  EXPECT_EQ(counter(gw, "accept_paused"), 0u);
+  EXPECT_EQ(status_counter(gw, "overload_rejected"), 2u);
+  EXPECT_EQ(status_counter(gw, "accept_paused"), 0u);
 
   // The places were given back.
   up.set_handler([](const RecordedRequest&) { return slow(0); });

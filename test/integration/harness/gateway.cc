@@ -1,5 +1,8 @@
 #include "harness/gateway.h"
 
+#include "harness/client.h"
+#include "harness/json_body.h"
+
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -59,6 +62,27 @@ std::string config_prelude(std::string_view extra) {
       "  access_log: stdout\n";
   out.append(extra);
   return out;
+}
+
+std::uint64_t status_counter(const Gateway& gw, std::string_view dotted) {
+  Response page = fetch(gw.admin_port(), http_request("GET", "/status"));
+  auto doc = parse_json(page.text());
+  if (!doc || !doc->is_object() || !doc->as_object().contains("counters")) {
+    ADD_FAILURE() << page.describe();
+    return 0;
+  }
+  const boost::json::value* at = &doc->as_object().at("counters");
+  while (!dotted.empty()) {
+    const size_t dot = dotted.find('.');
+    const std::string key(dotted.substr(0, dot));
+    dotted = dot == std::string_view::npos ? std::string_view() : dotted.substr(dot + 1);
+    if (!at->is_object() || !at->as_object().contains(key)) {
+      ADD_FAILURE() << "no counter " << key << " in " << page.text();
+      return 0;
+    }
+    at = &at->as_object().at(key);
+  }
+  return at->to_number<std::uint64_t>();
 }
 
 bool eventually(const std::function<bool()>& done, Millis limit) {

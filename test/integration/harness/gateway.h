@@ -32,6 +32,12 @@ std::string render(std::string_view tmpl, const std::map<std::string, std::strin
 // lines must be indented by two spaces (e.g. "  limits: {max_body_bytes: 1024}\n").
 std::string config_prelude(std::string_view extra = {});
 
+class Gateway;
+// A counter of the admin API's GET /status, by its path under `counters` joined with dots (e.g.
+// "accept_paused", "circuit_breaker_trips.max_requests"). A page that is not JSON, or a missing
+// counter, is a test failure and reads as 0.
+std::uint64_t status_counter(const Gateway& gw, std::string_view dotted);
+
 // Polls `done` every 20 ms until it holds or `limit` passes; the last call's answer.
 bool eventually(const std::function<bool()>& done, Millis limit = Millis{5000});
 

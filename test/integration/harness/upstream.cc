@@ -26,6 +26,15 @@ std::string hex(std::uint64_t n) {
 
 }  // namespace
 
+UpstreamHandler answer_with(std::string body, Millis delay) {
+  return [body = std::move(body), delay](const RecordedRequest&) {
+    UpstreamResponse r;
+    r.body = body;
+    r.delay = delay;
+    return r;
+  };
+}
+
 Upstream::Upstream() : Upstream("127.0.0.1", 0) {}
 
 Upstream::Upstream(const std::string& ipv4, std::uint16_t port)

@@ -65,6 +65,9 @@ struct UpstreamResponse {
 
 using UpstreamHandler = std::function<UpstreamResponse(const RecordedRequest&)>;
 
+// A handler answering 200 with `body` to every request, after `delay`.
+UpstreamHandler answer_with(std::string body, Millis delay = Millis{0});
+
 class Upstream {
  public:
   Upstream();  // listens and starts serving; default handler answers 200 "ok"

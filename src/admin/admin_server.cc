@@ -156,8 +156,11 @@ runtime::Task<void> AdminServer::serve(asio::ip::tcp::socket socket) {
     }
     std::string out;
     codec::http1::write_status_line(out, resp.status);
-    codec::http1::write_header(out, "Content-Type", resp.content_type);
-    codec::http1::write_header(out, "Content-Length", std::to_string(resp.body.size()));
+    // 204 and 304 carry no body and, by RFC 9110, no Content-Length.
+    const bool bodiless = resp.status == 204 || resp.status == 304;
+    if (bodiless) resp.body.clear();
+    if (!bodiless) codec::http1::write_header(out, "Content-Type", resp.content_type);
+    if (!bodiless) codec::http1::write_header(out, "Content-Length", std::to_string(resp.body.size()));
     codec::http1::write_header(out, "Server", "portico/0.1.0");
     if (!keep) codec::http1::write_header(out, "Connection", "close");
     codec::http1::end_head(out);

@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cctype>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -18,6 +19,7 @@
 #include <functional>
 #include <iterator>
 #include <memory>
+#include <optional>
 #include <thread>
 
 #include "admin/admin_server.h"
@@ -170,7 +172,7 @@ json::object upstreams_health(const config::Snapshot& snap) {
       const bool healthy = !c->health || c->health->healthy(i);
       any = any || (healthy && ep.weight > 0);
       json::object t;
-      t["target"] = ep.key;
+      t["target"] = upstream::target_text(*c, ep.target);
       t["address"] = ep.key;
       t["weight"] = ep.weight;
       t["health"] = !checked ? "HEALTHCHECKS_OFF" : (healthy ? "HEALTHY" : "UNHEALTHY");
@@ -183,6 +185,50 @@ json::object upstreams_health(const config::Snapshot& snap) {
     out[c->upstream_name] = std::move(u);
   }
   return out;
+}
+
+// A path segment with %XX escapes decoded ('+' stays '+'); false on a malformed escape.
+bool decode_segment(std::string_view in, std::string& out) {
+  out.clear();
+  for (size_t i = 0; i < in.size(); ++i) {
+    if (in[i] != '%') {
+      out += in[i];
+      continue;
+    }
+    if (i + 2 >= in.size() || !std::isxdigit(static_cast<unsigned char>(in[i + 1])) ||
+        !std::isxdigit(static_cast<unsigned char>(in[i + 2]))) {
+      return false;
+    }
+    out += static_cast<char>(std::stoi(std::string(in.substr(i + 1, 2)), nullptr, 16));
+    i += 2;
+  }
+  return true;
+}
+
+// The path's segments after `prefix` ("/upstreams/a/targets/b/healthy" → a, targets, b,
+// healthy), decoded; empty when a segment is empty or badly escaped.
+std::vector<std::string> path_segments(std::string_view path, std::string_view prefix) {
+  std::vector<std::string> out;
+  if (!path.starts_with(prefix)) return out;
+  path.remove_prefix(prefix.size());
+  while (true) {
+    size_t slash = path.find('/');
+    std::string segment;
+    if (!decode_segment(path.substr(0, slash), segment) || segment.empty()) return {};
+    out.push_back(std::move(segment));
+    if (slash == std::string_view::npos) return out;
+    path.remove_prefix(slash + 1);
+  }
+}
+
+// The index of `target` among the upstream's targets: its id, its text as configured, or its
+// normalised "host:port".
+std::optional<size_t> find_target(const config::Upstream& u, const upstream::Cluster& c, std::string_view target) {
+  for (size_t i = 0; i < u.targets.size(); ++i) {
+    const auto& t = u.targets[i];
+    if (t.id == target || t.target == target || upstream::target_text(c, i) == target) return i;
+  }
+  return std::nullopt;
 }
 
 void print_errors(const core::ConfigErrors& errors) {
@@ -209,6 +255,7 @@ class Server {
   };
 
   void handle_admin(const admin::AdminRequest& req, admin::AdminRespond respond);
+  admin::AdminResponse set_target_health(const admin::AdminRequest& req);
   admin::AdminResponse answer_admin(const admin::AdminRequest& req);
   void post_config(const admin::AdminRequest& req, admin::AdminRespond respond);
   void publish(std::shared_ptr<const config::Snapshot> snap, std::function<void()> installed = nullptr);
@@ -443,6 +490,8 @@ void Server::wait_signals() {
 }
 
 void Server::publish(std::shared_ptr<const config::Snapshot> snap, std::function<void()> installed) {
+  // What is in flight keeps counting against the new limits (circuit_breaker.h).
+  if (current_) upstream::carry_breaker_counts(current_->clusters, snap->clusters);
   current_ = snap;
   // Known health goes into the new clusters before any worker can pick from them.
   if (health_) health_->update(snap->clusters);
@@ -681,6 +730,56 @@ void Server::post_config(const admin::AdminRequest& req, admin::AdminRespond res
   }
 }
 
+// An operator marks a target (all its addresses) or one address of it healthy or unhealthy; the
+// state holds until the health checks decide otherwise (upstream/health_checker.h).
+admin::AdminResponse Server::set_target_health(const admin::AdminRequest& req) {
+  admin::AdminResponse resp;
+  auto fail = [&](int status, std::string_view message) {
+    resp.status = status;
+    resp.body = json_message(message);
+    return resp;
+  };
+  auto parts = path_segments(req.path, "/upstreams/");
+  if (parts.size() != 4 && parts.size() != 5) return fail(404, "Not found");
+  if (parts[1] != "targets") return fail(404, "Not found");
+  const bool healthy = parts.back() == "healthy";
+  const config::Upstream* up = nullptr;
+  for (const auto& u : current_->config->upstreams) {
+    if (u.name == parts[0] || (!u.id.empty() && u.id == parts[0])) up = &u;
+  }
+  if (!up) return fail(404, "upstream \"" + parts[0] + "\" not found");
+  const upstream::Cluster* cluster = nullptr;
+  for (const auto& c : current_->clusters) {
+    if (c->upstream_name == up->name) {
+      cluster = c.get();
+      break;
+    }
+  }
+  if (!cluster) return fail(404, "upstream \"" + up->name + "\" is not used by any service");
+  auto target = find_target(*up, *cluster, parts[2]);
+  if (!target) return fail(404, "target \"" + parts[2] + "\" not found in upstream \"" + up->name + "\"");
+  std::vector<std::string> keys;
+  for (const auto& ep : cluster->endpoints) {
+    if (ep.target != *target) continue;
+    if (parts.size() == 5 && ep.key != parts[3]) continue;
+    keys.push_back(ep.key);
+  }
+  if (keys.empty()) {
+    return fail(404, parts.size() == 5 ? "address \"" + parts[3] + "\" is not an address of target \"" +
+                                             parts[2] + "\""
+                                       : "target \"" + parts[2] + "\" has no resolved address yet");
+  }
+  const int known = health_ ? health_->set_by_operator(up->name, keys, healthy) : -1;
+  if (known < 0) {
+    return fail(400, "upstream \"" + up->name +
+                         "\" has no health checks: set healthchecks.active or healthchecks.passive to hold a "
+                         "target's health");
+  }
+  resp.status = 204;  // Kong: 204 No Content
+  resp.body.clear();
+  return resp;
+}
+
 admin::AdminResponse Server::answer_admin(const admin::AdminRequest& req) {
   admin::AdminResponse resp;
   if (req.path == "/status/ready" && (req.method == "GET" || req.method == "HEAD")) {
@@ -802,6 +901,11 @@ admin::AdminResponse Server::answer_admin(const admin::AdminRequest& req) {
     root["data"] = u->as_object().at("targets");
     resp.body = json::serialize(root);
     return resp;
+  }
+  // Kong: PUT (or POST) /upstreams/{upstream}/targets/{target}[/{address}]/healthy|unhealthy.
+  if ((req.method == "PUT" || req.method == "POST") && req.path.starts_with("/upstreams/") &&
+      (req.path.ends_with("/healthy") || req.path.ends_with("/unhealthy"))) {
+    return set_target_health(req);
   }
   if (req.path == "/" && req.method == "GET") {
     json::object root;

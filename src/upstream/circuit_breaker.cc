@@ -44,7 +44,7 @@ uint32_t CircuitBreaker::limit_of(Resource r) const {
 }
 
 CircuitBreaker::Slot CircuitBreaker::take(Resource r, uint32_t limit) {
-  if (counts_[r].value.fetch_add(1, std::memory_order_relaxed) >= limit) {
+  if (counts_->at[r].value.fetch_add(1, std::memory_order_relaxed) >= limit) {
     give_back(r);
     return {};
   }

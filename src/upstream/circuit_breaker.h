@@ -10,8 +10,11 @@
 //   back if that went over the limit, so the count of admitted holders never exceeds a limit.
 // - Counting is always on; limits apply only when `enforced()` (the config has a
 //   `circuit_breakers` block). An unenforced breaker exists only to feed retry budgets.
-// - A config reload builds new breakers: requests still running on the old snapshot keep
-//   counting on the old ones, so for the length of a reload both sets admit traffic.
+// - A config reload builds new breakers (the limits may have changed), and before the new
+//   snapshot is published each one adopts the counts of the breaker of the same upstream (or
+//   plain service) in the running snapshot (`adopt_counts`): both then count into one set of
+//   atomics, so requests and connections of the old snapshot still count against the new limits
+//   and give their slots back to the same counts. A reload never resets what is in flight.
 // - Slot is a move-only guard: it gives its resource back when destroyed or released, on any
 //   thread (the counts are atomics). A default Slot holds nothing.
 #pragma once
@@ -80,7 +83,11 @@ class CircuitBreaker {
 
   bool enforced() const { return enforced_; }
   const CircuitBreakerLimits& limits() const { return limits_; }
-  uint32_t active(Resource r) const { return counts_[r].value.load(std::memory_order_relaxed); }
+  uint32_t active(Resource r) const { return counts_->at[r].value.load(std::memory_order_relaxed); }
+  // Counts into `older`'s counts from now on (its limits stay this breaker's). Control thread,
+  // before any worker sees this breaker; nothing may hold a slot of this breaker yet.
+  void adopt_counts(const CircuitBreaker& older) { counts_ = older.counts_; }
+  bool shares_counts_with(const CircuitBreaker& other) const { return counts_ == other.counts_; }
 
   // Takes one unit of `r` (connections, pending requests, requests) when under its limit (always
   // when not enforced). An empty Slot means the limit tripped and nothing was taken.
@@ -92,7 +99,7 @@ class CircuitBreaker {
   static uint32_t budget_limit(const RetryBudget& budget, uint32_t active_requests);
 
  private:
-  void give_back(Resource r) { counts_[r].value.fetch_sub(1, std::memory_order_relaxed); }
+  void give_back(Resource r) { counts_->at[r].value.fetch_sub(1, std::memory_order_relaxed); }
   Slot take(Resource r, uint32_t limit);
   uint32_t limit_of(Resource r) const;
 
@@ -100,7 +107,10 @@ class CircuitBreaker {
   struct alignas(64) Count {
     std::atomic<uint32_t> value{0};
   };
-  Count counts_[kResources];
+  struct Counts {
+    Count at[kResources];
+  };
+  std::shared_ptr<Counts> counts_ = std::make_shared<Counts>();
   CircuitBreakerLimits limits_;
   bool enforced_ = false;
 };

@@ -28,6 +28,7 @@ struct Endpoint {
   boost::asio::ip::tcp::endpoint address;
   std::string key;  // "ip:port": names the keep-alive pool; equal keys share connections
   uint32_t weight = 100;
+  uint32_t target = 0;  // index in Cluster::targets of the target it came from (the first one)
 
   bool operator==(const Endpoint&) const = default;
 };
@@ -86,6 +87,15 @@ bool is_address(std::string_view host);
 // the target's weight; an endpoint key listed twice is kept once. `health` is replaced by a new,
 // all-healthy EndpointHealth of the new size.
 void build_endpoints(Cluster& cluster, const AddressLookup& lookup);
+
+// Before `next` is published in place of `running`: every breaker of `next` adopts the counts of
+// the breaker of the same upstream (or plain service, by name) in `running`, so a reload keeps
+// what is in flight counted against the limits (circuit_breaker.h). Control thread only.
+void carry_breaker_counts(const std::vector<std::shared_ptr<const Cluster>>& running,
+                          const std::vector<std::shared_ptr<const Cluster>>& next);
+
+// "host:port" of target `index` as an operator writes it (IPv6 in brackets).
+std::string target_text(const Cluster& cluster, size_t index);
 
 // A copy of `cluster` with endpoints rebuilt through `lookup`, or nullptr when they would not
 // change (so the caller can keep sharing the old cluster).

@@ -1,5 +1,7 @@
 #include "upstream/health_checker.h"
 
+#include <algorithm>
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
@@ -306,6 +308,37 @@ void HealthChecker::readmit(const std::shared_ptr<Group>& g, const std::shared_p
   PORTICO_LOG_INFO("health: upstream {} target {} is healthy again (passive: ejection time over)", g->name, t->key);
   publish(*g);
   schedule(g, t);
+}
+
+int HealthChecker::set_by_operator(const std::string& upstream, const std::vector<std::string>& keys, bool healthy) {
+  if (stopped_) return -1;
+  auto g_it = groups_.find(upstream);
+  if (g_it == groups_.end()) return -1;
+  std::shared_ptr<Group> g = g_it->second;
+  int found = 0;
+  for (const auto& key : keys) {
+    auto t_it = g->targets.find(key);
+    if (t_it == g->targets.end()) continue;
+    ++found;
+    std::shared_ptr<Target> t = t_it->second;
+    const bool changed = t->counter.healthy() != healthy;
+    t->counter.force(healthy);
+    t->readmit_timer.cancel();
+    if (healthy) t->backoff.readmitted(EjectionBackoff::Clock::now());
+    if (changed) ++state_changes_;
+    PORTICO_LOG_INFO("health: upstream {} target {} set {} by the admin API", g->name, t->key,
+                     healthy ? "healthy" : "unhealthy");
+    schedule(g, t);
+  }
+  if (found == 0) return 0;
+  // The workers' passive counters of these endpoints restart too.
+  for (const auto& c : g->clusters) {
+    for (size_t i = 0; i < c->endpoints.size(); ++i) {
+      if (std::find(keys.begin(), keys.end(), c->endpoints[i].key) != keys.end()) c->health->clear_passive(i);
+    }
+  }
+  publish(*g);
+  return found;
 }
 
 void HealthChecker::publish(Group& g) {

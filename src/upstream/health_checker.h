@@ -43,6 +43,13 @@ class HealthChecker {
   void update(const std::vector<std::shared_ptr<const Cluster>>& clusters);
   void stop();
 
+  // An operator's decision (Kong's admin PUT /upstreams/{u}/targets/{t}/healthy|unhealthy):
+  // the endpoints `keys` of `upstream` take that state at once, their counters restart and a
+  // pending ejection timer is cancelled. Probes go on and may change the state again later, as
+  // in Kong. Returns how many of `keys` the upstream's checks know, or -1 when the upstream has
+  // no health checks (active or passive) to hold a state.
+  int set_by_operator(const std::string& upstream, const std::vector<std::string>& keys, bool healthy);
+
   // Probes sent and state changes since start (admin /status).
   uint64_t probes() const { return probes_; }
   uint64_t state_changes() const { return state_changes_; }

@@ -2,7 +2,8 @@
 // route retry budgets through the real gateway: max_requests, max_connections and
 // max_pending_requests answer 503 with X-Portico-Overloaded without touching the upstream;
 // max_retries and retry_budget bound the retries in flight; the counters in /status; the access
-// log's `attempts`; a config without breakers is unaffected.
+// log's `attempts`; a config without breakers is unaffected; a config reload keeps what is in
+// flight counted against the new limits.
 
 #include <gtest/gtest.h>
 
@@ -62,19 +63,32 @@ UpstreamResponse slow(int code, int delay_ms, std::string body = "slow") {
   return r;
 }
 
+// `n` GET /r started at once on their own connections (threads); join() waits for the answers.
+struct InFlight {
+  InFlight(std::uint16_t port, size_t n) : responses(n) {
+    for (size_t i = 0; i < n; ++i) {
+      threads.emplace_back([this, i, port] {
+        ReadOptions options;
+        options.timeout = Millis(10000);
+        responses[i] = fetch(port, http_request("GET", "/r"), options);
+      });
+    }
+  }
+  ~InFlight() { join(); }
+  void join() {
+    for (auto& t : threads) {
+      if (t.joinable()) t.join();
+    }
+  }
+  std::vector<Response> responses;
+  std::vector<std::thread> threads;
+};
+
 // Sends `n` GET /r at once, each on its own connection; the responses in thread order.
 std::vector<Response> concurrent_gets(std::uint16_t port, size_t n) {
-  std::vector<Response> out(n);
-  std::vector<std::thread> threads;
-  for (size_t i = 0; i < n; ++i) {
-    threads.emplace_back([&out, i, port] {
-      ReadOptions options;
-      options.timeout = Millis(10000);
-      out[i] = fetch(port, http_request("GET", "/r"), options);
-    });
-  }
-  for (auto& t : threads) t.join();
-  return out;
+  InFlight all(port, n);
+  all.join();
+  return std::move(all.responses);
 }
 
 void expect_overloaded(const Response& r, const std::string& limit) {
@@ -101,19 +115,15 @@ TEST(CircuitBreakerTest, MaxRequestsAnswers503WithoutTouchingTheUpstream) {
   up.set_handler([](const RecordedRequest&) { return slow(200, 1200); });
   Gateway gw(upstream_config(config_prelude(), up, "{max_requests: 2}"));
   // Two slow requests hold both slots (on either worker: the limit is per process) ...
-  std::vector<Response> held(2);
-  std::vector<std::thread> threads;
-  for (size_t i = 0; i < 2; ++i) {
-    threads.emplace_back([&held, i, &gw] { held[i] = fetch(gw.port(), http_request("GET", "/r")); });
-  }
+  InFlight held(gw.port(), 2);
   ASSERT_TRUE(up.wait_for_requests(2, Millis(5000)));
   // ... so three more are refused at once.
   for (int i = 0; i < 3; ++i) {
     Response r = fetch(gw.port(), http_request("GET", "/r"));
     expect_overloaded(r, "max_requests");
   }
-  for (auto& t : threads) t.join();
-  for (const auto& r : held) EXPECT_EQ(r.status, 200) << r.describe();
+  held.join();
+  for (const auto& r : held.responses) EXPECT_EQ(r.status, 200) << r.describe();
   EXPECT_EQ(up.request_count(), 2u);
   EXPECT_EQ(status_counter(gw, "circuit_breaker_trips.max_requests"), 3u);
   EXPECT_EQ(status_counter(gw, "circuit_breaker_trips.max_connections"), 0u);
@@ -123,6 +133,37 @@ TEST(CircuitBreakerTest, MaxRequestsAnswers503WithoutTouchingTheUpstream) {
   EXPECT_EQ(after.status, 200) << after.describe();
   EXPECT_TRUE(wait_for_log(gw, "\"status\":503")) << gw.access_log();
   EXPECT_NE(gw.access_log().find("\"attempts\":0"), std::string::npos) << gw.access_log();
+}
+
+TEST(CircuitBreakerTest, AReloadKeepsInFlightRequestsCountedAgainstTheNewLimits) {
+  Upstream up;
+  up.set_handler([](const RecordedRequest&) { return slow(200, 1500); });
+  Gateway gw(upstream_config(config_prelude(), up, "{max_requests: 2}"));
+  InFlight held(gw.port(), 2);
+  ASSERT_TRUE(up.wait_for_requests(2, Millis(5000)));
+  // A new config (same breaker, another route added) goes live while both are in flight ...
+  std::string next = upstream_config(config_prelude(), up, "{max_requests: 2}") +
+                     "      - name: other\n        paths: [\"/other\"]\n";
+  Response posted = fetch(gw.admin_port(), http_request("POST", "/config", {{"Content-Type", "application/yaml"}}, next),
+                          {.timeout = Millis(10000)});
+  ASSERT_EQ(posted.status, 201) << posted.describe();
+  // ... and the new snapshot's breaker still sees them: the next request is refused.
+  expect_overloaded(fetch(gw.port(), http_request("GET", "/other")), "max_requests");
+  // A limit raised by the reload applies to the same counts: one more fits, then no more.
+  std::string raised = upstream_config(config_prelude(), up, "{max_requests: 3}");
+  posted = fetch(gw.admin_port(), http_request("POST", "/config", {{"Content-Type", "application/yaml"}}, raised),
+                 {.timeout = Millis(10000)});
+  ASSERT_EQ(posted.status, 201) << posted.describe();
+  InFlight third(gw.port(), 1);
+  ASSERT_TRUE(up.wait_for_requests(3, Millis(5000)));
+  expect_overloaded(fetch(gw.port(), http_request("GET", "/r")), "max_requests");
+  held.join();
+  third.join();
+  for (const auto& r : held.responses) EXPECT_EQ(r.status, 200) << r.describe();
+  EXPECT_EQ(third.responses[0].status, 200) << third.responses[0].describe();
+  // Every slot came back to the shared counts: two at once fit again.
+  auto after = concurrent_gets(gw.port(), 2);
+  for (const auto& r : after) EXPECT_EQ(r.status, 200) << r.describe();
 }
 
 TEST(CircuitBreakerTest, MaxConnectionsCountsPooledConnections) {

@@ -95,7 +95,8 @@ services:
         unhealthy: {interval: 0.1, http_failures: 2})";
   }
 
-  // The health word of `target` ("127.0.0.1:PORT") in GET /upstreams/{name}/health, or "".
+  // The health word of the endpoint `target` ("127.0.0.1:PORT", its address) in GET /upstreams/{name}/health, or "".
+  // (Each entry names its configured target in "target" and the endpoint in "address".)
   static std::string health_of(Gateway& gw, const std::string& upstream, const std::string& target) {
     Response r = fetch(gw.admin_port(), http_request("GET", "/upstreams/" + upstream + "/health"));
     if (r.status != 200) return "";
@@ -103,7 +104,7 @@ services:
     if (!v || !v->is_object()) return "";
     if (target.empty()) return json_string(*v, "health").value_or("");
     for (const auto& t : v->as_object().at("data").as_array()) {
-      if (json_string(t, "target") == target) return json_string(t, "health").value_or("");
+      if (json_string(t, "address") == target) return json_string(t, "health").value_or("");
     }
     return "";
   }

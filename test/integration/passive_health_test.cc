@@ -2,7 +2,9 @@
 // targets under steady load, one failing. After `unhealthy.http_failures` consecutive failures
 // it gets no more traffic (and, with a route retry policy on 5xx, clients never see its errors);
 // it comes back after `ejection_base` (longer after each ejection), or through active checks
-// when `ejection_base` is 0 (Kong), and stays out without them. Ejection times are below 1 s.
+// when `ejection_base` is 0 (Kong), and stays out without them, or when an operator says so
+// through the admin API (Kong's PUT /upstreams/{u}/targets/{t}/healthy|unhealthy). Ejection
+// times are below 1 s.
 
 #include <gtest/gtest.h>
 
@@ -43,6 +45,11 @@ struct Backend {
   std::atomic<int> status{200};
   std::atomic<int> served{0};
 };
+
+// Passive checks in Kong's mode: no re-admission by time.
+constexpr std::string_view kKongPassive = R"(      passive:
+        unhealthy: {http_failures: 2}
+        ejection_base: 0)";
 
 class PassiveHealthTest : public ::testing::Test {
  protected:
@@ -166,9 +173,7 @@ TEST_F(PassiveHealthTest, AClosedPortIsEjectedByTcpFailures) {
 TEST_F(PassiveHealthTest, KongModeStaysOutWithoutActiveChecksAndActiveSuccessesBringItBack) {
   a_.status = 500;
   {
-    Gateway gw(config(R"(      passive:
-        unhealthy: {http_failures: 2}
-        ejection_base: 0)"));
+    Gateway gw(config(kKongPassive));
     ASSERT_TRUE(load_until_logged(gw, unhealthy_line())) << gw.logs();
     a_.status = 200;
     send(gw);
@@ -190,6 +195,70 @@ TEST_F(PassiveHealthTest, KongModeStaysOutWithoutActiveChecksAndActiveSuccessesB
   ASSERT_TRUE(eventually([&] { return send(gw) == "A"; })) << "active checks never brought A back\n" << gw.logs();
   EXPECT_NE(gw.logs().find("target " + a_.key() + " is healthy again (active http probe"), std::string::npos)
       << gw.logs();
+}
+
+Response admin_call(Gateway& gw, const std::string& method, const std::string& path) {
+  return fetch(gw.admin_port(), http_request(method, path));
+}
+
+TEST_F(PassiveHealthTest, TheAdminApiReadmitsAnEjectedTargetAndCanTakeOneOut) {
+  a_.status = 500;
+  Gateway gw(config(kKongPassive));
+  ASSERT_TRUE(load_until_logged(gw, unhealthy_line())) << gw.logs();
+  a_.status = 200;
+  for (int i = 0; i < 10; ++i) EXPECT_NE(send(gw), "A");
+
+  // Kong's endpoint, by the target as configured: 204, and A takes traffic again at once.
+  Response r = admin_call(gw, "PUT", "/upstreams/u/targets/" + a_.key() + "/healthy");
+  EXPECT_EQ(r.status, 204) << r.describe();
+  EXPECT_TRUE(r.text().empty()) << r.describe();
+  EXPECT_FALSE(r.header("Content-Length").has_value()) << r.describe();
+  ASSERT_TRUE(eventually([&] { return send(gw) == "A"; })) << gw.logs();
+  EXPECT_NE(gw.logs().find("target " + a_.key() + " set healthy by the admin API"), std::string::npos) << gw.logs();
+  Response health = admin_call(gw, "GET", "/upstreams/u/health");
+  EXPECT_EQ(health.text().find("UNHEALTHY"), std::string::npos) << health.text();
+  EXPECT_NE(health.text().find("\"target\":\"" + a_.key() + "\""), std::string::npos) << health.text();
+
+  // Out by hand (POST works too; an address under the target names one endpoint): no traffic.
+  r = admin_call(gw, "POST", "/upstreams/u/targets/" + b_.key() + "/" + b_.key() + "/unhealthy");
+  EXPECT_EQ(r.status, 204) << r.describe();
+  send(gw);
+  const int b_before = b_.served.load();
+  for (int i = 0; i < 20; ++i) EXPECT_NE(send(gw), "B") << "request " << i;
+  EXPECT_EQ(b_.served.load(), b_before);
+  health = admin_call(gw, "GET", "/upstreams/u/health");
+  EXPECT_NE(health.text().find("UNHEALTHY"), std::string::npos) << health.text();
+
+  // Bad calls: clear 404s and nothing changes.
+  for (const char* path : {"/upstreams/nope/targets/1.2.3.4:80/healthy", "/upstreams/u/targets/10.9.9.9:1/healthy",
+                           "/upstreams/u/targets/%zz/healthy", "/upstreams/u/bogus/x/healthy"}) {
+    r = admin_call(gw, "PUT", path);
+    EXPECT_EQ(r.status, 404) << path << "\n" << r.describe();
+    EXPECT_NE(r.text().find("\"message\""), std::string::npos) << r.describe();
+  }
+  r = admin_call(gw, "PUT", "/upstreams/u/targets/" + a_.key() + "/127.0.0.1:1/healthy");
+  EXPECT_EQ(r.status, 404) << r.describe();
+  EXPECT_NE(r.text().find("is not an address of target"), std::string::npos) << r.describe();
+  for (int i = 0; i < 10; ++i) EXPECT_NE(send(gw), "B");
+}
+
+TEST(AdminTargetHealth, AnUpstreamWithoutHealthChecksHasNoStateToSet) {
+  Upstream target;
+  Gateway gw(config_prelude() + render(R"(
+upstreams:
+  - name: u
+    targets: [{target: "127.0.0.1:{{PORT}}"}]
+services:
+  - name: s
+    host: u
+    routes: [{name: r, paths: [/]}]
+)",
+                                       {{"PORT", std::to_string(target.port())}}));
+  Response r = fetch(gw.admin_port(), http_request("PUT", "/upstreams/u/targets/127.0.0.1:" +
+                                                               std::to_string(target.port()) + "/unhealthy"));
+  EXPECT_EQ(r.status, 400) << r.describe();
+  EXPECT_NE(r.text().find("has no health checks"), std::string::npos) << r.describe();
+  EXPECT_EQ(fetch(gw.port(), http_request("GET", "/")).status, 200);
 }
 
 }  // namespace

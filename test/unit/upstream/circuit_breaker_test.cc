@@ -1,5 +1,6 @@
 // CircuitBreaker: limits, slots given back, retry budgets, unenforced counting.
 #include "upstream/circuit_breaker.h"
+#include "upstream/cluster.h"
 
 #include <gtest/gtest.h>
 
@@ -109,6 +110,47 @@ TEST(CircuitBreakerTest, LimitNamesAndMessages) {
   EXPECT_EQ(CircuitBreaker::limit_name(CircuitBreaker::kPendingRequests), "max_pending_requests");
   EXPECT_EQ(CircuitBreaker::overload_message(CircuitBreaker::kRequests), "upstream overloaded: max_requests");
   EXPECT_EQ(CircuitBreaker::overload_message(CircuitBreaker::kConnections), "upstream overloaded: max_connections");
+}
+
+std::shared_ptr<const Cluster> cluster_with_breaker(std::string name, std::string upstream_name, uint32_t max_requests) {
+  auto c = std::make_shared<Cluster>();
+  c->name = std::move(name);
+  c->upstream_name = std::move(upstream_name);
+  CircuitBreakerLimits limits;
+  limits.max_requests = max_requests;
+  c->breaker = std::make_shared<CircuitBreaker>(&limits);
+  return c;
+}
+
+TEST(CircuitBreakerTest, ReloadedBreakersAdoptTheRunningCountsByUpstreamOrServiceName) {
+  std::vector<std::shared_ptr<const Cluster>> running = {cluster_with_breaker("s1", "up", 2),
+                                                         cluster_with_breaker("plain", "", 2)};
+  auto held = running[0]->breaker->try_acquire(CircuitBreaker::kRequests);
+  auto held_plain = running[1]->breaker->try_acquire(CircuitBreaker::kRequests);
+  // The next snapshot: same upstream under another service name, the plain service, a new one,
+  // and a service named like the upstream (a different breaker).
+  std::vector<std::shared_ptr<const Cluster>> next = {
+      cluster_with_breaker("s2", "up", 1), cluster_with_breaker("plain", "", 5), cluster_with_breaker("fresh", "", 1),
+      cluster_with_breaker("up", "", 1)};
+  carry_breaker_counts(running, next);
+  EXPECT_TRUE(next[0]->breaker->shares_counts_with(*running[0]->breaker));
+  EXPECT_TRUE(next[1]->breaker->shares_counts_with(*running[1]->breaker));
+  EXPECT_FALSE(next[2]->breaker->shares_counts_with(*running[0]->breaker));
+  EXPECT_FALSE(next[3]->breaker->shares_counts_with(*running[0]->breaker));
+  // The new limit (1) applies to the carried count (1 held): refused.
+  EXPECT_EQ(next[0]->breaker->active(CircuitBreaker::kRequests), 1u);
+  EXPECT_FALSE(next[0]->breaker->try_acquire(CircuitBreaker::kRequests));
+  EXPECT_TRUE(next[2]->breaker->try_acquire(CircuitBreaker::kRequests));
+  // A slot of the old breaker given back frees the new one's count.
+  held.release();
+  EXPECT_EQ(next[0]->breaker->active(CircuitBreaker::kRequests), 0u);
+  EXPECT_TRUE(next[0]->breaker->try_acquire(CircuitBreaker::kRequests));
+  EXPECT_EQ(next[1]->breaker->active(CircuitBreaker::kRequests), 1u);
+  held_plain.release();
+  EXPECT_EQ(next[1]->breaker->active(CircuitBreaker::kRequests), 0u);
+  // Carrying again (a DNS rebuild shares the same breaker objects) changes nothing.
+  carry_breaker_counts(next, next);
+  EXPECT_TRUE(next[0]->breaker->shares_counts_with(*running[0]->breaker));
 }
 
 }  // namespace

@@ -93,7 +93,7 @@ read -ra SIZE_LIST <<<"$SIZES"
 ((${#PROXY_LIST[@]})) || die "PROXIES is empty"
 ((${#SIZE_LIST[@]})) || die "SIZES is empty"
 for p in "${PROXY_LIST[@]}"; do
-  case $p in nginx | haproxy | portico | portico+[0-9]* | portico+resilient) ;; *) die "unknown proxy '$p' in PROXIES (nginx haproxy portico portico+N portico+resilient)" ;; esac
+  case $p in nginx | haproxy | portico | portico+[0-9]* | portico+resilient | portico+metrics) ;; *) die "unknown proxy '$p' in PROXIES (nginx haproxy portico portico+N portico+resilient portico+metrics)" ;; esac
 done
 for s in "${SIZE_LIST[@]}"; do
   case $s in small | 16k) ;; *) die "unknown size '$s' in SIZES (small 16k)" ;; esac
@@ -124,7 +124,7 @@ mkdir -p "$OUT/wrk" "$TMP/origin" "$TMP/nginx" "$TMP/haproxy" "$TMP/portico"
 RAW="$OUT/raw_runs.txt"
 : >"$RAW"
 
-# portico+N variants (Portico with N extra routes) and portico+resilient each need a proxy and an
+# portico+N variants (Portico with N extra routes), portico+resilient and portico+metrics each need a proxy and an
 # admin port.
 VARIANTS=()
 for p in "${PROXY_LIST[@]}"; do [[ $p == portico+* ]] && VARIANTS+=("$p"); done
@@ -226,6 +226,9 @@ start_proxy() {
       if [[ $name == portico+resilient ]]; then
         # Retries, health checks (active and passive) and circuit breakers on, nothing failing.
         PORTICO_ADMIN_PORT=${ADMIN_PORT[$name]} render portico_resilient.yaml.tmpl "$dir/portico.yaml" "$port"
+      elif [[ $name == portico+metrics ]]; then
+        # The prometheus plugin, global, with every per-request family on.
+        PORTICO_ADMIN_PORT=${ADMIN_PORT[$name]} render portico_metrics.yaml.tmpl "$dir/portico.yaml" "$port"
       else
         PORTICO_ADMIN_PORT=${ADMIN_PORT[$name]} render portico.yaml.tmpl "$dir/portico.yaml" "$port"
       fi

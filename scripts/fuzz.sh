@@ -9,7 +9,7 @@ seconds="${1:-60}"
 shift || true
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
-  targets=(fuzz_request_parser fuzz_response_parser fuzz_path_normalizer fuzz_config_loader fuzz_admin_config_body)
+  targets=(fuzz_request_parser fuzz_response_parser fuzz_path_normalizer fuzz_config_loader fuzz_admin_config_body fuzz_trace_context)
 fi
 
 build="$root/build-fuzz"
@@ -27,6 +27,7 @@ for target in "${targets[@]}"; do
   # Each target's dictionary: the HTTP one unless it has its own.
   case "$target" in
     fuzz_config_loader) dict="$root/test/fuzz/yaml.dict" ;;
+    fuzz_trace_context) dict="$root/test/fuzz/trace_context.dict" ;;
     *) dict="$root/test/fuzz/http.dict" ;;
   esac
   work="$root/test/fuzz/corpus-work/$corpus_name"

@@ -10,6 +10,8 @@ PACKAGES=(
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev libssl-dev libyaml-dev libre2-dev libfmt-dev
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev curl python3 procps
+  protobuf-compiler  # protoc decodes the OTLP encoder's output in the tracing tests
+  python3-prometheus-client  # the metrics tests parse GET /metrics with the reference parser
   nginx-light haproxy wrk
 )
 

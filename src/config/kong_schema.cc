@@ -24,9 +24,7 @@ constexpr int32_t kMaxTimeoutMs = 2147483646;  // Kong: 1..2^31-2 ms
 // Kong top-level keys Portico understands but does not implement yet: a clear error beats
 // "unknown field" for a file that Kong itself would load.
 constexpr std::array kNotSupportedYet = {
-    "certificates",
     "snis",
-    "ca_certificates",
     "consumer_groups",
     "vaults",
     "keyauth_credentials",
@@ -43,8 +41,6 @@ constexpr std::array kNotSupportedYet = {
     "_konnect",
     "_plugin_configs",
 };
-constexpr std::array kServiceFieldsNotYet = {"client_certificate", "tls_verify", "tls_verify_depth",
-                                             "ca_certificates"};
 constexpr std::array kRouteFieldsNotYet = {"sources", "destinations", "expression", "priority"};
 constexpr std::array kConsumerFieldsNotYet = {"acls",
                                               "basicauth_credentials",
@@ -328,6 +324,8 @@ void KongSchema::read(const ConfigNode& root) {
     read_routes(*list, "routes", -1);
   }
   if (const ConfigNode* list = r.sequence("consumers")) read_consumers(*list, "consumers");
+  if (const ConfigNode* list = r.sequence("ca_certificates")) read_ca_certificates(*list, "ca_certificates");
+  if (const ConfigNode* list = r.sequence("certificates")) read_certificates(*list, "certificates");
   if (const ConfigNode* list = r.sequence("upstreams")) read_upstreams(*list, "upstreams");
   if (const ConfigNode* list = r.sequence("plugins")) read_plugins(*list, "plugins", std::nullopt);
   if (const ConfigNode* portico = r.child("portico")) {
@@ -335,6 +333,7 @@ void KongSchema::read(const ConfigNode& root) {
   }
   r.finish();
   resolve_references();
+  resolve_certificate_refs();
   check_plugin_uniqueness();
 }
 
@@ -458,10 +457,20 @@ void KongSchema::read_service(const ConfigNode& node, std::string path) {
   r.get("read_timeout", s.read_timeout, 1u, uint32_t{kMaxTimeoutMs});
   r.get("enabled", s.enabled);
   read_circuit_breakers(r, s.circuit_breakers);  // Portico
-  read_common(r, s.id, s.tags);
-  reject_not_yet(r, kServiceFieldsNotYet);
-
+  // TLS to the upstream; Kong's rule: these only go with a protocol carried over TLS.
   int index = static_cast<int>(config_.services.size());
+  r.get("tls_verify", s.tls_verify);
+  r.get("tls_verify_depth", s.tls_verify_depth, 0, 64);
+  read_certificate_refs(r, index, -1);
+  if (s.protocol != "https") {
+    for (std::string_view key : {"tls_verify", "tls_verify_depth", "ca_certificates", "client_certificate"}) {
+      if (r.has(key)) {
+        r.error(key, fmt::format("'{}' can only be set when protocol is 'https' (it is '{}')", key, s.protocol));
+      }
+    }
+  }
+  read_common(r, s.id, s.tags);
+
   register_entity(services_, s.id, s.name, index, r);
   s.yaml_path = std::move(path);
   config_.services.push_back(std::move(s));

@@ -77,6 +77,13 @@ class KongSchema {
   // kong_upstreams.cc
   void read_upstreams(const core::ConfigNode& list, const std::string& path);
   void read_upstream(const core::ConfigNode& node, std::string path);
+  // kong_certificates.cc: the top-level lists, the references services and upstreams make to
+  // them (`ca_certificates`, `client_certificate`; `service` or `upstream` names the owner, the
+  // other is -1), resolved by id after everything is read.
+  void read_ca_certificates(const core::ConfigNode& list, const std::string& path);
+  void read_certificates(const core::ConfigNode& list, const std::string& path);
+  void read_certificate_refs(core::ObjectReader& r, int service, int upstream);
+  void resolve_certificate_refs();
   // kong_circuit_breakers.cc: the `circuit_breakers` map of an upstream or a service, if any.
   void read_circuit_breakers(core::ObjectReader& r, std::optional<CircuitBreakers>& out);
 
@@ -103,6 +110,19 @@ class KongSchema {
   Registry routes_{"route", "name", {}, {}};
   Registry consumers_{"consumer", "username", {}, {}};
   Registry upstreams_{"upstream", "name", {}, {}};
+  Registry ca_certificates_{"ca_certificate", "id", {}, {}};
+  Registry certificates_{"certificate", "id", {}, {}};
+  // A service's or upstream's reference to a (ca_)certificate, by id.
+  struct CertRef {
+    bool ca;  // else client_certificate
+    int service;
+    int upstream;
+    std::string value;
+    const core::ConfigNode* at;
+    std::string path;
+  };
+  std::vector<CertRef> cert_refs_;
+  std::unordered_map<std::string, core::Mark> certificate_snis_;
   std::unordered_map<std::string, std::pair<int, core::Mark>> consumer_custom_ids_;
   std::unordered_map<std::string, std::pair<int, core::Mark>> plugin_ids_;
   std::unordered_map<std::string, std::pair<int, core::Mark>> plugin_instance_names_;

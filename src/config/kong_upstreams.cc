@@ -18,7 +18,7 @@ using core::ObjectReader;
 using core::path_index;
 using core::path_key;
 
-constexpr std::array kUpstreamFieldsNotYet = {"use_srv_name", "client_certificate"};
+constexpr std::array kUpstreamFieldsNotYet = {"use_srv_name"};
 
 // "host", "host:port", "[v6]" or "[v6]:port"; Kong's default target port is 8000.
 std::string parse_target(const std::string& text, UpstreamTarget& t) {
@@ -167,8 +167,10 @@ void read_active_healthcheck(const ConfigNode& node, const std::string& path, co
                              HealthChecks::Active& a) {
   ObjectReader r(node, path, errors);
   if (!r.valid()) return;
-  if (r.get_enum("type", a.type, {"http", "https", "tcp", "grpc", "grpcs"}) && a.type != "http" && a.type != "tcp") {
-    r.error("type", fmt::format("active health check type \"{}\" is not supported yet (supported: http, tcp)", a.type));
+  if (r.get_enum("type", a.type, {"http", "https", "tcp", "grpc", "grpcs"}) && a.type != "http" &&
+      a.type != "https" && a.type != "tcp") {
+    r.error("type", fmt::format("active health check type \"{}\" is not supported yet (supported: http, https, tcp)",
+                                a.type));
   }
   if (r.get("http_path", a.http_path)) {
     if (std::string e = check_service_path(a.http_path); !e.empty()) r.error("http_path", "http_path " + e);
@@ -176,11 +178,16 @@ void read_active_healthcheck(const ConfigNode& node, const std::string& path, co
   get_seconds(r, "timeout", a.timeout);
   r.get("concurrency", a.concurrency, 1u, 2147483647u);
   get_probe_headers(r, a);
-  // TLS probes are not supported (type https is rejected above); like Kong with type http or
-  // tcp, the certificate check setting then has nothing to apply to.
-  bool verify = true;
-  r.get("https_verify_certificate", verify);
-  r.reject("https_sni", "Kong field 'https_sni' is not supported yet (https health checks are not supported yet)");
+  // Like Kong, both only matter for type https and are accepted (without effect) otherwise.
+  r.get("https_verify_certificate", a.https_verify_certificate);
+  if (r.get("https_sni", a.https_sni)) {
+    for (char& c : a.https_sni) c = static_cast<char>(c >= 'A' && c <= 'Z' ? c + 32 : c);
+    std::string host = a.https_sni;
+    if (std::string e = check_route_host(host); !e.empty() || a.https_sni.find('*') != std::string::npos ||
+                                                 a.https_sni.find(':') != std::string::npos) {
+      r.error("https_sni", fmt::format("https_sni \"{}\" is not a valid server name", a.https_sni));
+    }
+  }
   read_healthy(r, &a.healthy_interval, a.healthy_http_statuses, a.healthy_successes);
   read_unhealthy(r, &a.unhealthy_interval, a.unhealthy_http_statuses, a.unhealthy_http_failures,
                  a.unhealthy_tcp_failures, a.unhealthy_timeouts);
@@ -268,6 +275,7 @@ void KongSchema::read_upstream(const ConfigNode& node, std::string path) {
     if (std::string e = check_service_host(h); !e.empty()) r.error("host_header", "host_header " + e);
   }
   read_circuit_breakers(r, u.circuit_breakers);  // Portico
+  read_certificate_refs(r, -1, static_cast<int>(config_.upstreams.size()));
   read_healthchecks(r, u.healthchecks);
   read_common(r, u.id, u.tags);
   for (std::string_view field : kUpstreamFieldsNotYet) {

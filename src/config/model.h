@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "core/config_node.h"
+#include "filter/log_fields.h"
 
 namespace portico::config {
 
@@ -46,6 +47,36 @@ struct Service {
   uint32_t read_timeout = 60000;     // ms
   bool enabled = true;
   std::optional<CircuitBreakers> circuit_breakers;  // Portico; only when `host` is no upstream
+  // TLS to the upstream (protocol https). Portico verifies by default (Kong does not).
+  bool tls_verify = true;
+  int tls_verify_depth = -1;         // -1 = none given (OpenSSL's default)
+  std::vector<int> ca_certificates;  // indices into Config::ca_certificates; empty = system store
+  int client_certificate = -1;       // index into Config::certificates, -1 = none
+  std::vector<std::string> tags;
+  core::Mark mark;
+  std::string yaml_path;
+};
+
+// Kong `ca_certificates`: a trusted CA certificate (PEM) that services list in `ca_certificates`.
+struct CaCertificate {
+  std::string id;
+  std::string cert;         // PEM, checked at load: parses, is a CA, has not expired
+  std::string cert_digest;  // hex SHA-256 of the DER (computed when not given)
+  std::vector<std::string> tags;
+  core::Mark mark;
+  std::string yaml_path;
+};
+
+// Kong `certificates`: a certificate and its key (PEM, checked at load), optionally a second
+// pair of another key type (`cert_alt`, `key_alt`). Services and upstreams use one as the client
+// certificate towards upstreams; `snis` are kept for a downstream TLS listener.
+struct Certificate {
+  std::string id;
+  std::string cert;
+  std::string key;
+  std::string cert_alt;
+  std::string key_alt;
+  std::vector<std::string> snis;  // lower-cased server names
   std::vector<std::string> tags;
   core::Mark mark;
   std::string yaml_path;
@@ -144,7 +175,9 @@ struct UpstreamTarget {
 // back-off (ejection_base, ejection_max) to Kong's fields.
 struct HealthChecks {
   struct Active {
-    std::string type = "http";  // http | tcp (https: not supported yet)
+    std::string type = "http";  // http | https | tcp
+    bool https_verify_certificate = true;
+    std::string https_sni;      // empty = the target's host name (none for an IP address)
     std::string http_path = "/";
     uint32_t timeout = 1000;    // ms
     uint32_t concurrency = 10;
@@ -188,6 +221,8 @@ struct Upstream {
   std::string hash_on_uri_capture, hash_fallback_uri_capture;
   uint32_t slots = 10000;
   std::string host_header;  // Host sent upstream instead of the upstream name
+  int client_certificate = -1;  // index into Config::certificates: TLS to targets (unless the
+                                // service has its own) and https health probes; -1 = none
   std::optional<CircuitBreakers> circuit_breakers;  // Portico; shared by the services using it
   HealthChecks healthchecks;
   std::vector<UpstreamTarget> targets;
@@ -221,6 +256,12 @@ struct ProcessSettings {
   int workers = 0;                                                 // 0 = one per core
   std::string log_level = "info";                                  // debug | info | warn | error
   std::string access_log = "off";  // off | stdout | stderr | a file path
+  // `access_log_fields`: key → template, as written (compared across reloads), and compiled;
+  // null = the default line.
+  std::vector<std::pair<std::string, std::string>> access_log_fields;
+  std::shared_ptr<const filter::LogFields> access_log_fields_compiled;
+  // `headers` (Kong's kong.conf `headers`, Portico's values): latency_tokens, server_timing.
+  std::vector<std::string> headers;
   uint32_t max_header_bytes = 65536;
   uint32_t max_headers = 100;
   uint32_t max_uri_bytes = 8192;
@@ -247,6 +288,8 @@ struct Config {
   std::vector<Consumer> consumers;
   std::vector<PluginInstance> plugins;
   std::vector<Upstream> upstreams;
+  std::vector<CaCertificate> ca_certificates;
+  std::vector<Certificate> certificates;
   ProcessSettings portico;
   // First 16 hex chars of SHA-256 over the source bytes (and the values of substituted
   // environment variables, if any): the config version the admin API reports.

@@ -139,6 +139,26 @@ void read_process_settings(const ConfigNode& node, const std::string& path,
       out.access_log = std::move(access_log);
     }
   }
+  if (const ConfigNode* fields = r.map("access_log_fields")) {
+    auto compiled = std::make_shared<filter::LogFields>();
+    if (fields->empty()) {
+      r.error("access_log_fields", "access_log_fields must name at least one field (or be left out for the default line)");
+    } else if (compiled->read(*fields, r.path_of("access_log_fields"), errors)) {
+      for (size_t i = 0; i < fields->size(); ++i) out.access_log_fields.emplace_back(fields->key(i), (*fields)[i].scalar());
+      out.access_log_fields_compiled = std::move(compiled);
+    }
+  }
+  std::vector<std::string> headers;
+  if (r.get("headers", headers)) {
+    bool ok = true;
+    for (const auto& h : headers) {
+      if (h != "latency_tokens" && h != "server_timing") {
+        r.error("headers", fmt::format("unknown header group \"{}\"; expected latency_tokens or server_timing", h));
+        ok = false;
+      }
+    }
+    if (ok) out.headers = std::move(headers);
+  }
   if (const ConfigNode* limits = r.child("limits")) {
     read_limits(*limits, r.path_of("limits"), errors, out);
   }

@@ -31,7 +31,10 @@ int scope_rank(const PluginInstance& p, int route_index, int service_index) {
 
 void configure_health_check(const HealthChecks& hc, upstream::HealthCheckSettings& h) {
   const HealthChecks::Active& a = hc.active;
-  h.type = a.type == "tcp" ? upstream::HealthCheckSettings::Type::kTcp : upstream::HealthCheckSettings::Type::kHttp;
+  h.type = a.type == "tcp"     ? upstream::HealthCheckSettings::Type::kTcp
+           : a.type == "https" ? upstream::HealthCheckSettings::Type::kHttps
+                               : upstream::HealthCheckSettings::Type::kHttp;
+  h.https_sni = a.https_sni;
   h.http_path = a.http_path;
   h.timeout = std::chrono::milliseconds(a.timeout);
   h.concurrency = a.concurrency;
@@ -109,6 +112,38 @@ CompileResult compile(std::shared_ptr<const Config> config, const filter::Regist
                                           cb->max_retries};
     return std::make_shared<upstream::CircuitBreaker>(&limits);
   };
+  // TLS client contexts, one per distinct set of settings (shared by the services that agree).
+  std::unordered_map<std::string, std::shared_ptr<const session::TlsContext>> tls_contexts;
+  auto tls_context = [&](bool verify, int depth, const std::vector<int>& cas, int client_cert,
+                         const core::Mark& mark, const std::string& path) -> std::shared_ptr<const session::TlsContext> {
+    std::string key = std::to_string(verify) + "|" + std::to_string(depth) + "|" + std::to_string(client_cert);
+    for (int ca : cas) key += "|" + std::to_string(ca);
+    auto& slot = tls_contexts[key];
+    if (slot) return slot;
+    session::TlsClientOptions o;
+    o.verify = verify;
+    o.verify_depth = depth;
+    for (int ca : cas) o.ca_pems.push_back(config->ca_certificates[static_cast<size_t>(ca)].cert);
+    if (client_cert >= 0) {
+      const Certificate& cert = config->certificates[static_cast<size_t>(client_cert)];
+      o.cert_pem = cert.cert;
+      o.key_pem = cert.key;
+    }
+    std::string error;
+    slot = session::TlsContext::make_client(o, error);
+    if (!slot) result.errors.add(root, mark, path, "cannot set up TLS: " + error);
+    return slot;
+  };
+  // The CAs https health probes of an upstream trust: those of the services that use it.
+  std::unordered_map<const Upstream*, std::vector<int>> probe_cas;
+  for (const Service& s : config->services) {
+    auto named = upstreams_by_name.find(s.host);
+    if (named == upstreams_by_name.end() || s.protocol != "https") continue;
+    auto& cas = probe_cas[named->second];
+    for (int ca : s.ca_certificates) {
+      if (std::find(cas.begin(), cas.end(), ca) == cas.end()) cas.push_back(ca);
+    }
+  }
   for (size_t i = 0; i < config->services.size(); ++i) {
     const Service& s = config->services[i];
     auto c = std::make_unique<upstream::Cluster>();
@@ -124,14 +159,23 @@ CompileResult compile(std::shared_ptr<const Config> config, const filter::Regist
     c->connect_timeout = std::chrono::milliseconds(s.connect_timeout);
     c->write_timeout = std::chrono::milliseconds(s.write_timeout);
     c->read_timeout = std::chrono::milliseconds(s.read_timeout);
-    if (s.protocol != "http") {
-      result.errors.add(root, s.mark, s.yaml_path + ".protocol",
-                        "protocol \"" + s.protocol + "\" is not supported yet (use http)");
-    }
     auto named = upstreams_by_name.find(s.host);
     const Upstream* up = named == upstreams_by_name.end() ? nullptr : named->second;
+    if (s.protocol == "https") {
+      // The service's client certificate, else its upstream's (Kong).
+      int client_cert = s.client_certificate >= 0 ? s.client_certificate : up ? up->client_certificate : -1;
+      c->tls = tls_context(s.tls_verify, s.tls_verify_depth, s.ca_certificates, client_cert, s.mark, s.yaml_path);
+    }
     if (up) {
       configure_upstream(*up, *c);
+      if (c->health_check.type == upstream::HealthCheckSettings::Type::kHttps) {
+        static const std::vector<int> kNone;
+        auto cas = probe_cas.find(up);
+        c->health_check.tls.context =
+            tls_context(up->healthchecks.active.https_verify_certificate, -1,
+                        cas == probe_cas.end() ? kNone : cas->second, up->client_certificate, up->mark,
+                        up->yaml_path + ".healthchecks.active");
+      }
       if (s.circuit_breakers) {
         result.errors.add(root, s.circuit_breakers->mark, s.yaml_path + ".circuit_breakers",
                           "service \"" + c->name + "\" balances over upstream \"" + up->name +

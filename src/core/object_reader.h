@@ -44,6 +44,9 @@ bool read_double(const ConfigNode& node, const std::string& path, ConfigErrors& 
 // Describes a value for messages: `a string ("abc")`, `an integer (12)`, `a map`.
 std::string describe(const ConfigNode& node);
 
+// Levenshtein distance (single-byte edits), for "did you mean" suggestions.
+size_t edit_distance(std::string_view a, std::string_view b);
+
 class ObjectReader {
  public:
   ObjectReader(const ConfigNode& node, std::string path, ConfigErrors& errors);

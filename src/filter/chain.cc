@@ -24,6 +24,13 @@ Chain::Chain(std::vector<Entry> entries) {
   }
 }
 
+std::string_view Chain::name_of(const Filter* f) const {
+  for (size_t i = 0; i < owned_.size(); ++i) {
+    if (owned_[i].get() == f) return plugins_[i].name;
+  }
+  return {};
+}
+
 Chain Chain::merged(const Chain& base, const std::vector<Entry>& candidates) {
   std::vector<Entry> entries;
   entries.reserve(base.owned_.size() + candidates.size());

@@ -48,6 +48,9 @@ class Chain {
   size_t size() const { return owned_.size(); }
   // The plugins in execution order (descending priority).
   const std::vector<Plugin>& plugins() const { return plugins_; }
+  // The plugin name of one of this chain's filters ("" if it is not one); a linear search, for
+  // the rare paths (a filter that waited, for its trace span).
+  std::string_view name_of(const Filter* f) const;
 
  private:
   std::vector<std::shared_ptr<const Filter>> owned_;

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "core/clock.h"
+#include "filter/trace_record.h"
 #include "http/message.h"
 
 namespace portico::filter {
@@ -20,11 +21,32 @@ namespace portico::filter {
 struct Timings {
   core::MonoTime start{};            // head fully read
   core::MonoTime upstream_start{};   // filters done, upstream selection begins
+  core::MonoTime connect_start{};    // the last attempt began a new connection (unset: pooled)
   core::MonoTime connected{};        // upstream connection ready (pooled or new)
   core::MonoTime first_byte{};       // upstream response head received
   core::MonoTime end{};              // last byte written to the client
   double filter_ms = 0;              // time spent in request + response filter phases
+  double request_filters_ms = 0;     // of which: request phases (on_request, on_upstream_request)
+  double response_filters_ms = 0;    // of which: response phases (on_response)
 };
+
+// Where a request's time went; the parts add up to `total` (all milliseconds):
+//   total = gateway + connect + upstream + receive
+// - upstream: waiting for the upstream's response head once the connection was ready
+//   (sending the request included); 0 when the upstream was not reached.
+// - connect: establishing the last attempt's new connection (TCP and TLS); 0 when pooled.
+// - receive: from the upstream's response head to the last byte written to the client.
+// - gateway: everything else: plugins, routing, balancing, waiting for a pooled connection,
+//   earlier failed attempts and retry back-off, and local replies.
+struct Latencies {
+  double total = 0;
+  double gateway = 0;
+  double connect = 0;
+  double upstream = 0;
+  double receive = 0;
+};
+// `now` stands for the end when the response is still being sent (response headers).
+Latencies latencies_of(const Timings& t, core::MonoTime now = {});
 
 class Exchange {
  public:
@@ -50,9 +72,17 @@ class Exchange {
   std::string upstream_address;   // "ip:port" of the last attempt, for logs
   uint32_t upstream_attempts = 0; // attempts on an upstream target (1 + retries), for logs
   uint16_t status_sent = 0;
+  // For per-request metrics (observability/metrics.h), set by the proxy with route_name: the
+  // matched route's index in the configuration the request runs with, and that configuration's
+  // identity (its address). -1 / null when no route matched.
+  int32_t route_index = -1;
+  const void* config_key = nullptr;
+  bool answered_by_filter = false;  // a request filter answered (Kong: kong.response.exit)
   uint64_t bytes_received = 0;    // request bytes from the client (head + body)
   uint64_t bytes_sent = 0;        // response bytes to the client (head + body)
   Timings timings;
+  // Tracing state (filter/trace_record.h): started by a tracing filter, filled by the core.
+  TraceRecord trace;
 
   const boost::asio::any_io_executor& executor() const { return executor_; }
 
@@ -67,8 +97,12 @@ class Exchange {
     upstream_address.clear();
     upstream_attempts = 0;
     status_sent = 0;
+    route_index = -1;
+    config_key = nullptr;
+    answered_by_filter = false;
     bytes_received = bytes_sent = 0;
     timings = {};
+    trace.clear();
   }
 
  private:

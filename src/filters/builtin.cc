@@ -2,7 +2,11 @@
 
 #include <string>
 
+#include "filters/correlation_id/correlation_id_filter.h"
 #include "filters/fault_injection/fault_injection_filter.h"
+#include "filters/prometheus/prometheus_filter.h"
+#include "filters/file_log/file_log_filter.h"
+#include "filters/opentelemetry/opentelemetry_filter.h"
 #include "filters/request_termination/request_termination_filter.h"
 #include "filters/request_transformer/request_transformer_filter.h"
 #include "filters/response_transformer/response_transformer_filter.h"
@@ -22,6 +26,10 @@ void register_builtin_plugins(filter::Registry& registry) {
   add<RequestTransformerFilter>(registry);
   add<ResponseTransformerFilter>(registry);
   add<FaultInjectionFilter>(registry);
+  add<PrometheusFilter>(registry);
+  add<FileLogFilter>(registry);
+  add<OpenTelemetryFilter>(registry);
+  add<CorrelationIdFilter>(registry);
 }
 
 }  // namespace portico::filters

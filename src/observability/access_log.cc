@@ -5,11 +5,17 @@
 
 #include <cerrno>
 #include <cstring>
+#include <map>
+#include <memory>
 #include <stdexcept>
+#include <utility>
+#include <vector>
+
+#include "observability/log.h"
 
 namespace portico::observability {
 
-AccessLog::AccessLog(const std::string& destination) {
+AccessLog::AccessLog(const std::string& destination) : destination_(destination) {
   if (destination == "stdout") {
     fd_ = STDOUT_FILENO;
   } else if (destination == "stderr") {
@@ -24,6 +30,55 @@ AccessLog::AccessLog(const std::string& destination) {
   thread_ = std::thread([this] { run(); });
 }
 
+AccessLog::AccessLog(const std::string& path, bool reopen_every_write)
+    : destination_(path), reopen_every_write_(reopen_every_write) {
+  owns_fd_ = true;
+  thread_ = std::thread([this] { run(); });
+}
+
+void AccessLog::reopen() {
+  if (owns_fd_) reopen_.store(true, std::memory_order_relaxed);
+}
+
+bool AccessLog::ensure_open() {
+  if (!owns_fd_) return true;
+  if (fd_ >= 0 && (reopen_every_write_ || reopen_.exchange(false, std::memory_order_relaxed))) {
+    ::close(fd_);
+    fd_ = -1;
+  }
+  if (fd_ >= 0) return true;
+  fd_ = ::open(destination_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  if (fd_ >= 0) {
+    if (failing_) PORTICO_LOG_INFO("log file {} is writable again", destination_);
+    failing_ = false;
+    return true;
+  }
+  if (!failing_) PORTICO_LOG_ERROR("cannot open log file {}: {}", destination_, std::strerror(errno));
+  failing_ = true;
+  return false;
+}
+
+void AccessLog::write_all(const std::string& chunk) {
+  if (!ensure_open()) {
+    write_errors.fetch_add(1, std::memory_order_relaxed);
+    return;
+  }
+  const char* p = chunk.data();
+  size_t left = chunk.size();
+  while (left > 0) {
+    ssize_t n = ::write(fd_, p, left);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      write_errors.fetch_add(1, std::memory_order_relaxed);
+      if (!failing_) PORTICO_LOG_ERROR("cannot write log file {}: {}", destination_, std::strerror(errno));
+      failing_ = true;
+      return;
+    }
+    p += n;
+    left -= static_cast<size_t>(n);
+  }
+}
+
 AccessLog::~AccessLog() {
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -31,7 +86,7 @@ AccessLog::~AccessLog() {
   }
   cv_.notify_all();
   if (thread_.joinable()) thread_.join();
-  if (owns_fd_) ::close(fd_);
+  if (owns_fd_ && fd_ >= 0) ::close(fd_);
 }
 
 bool AccessLog::submit(std::string&& lines) {
@@ -61,19 +116,93 @@ void AccessLog::run() {
     queued_bytes_ -= chunk.size();
     writing_ = true;
     lock.unlock();
-    const char* p = chunk.data();
-    size_t left = chunk.size();
-    while (left > 0) {
-      ssize_t n = ::write(fd_, p, left);
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) break;
-      p += n;
-      left -= static_cast<size_t>(n);
-    }
+    write_all(chunk);
     lock.lock();
     writing_ = false;
     if (queue_.empty()) drained_.notify_all();
   }
+}
+
+namespace {
+
+struct Destinations {
+  std::mutex mu;
+  std::map<std::pair<std::string, bool>, std::unique_ptr<AccessLog>> by_path;
+};
+
+Destinations& destinations() {
+  static auto* d = new Destinations();  // never destroyed: workers may log until exit
+  return *d;
+}
+
+struct ThreadBuffer {
+  AccessLog* log;
+  std::string text;
+};
+thread_local std::vector<ThreadBuffer> t_buffers;
+
+void hand_over(ThreadBuffer& b) {
+  if (b.text.empty()) return;
+  std::string out;
+  out.reserve(AccessLogBuffer::kFlushBytes * 2);
+  out.swap(b.text);
+  if (!b.log->submit(std::move(out))) b.log->dropped.fetch_add(1, std::memory_order_relaxed);
+}
+
+}  // namespace
+
+AccessLog& log_destination(const std::string& path, bool reopen_every_write) {
+  auto& d = destinations();
+  std::lock_guard<std::mutex> lock(d.mu);
+  auto& slot = d.by_path[{path, reopen_every_write}];
+  if (!slot) slot = std::make_unique<AccessLog>(path, reopen_every_write);
+  return *slot;
+}
+
+void reopen_log_destinations() {
+  auto& d = destinations();
+  std::lock_guard<std::mutex> lock(d.mu);
+  for (auto& [key, log] : d.by_path) log->reopen();
+}
+
+void flush_log_destinations() {
+  auto& d = destinations();
+  std::vector<AccessLog*> logs;
+  {
+    std::lock_guard<std::mutex> lock(d.mu);
+    for (auto& [key, log] : d.by_path) logs.push_back(log.get());
+  }
+  for (AccessLog* log : logs) log->flush();
+}
+
+LogDestinationTotals log_destination_totals() {
+  auto& d = destinations();
+  std::lock_guard<std::mutex> lock(d.mu);
+  LogDestinationTotals t;
+  for (auto& [key, log] : d.by_path) {
+    t.dropped += log->dropped.load(std::memory_order_relaxed);
+    t.write_errors += log->write_errors.load(std::memory_order_relaxed);
+  }
+  return t;
+}
+
+std::string& thread_log_buffer(AccessLog& log) {
+  for (auto& b : t_buffers) {
+    if (b.log == &log) return b.text;
+  }
+  t_buffers.push_back({&log, {}});
+  t_buffers.back().text.reserve(AccessLogBuffer::kFlushBytes * 2);
+  return t_buffers.back().text;
+}
+
+void thread_log_line_done(AccessLog& log) {
+  for (auto& b : t_buffers) {
+    if (b.log == &log && b.text.size() >= AccessLogBuffer::kFlushBytes) hand_over(b);
+  }
+}
+
+void flush_thread_log_buffers() {
+  for (auto& b : t_buffers) hand_over(b);
 }
 
 void AccessLogBuffer::flush(core::Counter& dropped) {
@@ -85,8 +214,13 @@ void AccessLogBuffer::flush(core::Counter& dropped) {
 }
 
 void append_json_string(std::string& out, std::string_view s) {
-  static constexpr char kHex[] = "0123456789abcdef";
   out += '"';
+  append_json_escaped(out, s);
+  out += '"';
+}
+
+void append_json_escaped(std::string& out, std::string_view s) {
+  static constexpr char kHex[] = "0123456789abcdef";
   for (char c : s) {
     unsigned char u = static_cast<unsigned char>(c);
     if (c == '"' || c == '\\') {
@@ -100,7 +234,6 @@ void append_json_string(std::string& out, std::string_view s) {
       out += c;
     }
   }
-  out += '"';
 }
 
 }  // namespace portico::observability

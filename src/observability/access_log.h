@@ -7,6 +7,7 @@
 // `kMaxQueuedBytes`, whole buffers are dropped and counted rather than blocking workers.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -25,18 +26,37 @@ class AccessLog {
   // `destination`: "stdout", "stderr" or a file path (appended to, created 0644).
   // Throws std::runtime_error when the file cannot be opened (start-up only).
   explicit AccessLog(const std::string& destination);
+  // A file opened by the writer thread itself (log plugins): a file that cannot be opened costs
+  // the lines of that write (counted in `write_errors`, logged once per failure streak), never
+  // the caller. With `reopen_every_write` the file is opened anew for every batch of lines
+  // (Kong file-log's `reopen`), so a file moved away by a rotation tool is recreated.
+  AccessLog(const std::string& path, bool reopen_every_write);
   ~AccessLog();
   AccessLog(const AccessLog&) = delete;
   AccessLog& operator=(const AccessLog&) = delete;
 
+  const std::string& destination() const { return destination_; }
   // Any thread. Returns false (and drops) when the queue is over its bound.
   bool submit(std::string&& lines);
   // Blocks until everything submitted so far is written (shutdown, tests).
   void flush();
+  // Any thread (SIGUSR1): a file destination is closed and opened again before the next write,
+  // so a rotated log moves on to a new file. No effect on stdout/stderr.
+  void reopen();
+
+  std::atomic<uint64_t> dropped{0};       // lines lost to a full queue (whole batches)
+  std::atomic<uint64_t> write_errors{0};  // batches lost to open or write failures
 
  private:
   void run();
+  // Writer thread: makes sure `fd_` is open for a file destination; false when it cannot be.
+  bool ensure_open();
+  void write_all(const std::string& chunk);
 
+  std::string destination_;
+  bool reopen_every_write_ = false;
+  std::atomic<bool> reopen_{false};
+  bool failing_ = false;  // writer thread: the last open or write failed (log once per streak)
   int fd_ = -1;
   bool owns_fd_ = false;
   std::mutex mu_;
@@ -67,7 +87,30 @@ class AccessLogBuffer {
   std::string buf_;
 };
 
+// Log plugins' lines: each worker thread keeps one buffer per destination (no lock, no syscall
+// on the request path) and hands it to the destination's writer when it passes kFlushBytes or
+// when the worker's flush timer calls `flush_thread_log_buffers()`.
+// The destinations (file path → AccessLog) live as long as the process, so a config reload that
+// drops a plugin leaves no dangling buffer. Any thread.
+AccessLog& log_destination(const std::string& path, bool reopen_every_write);
+// Every destination made by log_destination(): reopen (SIGUSR1), flush (shutdown, tests).
+void reopen_log_destinations();
+void flush_log_destinations();
+// Sums over those destinations (admin /status): batches dropped on a full queue, batches lost to
+// open or write errors.
+struct LogDestinationTotals {
+  uint64_t dropped = 0;
+  uint64_t write_errors = 0;
+};
+LogDestinationTotals log_destination_totals();
+// The calling thread's buffer for `log`; append one line, then call thread_log_line_done().
+std::string& thread_log_buffer(AccessLog& log);
+void thread_log_line_done(AccessLog& log);
+void flush_thread_log_buffers();
+
 // Appends `s` as a JSON string literal (quotes included).
 void append_json_string(std::string& out, std::string_view s);
+// Appends the JSON escaping of `s` without quotes (to build one literal from several pieces).
+void append_json_escaped(std::string& out, std::string_view s);
 
 }  // namespace portico::observability

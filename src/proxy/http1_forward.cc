@@ -372,6 +372,38 @@ std::string_view Http1Session::hash_key(const upstream::Cluster& cluster) {
   return hash_scratch_;
 }
 
+std::string_view Http1Session::tls_server_name(const router::Route& route, const upstream::Cluster& cluster) const {
+  std::string_view host = route.preserve_host && !x_.request.host.empty() ? std::string_view(x_.request.host)
+                                                                           : std::string_view(cluster.host_header);
+  if (!host.empty() && host.front() == '[') {
+    auto close = host.find(']');
+    return close == std::string_view::npos ? host.substr(1) : host.substr(1, close - 1);
+  }
+  auto colon = host.rfind(':');
+  return colon == std::string_view::npos ? host : host.substr(0, colon);
+}
+
+runtime::Task<IoStatus> Http1Session::start_upstream_tls(upstream::UpstreamConnection& up,
+                                                         const upstream::Cluster& cluster, std::string_view name,
+                                                         std::chrono::milliseconds timeout) {
+  std::string error;
+  std::unique_ptr<session::TlsEngine> engine = session::TlsEngine::make(cluster.tls, error);
+  if (!engine) {
+    PORTICO_LOG_WARN("service {}: {}", cluster.name, error);
+    co_return IoStatus::kError;
+  }
+  const bool address = upstream::is_address(name);
+  // A name the engine refuses must not leave the certificate's name unchecked: fail instead.
+  const bool named = engine->set_peer_name(address ? std::string_view() : name, name);
+  engine->set_session(ctx_.pool.tls_session(up.key));
+  std::string refused = named ? std::string() : engine->error();
+  up.stream.start_tls(std::move(engine));
+  if (!named) co_return up.stream.fail_tls(std::move(refused));
+  IoStatus s = co_await up.stream.handshake(timeout);
+  if (s == IoStatus::kOk) ctx_.pool.remember_session(up);
+  co_return s;
+}
+
 runtime::Task<bool> Http1Session::proxy_upstream(const config::Snapshot& snap, upstream::Balancer& balancer,
                                                  const router::Route& route, size_t matched_len) {
   const upstream::Cluster& cluster = *snap.clusters[route.cluster];
@@ -382,12 +414,17 @@ runtime::Task<bool> Http1Session::proxy_upstream(const config::Snapshot& snap, u
                                                           : "failure to get a peer from the ring-balancer");
     co_return co_await send_local_reply(false);
   }
-  for (const filter::Filter* f : chain_->on_upstream_request()) {
-    filter::Step step = f->on_upstream_request(x_);
-    filter::Verdict v = step.ready() ? step.verdict() : co_await step.take_task();
-    if (v.kind == filter::Verdict::Kind::kContinue) continue;
-    if (v.kind == filter::Verdict::Kind::kError) http::set_json_error(x_.reply, v.status, v.message);
-    break;
+  if (!chain_->on_upstream_request().empty()) {
+    for (const filter::Filter* f : chain_->on_upstream_request()) {
+      filter::Step step = f->on_upstream_request(x_);
+      filter::Verdict v = step.ready() ? step.verdict() : co_await wait_for_filter(step, f);
+      if (v.kind == filter::Verdict::Kind::kContinue) continue;
+      if (v.kind == filter::Verdict::Kind::kError) http::set_json_error(x_.reply, v.status, v.message);
+      break;
+    }
+    const double spent = core::ms_between(x_.timings.upstream_start, core::MonoClock::now());
+    x_.timings.filter_ms += spent;
+    x_.timings.request_filters_ms += spent;
   }
   if (x_.reply.active()) co_return co_await send_local_reply(false);
 
@@ -418,6 +455,10 @@ runtime::Task<bool> Http1Session::proxy_upstream(const config::Snapshot& snap, u
   const std::string_view key =
       cluster.algorithm == upstream::Algorithm::kConsistentHashing ? hash_key(cluster) : std::string_view();
   int last_pick = -1;
+  // TLS: the name sent as SNI and verified is the Host sent upstream without its port (Kong's
+  // rule); an IP literal is verified against the certificate's IP SANs and sends no SNI.
+  std::string_view tls_name;
+  if (cluster.tls) tls_name = tls_server_name(route, cluster);
 
   // The route's retry policy (Envoy semantics) on top of the service's Kong `retries`, which keep
   // their meaning: connect failures (and, for idempotent bodiless requests, connections closed
@@ -527,6 +568,9 @@ runtime::Task<bool> Http1Session::proxy_upstream(const config::Snapshot& snap, u
     ActiveAttempt attempt{balancer, pick};
     const upstream::Endpoint& ep = cluster.endpoints[static_cast<size_t>(pick)];
     x_.upstream_address = ep.key;
+    // A child span per attempt when the request is traced (filter/trace_record.h); every exit of
+    // this iteration records it once.
+    filter::TraceAttemptScope trace_attempt(x_.trace, ep.key);
     // Passive health checks: the attempt's outcome counts for its address (upstream/health.h).
     auto observe = [&](upstream::ProbeOutcome outcome) {
       if (cluster.health && cluster.health_check.passive.enabled()) {
@@ -534,9 +578,19 @@ runtime::Task<bool> Http1Session::proxy_upstream(const config::Snapshot& snap, u
       }
     };
     std::unique_ptr<upstream::UpstreamConnection> up;
+    // TLS connections are pooled under their TLS identity too (upstream/connection_pool.h).
+    const std::string* pool_key = &ep.key;
+    if (cluster.tls) {
+      pool_key_.assign(ep.key);
+      pool_key_.append("|tls|");
+      pool_key_.append(tls_name);
+      pool_key_ += '|';
+      pool_key_.append(cluster.tls->identity());
+      pool_key = &pool_key_;
+    }
     // A replayable request may skip the pool's liveness peek: if the pooled connection turns out
     // dead, the request is sent again once on a fresh connection (below).
-    if (!fresh_retry_used) up = ctx_.pool.acquire(ep.key, replayable);
+    if (!fresh_retry_used) up = ctx_.pool.acquire(*pool_key, replayable);
     const bool reused = up != nullptr;
     if (reused) ++x_.upstream_attempts;
     if (!up) {
@@ -548,25 +602,36 @@ runtime::Task<bool> Http1Session::proxy_upstream(const config::Snapshot& snap, u
         connection_slot = breaker->try_acquire(upstream::CircuitBreaker::kConnections);
         if (connection_slot) pending_slot = breaker->try_acquire(upstream::CircuitBreaker::kPendingRequests);
         if (!connection_slot || !pending_slot) {
+          trace_attempt.error = "overloaded";
           overloaded(connection_slot ? upstream::CircuitBreaker::kPendingRequests
                                      : upstream::CircuitBreaker::kConnections);
           co_return co_await send_local_reply(false);
         }
       }
       ++x_.upstream_attempts;
-      up = std::make_unique<upstream::UpstreamConnection>(asio::ip::tcp::socket(ctx_.io()), ep.key);
+      up = std::make_unique<upstream::UpstreamConnection>(asio::ip::tcp::socket(ctx_.io()), *pool_key);
       if (breaker) {
         up->breaker = cluster.breaker;
         up->breaker_slot = std::move(connection_slot);
       }
       active_upstream_ = &up->stream;
+      const core::MonoTime connect_start = core::MonoClock::now();
+      x_.timings.connect_start = connect_start;
       IoStatus c = co_await up->stream.connect(ep.address, within(cluster.connect_timeout, attempt_deadline));
+      if (c == IoStatus::kOk && cluster.tls) {
+        // The handshake is part of connecting: same timeout, and a failure is a connect failure
+        // for retries, passive health checks and the 502.
+        c = co_await start_upstream_tls(*up, cluster, tls_name,
+                                        within(cluster.connect_timeout, std::min(attempt_deadline,
+                                               connect_start + cluster.connect_timeout)));
+      }
       pending_slot.release();
       if (c != IoStatus::kOk) {
+        trace_attempt.error = c == IoStatus::kTimeout ? "connect-timeout" : "connect-failure";
         ctx_.stats.upstream_connect_failures.add();
         observe(c == IoStatus::kTimeout ? upstream::ProbeOutcome::kTimeout : upstream::ProbeOutcome::kTcpFailure);
         PORTICO_LOG_WARN("upstream {} ({}) connect failed: {}", ep.key, cluster.name,
-                         c == IoStatus::kTimeout ? "timeout" : up->stream.last_error().message());
+                         c == IoStatus::kTimeout ? "timeout" : up->stream.error_text());
         if (route_timed_out()) {
           timed_out_reply();
           co_return co_await send_local_reply(false);
@@ -582,6 +647,7 @@ runtime::Task<bool> Http1Session::proxy_upstream(const config::Snapshot& snap, u
       }
     } else {
       ctx_.stats.upstream_reused.add();
+      x_.timings.connect_start = {};  // this attempt did not connect
     }
     active_upstream_ = &up->stream;
     x_.timings.connected = core::MonoClock::now();
@@ -596,6 +662,7 @@ runtime::Task<bool> Http1Session::proxy_upstream(const config::Snapshot& snap, u
       co_return false;
     }
     if (sent != IoStatus::kOk) {
+      trace_attempt.error = sent == IoStatus::kTimeout ? "timeout" : "reset";
       up->stream.close();
       // A pooled connection may just have been closed by the peer: only fresh ones count.
       if (!reused || sent == IoStatus::kTimeout) {
@@ -655,6 +722,7 @@ runtime::Task<bool> Http1Session::proxy_upstream(const config::Snapshot& snap, u
         break;
       }
       if (st == ParseStatus::kError) {
+        trace_attempt.error = "invalid-response";
         ctx_.stats.upstream_bad_responses.add();
         observe(upstream::ProbeOutcome::kTcpFailure);
         PORTICO_LOG_WARN("upstream {} ({}) sent an invalid response: {}", ep.key, cluster.name,
@@ -663,6 +731,7 @@ runtime::Task<bool> Http1Session::proxy_upstream(const config::Snapshot& snap, u
         break;
       }
       if (io == IoStatus::kTimeout) {
+        trace_attempt.error = "timeout";
         observe(upstream::ProbeOutcome::kTimeout);
         if (route_timed_out()) {
           PORTICO_LOG_WARN("upstream {} ({}): route timeout of {} ms reached", ep.key, cluster.name,
@@ -680,6 +749,7 @@ runtime::Task<bool> Http1Session::proxy_upstream(const config::Snapshot& snap, u
         timed_out_reply();
         break;
       }
+      trace_attempt.error = "reset";
       if (!(uin.empty() && reused)) observe(upstream::ProbeOutcome::kTcpFailure);
       if (uin.empty() && reused && replayable && !fresh_retry_used) {
         // A pooled connection closed under us: one free retry on a fresh connection.
@@ -715,6 +785,7 @@ runtime::Task<bool> Http1Session::proxy_upstream(const config::Snapshot& snap, u
       co_return co_await send_local_reply(!body_consumed_);
     }
     observe(upstream::classify_passive(cluster.health_check.passive, resp_head_.status));
+    trace_attempt.finish(resp_head_.status);
     if (resp_head_.status == 101) {
       up->stream.close();
       set_upstream_error(502, "protocol upgrade is not supported");
@@ -842,12 +913,14 @@ runtime::Task<bool> Http1Session::stream_response(upstream::UpstreamConnection& 
   auto t0 = core::MonoClock::now();
   for (const filter::Filter* f : chain_->on_response()) {
     filter::Step step = f->on_response(x_);
-    filter::Verdict v = step.ready() ? step.verdict() : co_await step.take_task();
+    filter::Verdict v = step.ready() ? step.verdict() : co_await wait_for_filter(step, f);
     if (v.kind == filter::Verdict::Kind::kContinue) continue;
     if (v.kind == filter::Verdict::Kind::kError) http::set_json_error(x_.reply, v.status, v.message);
     break;
   }
-  x_.timings.filter_ms += core::ms_between(t0, core::MonoClock::now());
+  const double response_filters = core::ms_between(t0, core::MonoClock::now());
+  x_.timings.filter_ms += response_filters;
+  x_.timings.response_filters_ms += response_filters;
   if (x_.reply.active()) co_return co_await send_local_reply(!body_consumed_);
 
   std::vector<std::unique_ptr<filter::BodyTransform>> transforms;
@@ -893,6 +966,7 @@ runtime::Task<bool> Http1Session::stream_response(upstream::UpstreamConnection& 
   } else if (!client_11) {
     out_.append("Connection: keep-alive\r\n");
   }
+  append_latency_headers(out_, true);
   codec::http1::end_head(out_);
 
   auto& uin = up.stream.in();

@@ -312,6 +312,8 @@ runtime::Task<bool> Http1Session::handle_request() {
     } else {
       route_ = route;
       x_.route_name = route->name;
+      x_.route_index = static_cast<int32_t>(route->index);  // metrics: series by route index
+      x_.config_key = snap->config.get();
       router::named_captures(m, x_.request.path, x_.uri_captures);
       x_.service_name = route->service_name;
       auto t0 = core::MonoClock::now();
@@ -322,7 +324,7 @@ runtime::Task<bool> Http1Session::handle_request() {
         int consumer = x_.consumer_index;
         for (size_t i = 0; i < chain_->on_request().size();) {
           filter::Step step = chain_->on_request()[i]->on_request(x_);
-          filter::Verdict v = step.ready() ? step.verdict() : co_await step.take_task();
+          filter::Verdict v = step.ready() ? step.verdict() : co_await wait_for_filter(step, chain_->on_request()[i]);
           if (v.kind != filter::Verdict::Kind::kContinue) {
             if (v.kind == filter::Verdict::Kind::kError) http::set_json_error(x_.reply, v.status, v.message);
             break;
@@ -340,9 +342,12 @@ runtime::Task<bool> Http1Session::handle_request() {
           }
         }
       }
-      x_.timings.filter_ms += core::ms_between(t0, core::MonoClock::now());
+      const double request_filters = core::ms_between(t0, core::MonoClock::now());
+      x_.timings.filter_ms += request_filters;
+      x_.timings.request_filters_ms += request_filters;
       if (x_.reply.active()) {
         ctx_.stats.local_replies.add();
+        x_.answered_by_filter = !route->https_only;
         keep = co_await send_local_reply(false);
       } else if (route->cluster == SIZE_MAX) {
         http::set_json_error(x_.reply, 503, "no Service found with those values");
@@ -398,11 +403,20 @@ runtime::Task<bool> Http1Session::discard_request_body() {
 runtime::Task<void> Http1Session::send_error_and_close(int status, std::string_view message) {
   x_.clear();
   route_ = nullptr;
+  x_.request.client_ip = client_ip_;
+  x_.request.client_port = client_port_;
   x_.timings.start = core::MonoClock::now();
   http::set_json_error(x_.reply, static_cast<uint16_t>(status), message);
   co_await send_local_reply(true);
   x_.timings.end = core::MonoClock::now();
   finish_log();
+}
+
+runtime::Task<filter::Verdict> Http1Session::wait_for_filter(filter::Step& step, const filter::Filter* f) {
+  const core::MonoTime t0 = core::MonoClock::now();
+  filter::Verdict v = co_await step.take_task();
+  if (x_.trace.recording() && chain_) x_.trace.add_wait(chain_->name_of(f), t0, core::MonoClock::now());
+  co_return v;
 }
 
 runtime::Task<bool> Http1Session::send_local_reply(bool close_after) {
@@ -418,12 +432,16 @@ runtime::Task<bool> Http1Session::send_local_reply(bool close_after) {
   resp.headers.add("Server", kServerToken);
   if (!rep.content_type.empty()) resp.headers.add("Content-Type", rep.content_type);
   for (const auto& h : rep.headers) resp.headers.add(h.name, h.value);
-  if (route_ && chain_) {
+  if (route_ && chain_ && !chain_->on_response().empty()) {
+    const auto t0 = core::MonoClock::now();
     for (const filter::Filter* f : chain_->on_response()) {
       filter::Step step = f->on_response(x_);
-      filter::Verdict v = step.ready() ? step.verdict() : co_await step.take_task();
+      filter::Verdict v = step.ready() ? step.verdict() : co_await wait_for_filter(step, f);
       if (v.kind != filter::Verdict::Kind::kContinue) break;  // the reply is already the answer
     }
+    const double spent = core::ms_between(t0, core::MonoClock::now());
+    x_.timings.filter_ms += spent;
+    x_.timings.response_filters_ms += spent;
   }
   out_.clear();
   codec::http1::write_status_line(out_, resp.status);
@@ -436,6 +454,7 @@ runtime::Task<bool> Http1Session::send_local_reply(bool close_after) {
   } else if (head_.version_minor == 0) {
     codec::http1::write_header(out_, "Connection", "keep-alive");
   }
+  append_latency_headers(out_, false);
   codec::http1::end_head(out_);
   bool head_method = x_.request.method == "HEAD";
   std::array<asio::const_buffer, 2> bufs{asio::const_buffer(out_.data(), out_.size()),

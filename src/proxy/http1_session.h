@@ -50,6 +50,9 @@ class Http1Session {
                                      const router::Route& route,
                                      size_t matched_len);
   runtime::Task<bool> send_local_reply(bool close_after);
+  // A filter hook that returned a task: awaits it and, for a traced request, records the wait as
+  // a span named after the plugin (filter/trace_record.h).
+  runtime::Task<filter::Verdict> wait_for_filter(filter::Step& step, const filter::Filter* f);
   runtime::Task<bool> discard_request_body();
   runtime::Task<void> send_error_and_close(int status, std::string_view message);
   void build_request();
@@ -69,7 +72,16 @@ class Http1Session {
                                       const upstream::Cluster& cluster, bool& upstream_reusable);
   void set_upstream_error(int status, std::string_view message);
   std::string_view hash_key(const upstream::Cluster& cluster);
+  // The server name for TLS to `cluster`: the Host sent upstream without its port.
+  std::string_view tls_server_name(const router::Route& route, const upstream::Cluster& cluster) const;
+  // Attaches a TLS engine to a freshly connected upstream and runs the handshake.
+  runtime::Task<session::IoStatus> start_upstream_tls(upstream::UpstreamConnection& up,
+                                                      const upstream::Cluster& cluster, std::string_view name,
+                                                      std::chrono::milliseconds timeout);
   void finish_log();
+  // `portico.headers`: appends the latency headers (latency_tokens) and Server-Timing
+  // (server_timing) for the response head being written now; `proxied`: the upstream answered.
+  void append_latency_headers(core::OutBuffer& out, bool proxied);
   void count_response(int status);
 
   WorkerContext& ctx_;
@@ -86,6 +98,7 @@ class Http1Session {
   std::string client_ip_;
   std::string normalized_path_;  // scratch for normalize_path, reused
   std::string hash_scratch_;     // scratch for consistent-hashing keys
+  std::string pool_key_;         // scratch for TLS connection pool keys, reused
   uint16_t client_port_ = 0;
   uint16_t server_port_ = 0;
   const router::Route* route_ = nullptr;

@@ -95,10 +95,11 @@ std::string WorkerContext::config_version() const {
 }
 
 void WorkerContext::start(std::vector<asio::ip::tcp::acceptor> acceptors) {
+  observability::MetricsShard::set_current(&metrics);
   acceptors_ = std::move(acceptors);
   accepting_.assign(acceptors_.size(), false);
   for (size_t i = 0; i < acceptors_.size(); ++i) accept_loop(i);
-  if (access_log.enabled()) schedule_flush();
+  schedule_flush();  // the access log and log plugins' per-thread buffers
 }
 
 void WorkerContext::accept_loop(size_t index) {
@@ -182,12 +183,14 @@ void WorkerContext::close_all() {
   pool.close_all();
   flush_timer_.cancel();
   access_log.flush(stats.access_log_dropped);
+  observability::flush_thread_log_buffers();
 }
 
 void WorkerContext::schedule_flush() {
   flush_timer_.expires_after(std::chrono::milliseconds(200));
   flush_timer_.async_wait([this](const boost::system::error_code& ec) {
     access_log.flush(stats.access_log_dropped);
+    observability::flush_thread_log_buffers();
     if (!ec) schedule_flush();
   });
 }

@@ -20,7 +20,9 @@
 
 #include "config/snapshot.h"
 #include "core/request_id.h"
+#include "filter/log_fields.h"
 #include "observability/access_log.h"
+#include "observability/metrics.h"
 #include "observability/worker_stats.h"
 #include "runtime/worker.h"
 #include "upstream/balancer.h"
@@ -101,6 +103,9 @@ struct ProcessLimits {
   std::chrono::milliseconds client_header_timeout{60000};
   std::chrono::milliseconds client_body_timeout{60000};
   std::chrono::milliseconds keepalive_timeout{60000};
+  // `portico.headers`: latency headers on responses (off by default).
+  bool latency_tokens = false;  // X-Portico-Upstream-Latency / -Proxy-Latency / -Response-Latency
+  bool server_timing = false;   // Server-Timing: gateway, connect, upstream
 };
 
 class WorkerContext {
@@ -146,9 +151,18 @@ class WorkerContext {
   int64_t live_sessions() const { return stats.connections_active.value(); }
 
   observability::WorkerStats stats;
+  // The `prometheus` plugin's shard: worker thread only (start() makes it the thread's current
+  // shard); the admin API gets copies by post() (observability/metrics.h).
+  observability::MetricsShard metrics;
   upstream::ConnectionPool pool;
   core::RequestIdGenerator ids;
   observability::AccessLogBuffer access_log;
+  // The access log's fields (`portico.access_log_fields`); the default line when none are set.
+  // Set before start() (the setting needs a restart, like `access_log`).
+  void set_access_log_fields(std::shared_ptr<const filter::LogFields> fields) { access_log_fields_ = std::move(fields); }
+  const filter::LogFields& access_log_fields() const {
+    return access_log_fields_ ? *access_log_fields_ : filter::LogFields::access_log_default();
+  }
 
   // Session registry, for drain and for `max_connections`. Removing a session may resume a
   // paused accept loop.
@@ -183,6 +197,7 @@ class WorkerContext {
   bool draining_ = false;
   std::list<Http1Session*> sessions_;
   boost::asio::steady_timer flush_timer_;
+  std::shared_ptr<const filter::LogFields> access_log_fields_;
   mutable std::mutex version_mu_;  // guards version_ (read by the admin API, written on install)
   std::string version_;
   char date_[40] = {};

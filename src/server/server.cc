@@ -28,6 +28,8 @@
 #include "filters/builtin.h"
 #include "net/listener.h"
 #include "server/discovery.h"
+#include "server/metrics_endpoint.h"
+#include "observability/process_metrics.h"
 #include "upstream/health_checker.h"
 #include "observability/access_log.h"
 #include "observability/log.h"
@@ -58,6 +60,10 @@ proxy::ProcessLimits limits_of(const config::ProcessSettings& s) {
   l.client_header_timeout = std::chrono::milliseconds(s.client_header_timeout_ms);
   l.client_body_timeout = std::chrono::milliseconds(s.client_body_timeout_ms);
   l.keepalive_timeout = std::chrono::milliseconds(s.keepalive_timeout_ms);
+  for (const auto& h : s.headers) {
+    if (h == "latency_tokens") l.latency_tokens = true;
+    if (h == "server_timing") l.server_timing = true;
+  }
   return l;
 }
 
@@ -151,6 +157,7 @@ std::string restart_only_changes(const config::ProcessSettings& started, const c
   note(started.admin_listen != next.admin_listen, "admin_listen");
   note(started.workers != next.workers, "workers");
   note(started.access_log != next.access_log, "access_log");
+  note(started.access_log_fields != next.access_log_fields, "access_log_fields");
   note(started.log_level != next.log_level, "log_level");
   note(started.drain_timeout_ms != next.drain_timeout_ms, "timeouts.drain");
   note(!same_dns(started.dns, next.dns), "dns");
@@ -258,6 +265,14 @@ class Server {
   admin::AdminResponse set_target_health(const admin::AdminRequest& req);
   admin::AdminResponse answer_admin(const admin::AdminRequest& req);
   void post_config(const admin::AdminRequest& req, admin::AdminRespond respond);
+  // GET /metrics: copies of the workers' metrics shards come back by post(); the answer is built
+  // when the last one arrives.
+  void scrape_metrics(const admin::AdminRequest& req, admin::AdminRespond respond);
+  std::string render_metrics(observability::ExpositionFormat format,
+                             std::vector<std::vector<observability::MetricsEpoch>> parts);
+  // The metric label names of `snap`'s configuration (rebuilt only when the configuration changes)
+  // and the flags of its prometheus instances.
+  std::shared_ptr<const observability::MetricNames> update_metric_names(const config::Snapshot& snap);
   void publish(std::shared_ptr<const config::Snapshot> snap, std::function<void()> installed = nullptr);
   void reload();
   // What SIGHUP and POST /config share: compile `text` (named `source` in errors and logs) and
@@ -294,6 +309,10 @@ class Server {
   std::atomic<int> workers_drained_{0};
   uint64_t reloads_ = 0;
   uint64_t reload_failures_ = 0;
+  observability::MetricsCollector metrics_collector_;
+  std::shared_ptr<const observability::MetricNames> metric_names_;
+  const void* metric_names_config_ = nullptr;
+  observability::MetricFlags metric_flags_;
 };
 
 bool Server::apply_overrides(config::ProcessSettings& s) {
@@ -330,7 +349,9 @@ int Server::run() {
     print_errors(built.errors);
     return 1;
   }
-  current_ = built.snapshot;
+  // Moved, not copied: `built` lives as long as run(), and must not keep the first snapshot (and
+  // its plugins' resources) alive after a reload replaced it.
+  current_ = std::move(built.snapshot);
   settings_ = current_->config->portico;
   started_with_ = settings_;
   if (!apply_overrides(settings_)) return 2;
@@ -345,6 +366,7 @@ int Server::run() {
   signals_.add(SIGTERM);
   signals_.add(SIGINT);
   signals_.add(SIGHUP);
+  signals_.add(SIGUSR1);
 
   // Names in service hosts and upstream targets are resolved before the first request, without
   // blocking: the control loop runs until every name has an answer (or has failed: its service
@@ -381,8 +403,8 @@ int Server::run() {
     std::function<void()> watch_signals = [&] {
       signals_.async_wait([&](const boost::system::error_code& ec, int sig) {
         if (ec) return;
-        if (sig == SIGHUP) {
-          PORTICO_LOG_WARN("SIGHUP while starting: ignored");
+        if (sig == SIGHUP || sig == SIGUSR1) {
+          PORTICO_LOG_WARN("{} while starting: ignored", sig == SIGHUP ? "SIGHUP" : "SIGUSR1");
           watch_signals();
           return;
         }
@@ -413,7 +435,9 @@ int Server::run() {
       workers_.push_back(std::make_unique<runtime::Worker>(i));
       contexts_.push_back(std::make_unique<proxy::WorkerContext>(*workers_.back(), limits_of(settings_),
                                                                  pool_of(settings_), access_log_.get()));
+      contexts_.back()->set_access_log_fields(settings_.access_log_fields_compiled);
       contexts_.back()->install(current_, limits_of(settings_), pool_of(settings_));
+      contexts_.back()->metrics.begin_epoch(current_->config, update_metric_names(*current_));
     }
     // Each worker gets its own acceptor on every listen address. With port 0, the first bind picks
     // the port and the others join it through SO_REUSEPORT.
@@ -463,6 +487,7 @@ int Server::run() {
     leftover = leftover || contexts_[i]->live_sessions() > 0;
   }
   if (access_log_) access_log_->flush();
+  observability::flush_log_destinations();
   if (leftover) {
     // A session stuck in something no cancellation reaches: do not tear down state it may still
     // touch; the process is exiting anyway.
@@ -484,6 +509,14 @@ void Server::wait_signals() {
       wait_signals();
       return;
     }
+    if (sig == SIGUSR1) {
+      // Log rotation: every log file is closed and opened again before its next write.
+      PORTICO_LOG_INFO("SIGUSR1: reopening log files");
+      if (access_log_) access_log_->reopen();
+      observability::reopen_log_destinations();
+      wait_signals();
+      return;
+    }
     begin_shutdown(sig == SIGTERM ? "SIGTERM" : "SIGINT");
     wait_signals();  // a second signal during the drain is absorbed; the grace period still ends it
   });
@@ -497,6 +530,7 @@ void Server::publish(std::shared_ptr<const config::Snapshot> snap, std::function
   if (health_) health_->update(snap->clusters);
   auto limits = limits_of(settings_);
   auto pool = pool_of(settings_);
+  auto names = update_metric_names(*snap);
   if (contexts_.empty()) {
     if (installed) asio::post(control_, std::move(installed));
     return;
@@ -505,8 +539,9 @@ void Server::publish(std::shared_ptr<const config::Snapshot> snap, std::function
   auto remaining = std::make_shared<std::atomic<size_t>>(contexts_.size());
   for (auto& ctx : contexts_) {
     auto* c = ctx.get();
-    c->worker().post([this, c, snap, limits, pool, remaining, installed] {
+    c->worker().post([this, c, snap, limits, pool, remaining, installed, names] {
       c->install(snap, limits, pool);
+      c->metrics.begin_epoch(snap->config, names);
       if (installed && remaining->fetch_sub(1) == 1) asio::post(control_, installed);
     });
   }
@@ -658,7 +693,82 @@ void Server::handle_admin(const admin::AdminRequest& req, admin::AdminRespond re
     post_config(req, std::move(respond));
     return;
   }
+  if (req.path == "/metrics" && (req.method == "GET" || req.method == "HEAD")) {
+    scrape_metrics(req, std::move(respond));
+    return;
+  }
   respond(answer_admin(req));
+}
+
+std::shared_ptr<const observability::MetricNames> Server::update_metric_names(const config::Snapshot& snap) {
+  if (!metric_names_ || metric_names_config_ != snap.config.get()) {
+    metric_names_ = metric_names(snap);
+    metric_names_config_ = snap.config.get();
+    metric_flags_ = metric_flags(snap);
+  }
+  return metric_names_;
+}
+
+void Server::scrape_metrics(const admin::AdminRequest& req, admin::AdminRespond respond) {
+  const auto format = observability::negotiate_format(req.accept);
+  struct Scrape {
+    std::vector<std::vector<observability::MetricsEpoch>> parts;
+    size_t pending = 0;
+    admin::AdminRespond respond;
+    observability::ExpositionFormat format;
+  };
+  auto st = std::make_shared<Scrape>();
+  st->respond = std::move(respond);
+  st->format = format;
+  auto finish = [this](Scrape& s) {
+    admin::AdminResponse resp;
+    resp.content_type = std::string(s.format == observability::ExpositionFormat::kOpenMetrics
+                                        ? observability::kOpenMetricsContentType
+                                        : observability::kPrometheusTextContentType);
+    resp.body = render_metrics(s.format, std::move(s.parts));
+    s.respond(std::move(resp));
+  };
+  // Without a prometheus instance no shard records anything: the process-wide families only.
+  if (!metric_flags_.enabled || contexts_.empty() || shutting_down_) {
+    finish(*st);
+    return;
+  }
+  st->parts.resize(contexts_.size());
+  st->pending = contexts_.size();
+  for (size_t i = 0; i < contexts_.size(); ++i) {
+    auto* c = contexts_[i].get();
+    c->worker().post([this, c, st, i, finish] {
+      auto part = std::make_shared<std::vector<observability::MetricsEpoch>>(c->metrics.collect());
+      asio::post(control_, [st, i, part, finish] {
+        st->parts[i] = std::move(*part);
+        if (--st->pending == 0) finish(*st);
+      });
+    });
+  }
+}
+
+std::string Server::render_metrics(observability::ExpositionFormat format,
+                                   std::vector<std::vector<observability::MetricsEpoch>> parts) {
+  std::vector<observability::MetricFamily> families;
+  GatewayView view;
+  for (auto& ctx : contexts_) {
+    view.workers.push_back(WorkerView{ctx->worker().index(), &ctx->stats, ctx->config_version()});
+  }
+  view.config_version = current_->version;
+  view.config_reloads = reloads_;
+  view.config_reload_failures = reload_failures_;
+  view.health_state_changes = health_ ? health_->state_changes() : 0;
+  append_gateway_families(view, families);
+  // Every scrape folds what the workers handed over, even one whose families are off: retired
+  // counts are handed over once.
+  metrics_collector_.begin_scrape();
+  for (auto& p : parts) metrics_collector_.add(std::move(p));
+  metrics_collector_.append_families(metric_names_.get(), metric_flags_, families);
+  if (metric_flags_.upstream_health_metrics) append_upstream_health_family(*current_, families);
+  observability::append_process_families(families);
+  std::string out;
+  observability::write_exposition(families, format, out);
+  return out;
 }
 
 // POST /config (Kong DB-less): the body replaces the whole declarative config. The answer waits
@@ -832,6 +942,11 @@ admin::AdminResponse Server::answer_admin(const admin::AdminRequest& req) {
     counters["bytes_received"] = sum(&S::bytes_received);
     counters["bytes_sent"] = sum(&S::bytes_sent);
     counters["access_log_dropped"] = sum(&S::access_log_dropped);
+    {
+      const auto plugin_logs = observability::log_destination_totals();
+      counters["log_plugin_dropped"] = plugin_logs.dropped;
+      counters["log_plugin_write_errors"] = plugin_logs.write_errors;
+    }
     counters["accept_paused"] = sum(&S::accept_paused);
     counters["overload_rejected"] = sum(&S::overload_rejected);
     json::object by_class;

@@ -42,6 +42,7 @@ Stream::Stream(boost::asio::ip::tcp::socket socket, size_t initial_buffer, size_
 Stream::~Stream() = default;
 
 IoStatus Stream::fail_errno(int err) {
+  tls_failed_ = false;
   last_error_ = boost::system::error_code(err, boost::system::system_category());
   return IoStatus::kError;
 }
@@ -57,6 +58,7 @@ IoStatus Stream::make_room(bool pinned) {
 }
 
 IoStatus Stream::read_now(bool pinned) {
+  if (tls_) [[unlikely]] return tls_read_now(pinned);
   if (IoStatus room = make_room(pinned); room != IoStatus::kOk) return room;
   for (;;) {
     ssize_t n = ::recv(socket_.native_handle(), in_.tail(), in_.tail_room(), MSG_DONTWAIT);
@@ -72,6 +74,7 @@ IoStatus Stream::read_now(bool pinned) {
 }
 
 runtime::Task<IoStatus> Stream::read_async(std::chrono::milliseconds timeout, bool pinned) {
+  if (tls_) [[unlikely]] co_return co_await tls_read_async(timeout, pinned);
   if (IoStatus room = make_room(pinned); room != IoStatus::kOk) co_return room;
   if (!socket_.is_open()) co_return fail_errno(EBADF);
   deadline_.extend(timeout);
@@ -92,6 +95,7 @@ runtime::Task<IoStatus> Stream::read_more(std::chrono::milliseconds timeout, boo
 IoStatus Stream::write_now(Buffers buffers, size_t& written) {
   constexpr size_t kMaxIov = 64;
   written = 0;
+  if (tls_) [[unlikely]] return tls_write_from(buffers, written);
   size_t total = 0;
   for (const auto& b : buffers) total += b.size();
   size_t skip = 0;  // bytes already sent, from the start of `buffers`
@@ -127,6 +131,7 @@ IoStatus Stream::write_now(Buffers buffers, size_t& written) {
 }
 
 runtime::Task<IoStatus> Stream::write_rest(Buffers buffers, size_t written, std::chrono::milliseconds timeout) {
+  if (tls_) [[unlikely]] co_return co_await tls_write_rest(buffers, written, timeout);
   size_t total = 0;
   for (const auto& b : buffers) total += b.size();
   // `buffers` may hold more than 64 spans, so write_now is retried until all are out.
@@ -176,8 +181,14 @@ runtime::Task<IoStatus> Stream::connect(const boost::asio::ip::tcp::endpoint& ep
   co_return IoStatus::kOk;
 }
 
+std::string Stream::error_text() const {
+  if (tls_failed_ && tls_ && !tls_->error().empty()) return tls_->error();
+  return last_error_.message();
+}
+
 IoStatus Stream::classify(const boost::system::error_code& ec) {
   last_error_ = ec;
+  tls_failed_ = false;
   if (deadline_.expired()) {
     deadline_.clear_expired();
     return IoStatus::kTimeout;
@@ -193,6 +204,11 @@ void Stream::cancel() {
 
 void Stream::close() {
   deadline_.cancel();
+  if (tls_ && !tls_failed_ && socket_.is_open() && tls_->handshake_done()) {
+    // close_notify if the socket takes it now; a peer that misses it sees a truncation.
+    tls_->shutdown();
+    tls_flush();
+  }
   boost::system::error_code ignored;
   socket_.shutdown(boost::asio::ip::tcp::socket::shutdown_both, ignored);
   socket_.close(ignored);

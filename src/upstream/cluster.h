@@ -21,6 +21,7 @@
 #include "upstream/circuit_breaker.h"
 #include "upstream/hash_policy.h"
 #include "upstream/health.h"
+#include "session/tls.h"
 
 namespace portico::upstream {
 
@@ -73,6 +74,10 @@ struct Cluster {
   std::chrono::milliseconds connect_timeout{60000};
   std::chrono::milliseconds write_timeout{60000};
   std::chrono::milliseconds read_timeout{60000};
+  // TLS to the targets (service `protocol: https`): the client context built from the service's
+  // tls_verify, tls_verify_depth, ca_certificates and client_certificate; null = plaintext. The
+  // server name sent and verified is the Host sent upstream, without its port (none for an IP).
+  std::shared_ptr<const session::TlsContext> tls;
   // Thresholds and in-flight counts (circuit_breaker.h), shared with every cluster of the same
   // upstream; null when neither `circuit_breakers` nor a route's retry budget needs them. The
   // pointer is fixed, the counts inside change (atomics), even though the Cluster is const.

@@ -43,7 +43,19 @@ std::unique_ptr<UpstreamConnection> ConnectionPool::acquire(const std::string& k
   return nullptr;
 }
 
+SSL_SESSION* ConnectionPool::tls_session(const std::string& key) const {
+  auto it = sessions_.find(key);
+  return it == sessions_.end() ? nullptr : it->second.get();
+}
+
+void ConnectionPool::remember_session(UpstreamConnection& conn) {
+  session::TlsEngine* tls = conn.stream.tls();
+  if (!tls) return;
+  if (SSL_SESSION* s = tls->take_session()) sessions_[conn.key].reset(s);
+}
+
 void ConnectionPool::release(std::unique_ptr<UpstreamConnection> conn) {
+  remember_session(*conn);
   if (!conn->stream.is_open() || conn->requests >= settings_.max_requests ||
       settings_.max_idle_per_endpoint == 0) {
     conn->stream.close();
@@ -98,6 +110,7 @@ void ConnectionPool::close_all() {
     for (auto& c : list) c->stream.close();
   }
   idle_.clear();
+  sessions_.clear();
   sweep_timer_.cancel();
 }
 

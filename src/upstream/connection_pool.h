@@ -4,7 +4,10 @@
 // endpoint (checking that the upstream has not closed it meanwhile) or null; `release` returns a
 // connection whose last response was read completely and that may be reused. Connections idle for
 // longer than the idle timeout are closed by a sweep and never handed out. Pools are keyed by
-// endpoint address, so a config reload that keeps an upstream keeps its connections.
+// endpoint address, so a config reload that keeps an upstream keeps its connections. A TLS
+// connection's key adds its TLS identity ("ip:port|tls|<sni>|<context identity>"), so plaintext
+// and TLS connections, different server names or different verification settings never mix.
+// The pool also keeps the newest TLS session per key, so that new connections resume.
 #pragma once
 
 #include <boost/asio/steady_timer.hpp>
@@ -54,6 +57,11 @@ class ConnectionPool {
   static constexpr std::chrono::milliseconds kTrustIdle{1000};
   std::unique_ptr<UpstreamConnection> acquire(const std::string& key, bool replayable = false);
   void release(std::unique_ptr<UpstreamConnection> conn);
+  // The TLS session to resume on a new connection under `key`, or null (borrowed: valid until
+  // the next call into the pool).
+  SSL_SESSION* tls_session(const std::string& key) const;
+  // Keeps the newest session `conn`'s engine received (if any) for its key.
+  void remember_session(UpstreamConnection& conn);
   void set_settings(PoolSettings s) { settings_ = s; }
   const PoolSettings& settings() const { return settings_; }
   // Closes every idle connection (drain, shutdown).
@@ -70,6 +78,7 @@ class ConnectionPool {
   PoolSettings settings_;
   boost::asio::steady_timer sweep_timer_;
   std::unordered_map<std::string, std::vector<std::unique_ptr<UpstreamConnection>>> idle_;
+  std::unordered_map<std::string, session::SessionPtr> sessions_;
   bool sweeping_ = false;
 };
 

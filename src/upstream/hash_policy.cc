@@ -1,23 +1,12 @@
 #include "upstream/hash_policy.h"
 
+#include "core/ascii.h"
+
 namespace portico::upstream {
 namespace {
 
-char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
-
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    if (lower(a[i]) != lower(b[i])) return false;
-  }
-  return true;
-}
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
+using core::iequals;
+constexpr auto trim = core::trim_ows;
 
 // Joins every value `next` yields. The first value is returned as a view so the common single
 // occurrence costs no copy; only a second occurrence touches `scratch`.

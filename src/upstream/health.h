@@ -44,6 +44,8 @@
 #include <string_view>
 #include <vector>
 
+#include "session/tls.h"
+
 namespace portico::upstream {
 
 // Kong `healthchecks.passive` plus Portico's ejection back-off.
@@ -67,8 +69,18 @@ struct PassiveSettings {
 };
 
 // Kong `healthchecks` as a cluster runs it (compiled from config::HealthChecks).
+// A TLS context compared by its settings (identity), not by address: a reload that rebuilds an
+// equal context does not count as changed health-check settings.
+struct ProbeTls {
+  std::shared_ptr<const session::TlsContext> context;
+  bool operator==(const ProbeTls& o) const {
+    if (!context || !o.context) return context == o.context;
+    return context->identity() == o.context->identity();
+  }
+};
+
 struct HealthCheckSettings {
-  enum class Type { kHttp, kTcp };
+  enum class Type { kHttp, kTcp, kHttps };
   Type type = Type::kHttp;
   std::string http_path = "/";
   std::chrono::milliseconds timeout{1000};
@@ -83,6 +95,10 @@ struct HealthCheckSettings {
   uint32_t tcp_failures = 0;   // unhealthy.tcp_failures
   uint32_t timeouts = 0;       // unhealthy.timeouts
   double threshold = 0;        // percent of healthy weight under which the whole upstream is down
+  // https probes: the TLS context (verification on or off, CAs, client certificate) and the server
+  // name to send and verify (empty: the target's host when it is a name, none for an address).
+  ProbeTls tls;
+  std::string https_sni;
   PassiveSettings passive;
 
   bool active() const { return healthy_interval.count() > 0 || unhealthy_interval.count() > 0; }

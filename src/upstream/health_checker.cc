@@ -16,6 +16,7 @@
 #include <deque>
 
 #include "observability/log.h"
+#include "session/stream.h"
 
 namespace portico::upstream {
 
@@ -27,6 +28,9 @@ struct HealthChecker::Target {
       : key(std::move(k)), address(a), timer(io), readmit_timer(io) {}
   std::string key;
   asio::ip::tcp::endpoint address;
+  // https probes: the name sent as SNI and verified (https_sni, else the target's host, which
+  // for an address means no SNI and a check against the certificate's IP SANs).
+  std::string server_name;
   asio::steady_timer timer;
   asio::steady_timer readmit_timer;  // a passive ejection's end
   HealthCounter counter;
@@ -71,9 +75,55 @@ asio::awaitable<ProbeOutcome> probe(asio::ip::tcp::endpoint address, HealthCheck
   co_return classify_status(*settings, status);
 }
 
+// An https probe: connect, TLS handshake, then the HTTP probe, every step within what is left of
+// the probe's timeout (session::Stream races each wait against it, so no outer timer is needed).
+// Kong's semantics: a failed handshake is a TCP failure.
+asio::awaitable<ProbeOutcome> probe_https(asio::ip::tcp::endpoint address, std::string server_name,
+                                          std::string request, std::shared_ptr<const HealthCheckSettings> settings) {
+  const auto end = std::chrono::steady_clock::now() + settings->timeout;
+  auto left = [&] {
+    auto ms = std::chrono::ceil<std::chrono::milliseconds>(end - std::chrono::steady_clock::now());
+    return std::max(std::chrono::milliseconds(1), ms);
+  };
+  session::Stream stream(asio::ip::tcp::socket(co_await asio::this_coro::executor), 4096, kMaxHead);
+  auto outcome = [](session::IoStatus s) {
+    return s == session::IoStatus::kTimeout ? ProbeOutcome::kTimeout : ProbeOutcome::kTcpFailure;
+  };
+  session::IoStatus s = co_await stream.connect(address, left());
+  if (s != session::IoStatus::kOk) co_return outcome(s);
+  std::string error;
+  auto engine = settings->tls.context ? session::TlsEngine::make(settings->tls.context, error) : nullptr;
+  if (!engine) co_return ProbeOutcome::kTcpFailure;
+  const bool literal = is_address(server_name);
+  if (!engine->set_peer_name(literal ? std::string_view() : std::string_view(server_name), server_name)) {
+    co_return ProbeOutcome::kTcpFailure;
+  }
+  stream.start_tls(std::move(engine));
+  s = co_await stream.handshake(left());
+  if (s != session::IoStatus::kOk) {
+    PORTICO_LOG_DEBUG("health: https probe of {}: TLS handshake failed: {}", address.address().to_string(),
+                      s == session::IoStatus::kTimeout ? "timeout" : stream.error_text());
+    stream.close();
+    co_return outcome(s);
+  }
+  s = co_await stream.write(asio::const_buffer(request.data(), request.size()), left());
+  while (s == session::IoStatus::kOk) {
+    std::string_view head = stream.in().view();
+    if (head.find("\r\n") != std::string_view::npos) break;
+    s = co_await stream.read_more(left());
+  }
+  const int status = parse_status_line(stream.in().view());
+  stream.close();
+  if (status < 0) co_return s == session::IoStatus::kTimeout ? ProbeOutcome::kTimeout : ProbeOutcome::kTcpFailure;
+  co_return classify_status(*settings, status);
+}
+
 asio::awaitable<ProbeOutcome> probe_with_timeout(asio::ip::tcp::endpoint address,
                                                  std::shared_ptr<const HealthCheckSettings> settings,
-                                                 std::string request) {
+                                                 std::string request, std::string server_name) {
+  if (settings->type == HealthCheckSettings::Type::kHttps) {
+    co_return co_await probe_https(address, std::move(server_name), std::move(request), settings);
+  }
   asio::steady_timer timer(co_await asio::this_coro::executor, settings->timeout);
   auto result = co_await (probe(address, settings->type, std::move(request), settings) ||
                           timer.async_wait(asio::as_tuple(asio::use_awaitable)));
@@ -94,6 +144,15 @@ std::string probe_request(const HealthCheckSettings& s, const std::string& host)
   out += s.headers;
   out += "User-Agent: portico-health-check\r\nConnection: close\r\n\r\n";
   return out;
+}
+
+const char* type_name(HealthCheckSettings::Type t) {
+  switch (t) {
+    case HealthCheckSettings::Type::kTcp: return "tcp";
+    case HealthCheckSettings::Type::kHttps: return "https";
+    case HealthCheckSettings::Type::kHttp: break;
+  }
+  return "http";
 }
 
 const char* outcome_name(ProbeOutcome o) {
@@ -170,9 +229,15 @@ void HealthChecker::update(const std::vector<std::shared_ptr<const Cluster>>& cl
     const bool settings_changed = !(g->settings == list.front()->health_check);
     g->settings = list.front()->health_check;
     g->clusters = list;
-    std::map<std::string, asio::ip::tcp::endpoint> wanted;
+    std::map<std::string, std::pair<asio::ip::tcp::endpoint, std::string>> wanted;
     for (const auto& c : list) {
-      for (const auto& ep : c->endpoints) wanted.emplace(ep.key, ep.address);
+      for (const auto& ep : c->endpoints) {
+        std::string name = g->settings.https_sni;
+        if (name.empty()) {
+          name = ep.target < c->targets.size() ? c->targets[ep.target].host : ep.address.address().to_string();
+        }
+        wanted.emplace(ep.key, std::make_pair(ep.address, std::move(name)));
+      }
     }
     for (auto it = g->targets.begin(); it != g->targets.end();) {
       if (wanted.count(it->first)) {
@@ -185,9 +250,11 @@ void HealthChecker::update(const std::vector<std::shared_ptr<const Cluster>>& cl
       it = g->targets.erase(it);
     }
     std::erase_if(g->waiting, [](const std::shared_ptr<Target>& t) { return t->removed; });
-    for (auto& [key, address] : wanted) {
+    for (auto& [key, wanted_target] : wanted) {
+      const auto& [address, server_name] = wanted_target;
       auto found = g->targets.find(key);
       if (found != g->targets.end()) {
+        found->second->server_name = server_name;
         if (settings_changed) {
           found->second->counter.reset_counters();
           found->second->timer.cancel();  // its wait ends at once; reschedule with the new interval
@@ -195,6 +262,7 @@ void HealthChecker::update(const std::vector<std::shared_ptr<const Cluster>>& cl
         continue;
       }
       auto t = std::make_shared<Target>(io_, key, address);
+      t->server_name = server_name;
       g->targets.emplace(key, t);
       schedule(g, t);
     }
@@ -230,7 +298,7 @@ void HealthChecker::start_probe(const std::shared_ptr<Group>& g, const std::shar
   ++g->in_flight;
   ++probes_;
   auto settings = std::make_shared<const HealthCheckSettings>(g->settings);
-  asio::co_spawn(io_, probe_with_timeout(t->address, settings, probe_request(*settings, t->key)),
+  asio::co_spawn(io_, probe_with_timeout(t->address, settings, probe_request(*settings, t->key), t->server_name),
                  [this, g, t](std::exception_ptr e, ProbeOutcome outcome) {
                    --g->in_flight;
                    t->probing = false;
@@ -253,10 +321,10 @@ void HealthChecker::on_result(const std::shared_ptr<Group>& g, const std::shared
       t->readmit_timer.cancel();
       t->backoff.readmitted(EjectionBackoff::Clock::now());
       PORTICO_LOG_INFO("health: upstream {} target {} is healthy again (active {} probe: {})", g->name, t->key,
-                       g->settings.type == HealthCheckSettings::Type::kTcp ? "tcp" : "http", outcome_name(outcome));
+                       type_name(g->settings.type), outcome_name(outcome));
     } else {
       PORTICO_LOG_WARN("health: upstream {} target {} is unhealthy (active {} probe: {})", g->name, t->key,
-                       g->settings.type == HealthCheckSettings::Type::kTcp ? "tcp" : "http", outcome_name(outcome));
+                       type_name(g->settings.type), outcome_name(outcome));
     }
     publish(*g);
   }

@@ -13,7 +13,9 @@
 //   bounded by `timeout` (a race against a timer). An endpoint is probed every healthy.interval
 //   while healthy and every unhealthy.interval while unhealthy (0 = not probed in that state).
 //   `http` sends `GET http_path HTTP/1.1` with Host = the endpoint key, the configured headers and
-//   `Connection: close`, and classifies the status line; `tcp` only connects.
+//   `Connection: close`, and classifies the status line; `https` does the same after a TLS
+//   handshake (HealthCheckSettings::tls, server name https_sni or the target's host; a failed
+//   handshake is a TCP failure, as in Kong); `tcp` only connects.
 // - Passive checks (upstream/health.h): update() gives every cluster of an upstream with passive
 //   checks a sink that posts the workers' decisions here (on_passive); an ejection uses the
 //   same state as the probes, and with ejection_base > 0 a timer re-admits the endpoint after

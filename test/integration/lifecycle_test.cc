@@ -13,6 +13,7 @@
 
 #include "harness/client.h"
 #include "harness/gateway.h"
+#include "harness/test_pki.h"
 #include "harness/json_body.h"
 #include "harness/upstream.h"
 
@@ -197,6 +198,12 @@ TEST(LifecycleTest, RunWithABadConfigExitsWithTheSameErrors) {
 
 TEST(LifecycleTest, CheckAcceptsEveryExampleConfig) {
   std::filesystem::path examples = std::filesystem::path(portico_source_dir()) / "examples";
+  // examples/upstream-tls.yaml takes its PEMs from the environment (made now, never stored).
+  const Pem ca = make_ca("Example CA");
+  const Pem client = make_leaf(ca, "example-client", {}, {}, true);
+  ::setenv("PORTICO_UPSTREAM_CA", ca.cert.c_str(), 1);
+  ::setenv("PORTICO_CLIENT_CERT", client.cert.c_str(), 1);
+  ::setenv("PORTICO_CLIENT_KEY", client.key.c_str(), 1);
   int checked = 0;
   if (std::filesystem::exists(examples)) {
     for (const auto& entry : std::filesystem::recursive_directory_iterator(examples)) {

@@ -8,6 +8,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/ssl.h>
+
 #include <cerrno>
 #include <charconv>
 #include <cstring>
@@ -37,12 +41,138 @@ UpstreamHandler answer_with(std::string body, Millis delay) {
 
 Upstream::Upstream() : Upstream("127.0.0.1", 0) {}
 
+namespace {
+
+UpstreamHandler default_handler() {
+  return [](const RecordedRequest&) {
+    UpstreamResponse r;
+    r.body = "ok";
+    return r;
+  };
+}
+
+// Loads PEM text into the context: the certificate chain and key, or the client CAs.
+void load_server_pems(SSL_CTX* ctx, const UpstreamTls& tls) {
+  BIO* bio = BIO_new_mem_buf(tls.cert_pem.data(), static_cast<int>(tls.cert_pem.size()));
+  X509* leaf = PEM_read_bio_X509(bio, nullptr, nullptr, nullptr);
+  bool ok = leaf && SSL_CTX_use_certificate(ctx, leaf) == 1;
+  X509_free(leaf);
+  while (X509* extra = PEM_read_bio_X509(bio, nullptr, nullptr, nullptr)) SSL_CTX_add0_chain_cert(ctx, extra);
+  BIO_free(bio);
+  bio = BIO_new_mem_buf(tls.key_pem.data(), static_cast<int>(tls.key_pem.size()));
+  EVP_PKEY* key = PEM_read_bio_PrivateKey(bio, nullptr, nullptr, nullptr);
+  BIO_free(bio);
+  ok = ok && key && SSL_CTX_use_PrivateKey(ctx, key) == 1;
+  EVP_PKEY_free(key);
+  if (!ok) throw std::runtime_error("upstream: TLS certificate or key does not load");
+  if (!tls.client_ca_pem.empty()) {
+    bio = BIO_new_mem_buf(tls.client_ca_pem.data(), static_cast<int>(tls.client_ca_pem.size()));
+    while (X509* ca = PEM_read_bio_X509(bio, nullptr, nullptr, nullptr)) {
+      X509_STORE_add_cert(SSL_CTX_get_cert_store(ctx), ca);
+      X509_free(ca);
+    }
+    BIO_free(bio);
+    SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | (tls.require_client_cert ? SSL_VERIFY_FAIL_IF_NO_PEER_CERT : 0),
+                       nullptr);
+  }
+  ERR_clear_error();
+}
+
+// Writes all of `data` to the TLS connection on a non-blocking socket.
+bool ssl_write_all(SSL* ssl, int fd, const char* data, size_t len) {
+  size_t off = 0;
+  while (off < len) {
+    int r = SSL_write(ssl, data + off, static_cast<int>(len - off));
+    if (r > 0) {
+      off += static_cast<size_t>(r);
+      continue;
+    }
+    int err = SSL_get_error(ssl, r);
+    if (err != SSL_ERROR_WANT_WRITE && err != SSL_ERROR_WANT_READ) return false;
+    pollfd p{fd, static_cast<short>(err == SSL_ERROR_WANT_WRITE ? POLLOUT : POLLIN), 0};
+    if (::poll(&p, 1, 5000) <= 0) return false;
+  }
+  return true;
+}
+
+bool plain_write_all(int fd, const char* data, size_t len) {
+  while (len > 0) {
+    ssize_t n = ::send(fd, data, len, MSG_NOSIGNAL);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    data += n;
+    len -= static_cast<size_t>(n);
+  }
+  return true;
+}
+
+// Moves bytes between the TLS connection (tcp_fd, non-blocking) and the plaintext socket until
+// the plaintext side closes; a TLS close or error ends the plaintext side's input.
+void relay(SSL* ssl, int tcp_fd, int plain_fd) {
+  char buf[16384];
+  bool tls_open = true;
+  for (;;) {
+    if (tls_open) {
+      for (;;) {
+        int n = SSL_read(ssl, buf, sizeof buf);
+        if (n > 0) {
+          if (!plain_write_all(plain_fd, buf, static_cast<size_t>(n))) tls_open = false;
+          if (tls_open) continue;
+        } else if (SSL_get_error(ssl, n) == SSL_ERROR_WANT_READ) {
+          break;
+        } else {
+          tls_open = false;
+        }
+        ::shutdown(plain_fd, SHUT_WR);
+        break;
+      }
+    }
+    pollfd fds[2] = {{plain_fd, POLLIN, 0}, {tls_open ? tcp_fd : -1, POLLIN, 0}};
+    int r = ::poll(fds, 2, -1);
+    if (r < 0 && errno == EINTR) continue;
+    if (r < 0) break;
+    if (fds[0].revents & (POLLIN | POLLHUP | POLLERR)) {
+      ssize_t n = ::recv(plain_fd, buf, sizeof buf, MSG_DONTWAIT);
+      if (n > 0) {
+        if (tls_open && !ssl_write_all(ssl, tcp_fd, buf, static_cast<size_t>(n))) tls_open = false;
+        continue;
+      }
+      if (n < 0 && (errno == EAGAIN || errno == EINTR)) continue;
+      break;  // the request loop closed its end
+    }
+    if (fds[1].revents & (POLLHUP | POLLERR) && !(fds[1].revents & POLLIN)) {
+      tls_open = false;
+      ::shutdown(plain_fd, SHUT_WR);
+    }
+  }
+  if (tls_open) SSL_shutdown(ssl);
+}
+
+}  // namespace
+
 Upstream::Upstream(const std::string& ipv4, std::uint16_t port)
-    : handler_(std::make_shared<const UpstreamHandler>([](const RecordedRequest&) {
-        UpstreamResponse r;
-        r.body = "ok";
-        return r;
-      })) {
+    : handler_(std::make_shared<const UpstreamHandler>(default_handler())) {
+  start(ipv4, port);
+}
+
+Upstream::Upstream(const UpstreamTls& tls, std::uint16_t port)
+    : handler_(std::make_shared<const UpstreamHandler>(default_handler())) {
+  SSL_CTX* ctx = SSL_CTX_new(TLS_server_method());
+  if (ctx == nullptr) throw std::runtime_error("upstream: SSL_CTX_new failed");
+  SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+  static constexpr unsigned char kContext[] = "harness";
+  SSL_CTX_set_session_id_context(ctx, kContext, sizeof kContext - 1);
+  try {
+    load_server_pems(ctx, tls);
+  } catch (...) {
+    SSL_CTX_free(ctx);
+    throw;
+  }
+  tls_ctx_ = ctx;
+  start("127.0.0.1", port);
+}
+
+void Upstream::start(const std::string& ipv4, std::uint16_t port) {
   listen_fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (listen_fd_ < 0) throw std::runtime_error("upstream: socket failed");
   int one = 1;
@@ -89,6 +219,8 @@ void Upstream::stop() {
   ::close(listen_fd_);
   ::close(wake_[0]);
   ::close(wake_[1]);
+  if (tls_ctx_) SSL_CTX_free(static_cast<SSL_CTX*>(tls_ctx_));
+  tls_ctx_ = nullptr;
 }
 
 void Upstream::set_handler(UpstreamHandler handler) {
@@ -159,11 +291,52 @@ void Upstream::accept_loop() {
     }
     open_fds_[id] = fd;
     Conn& conn = conns_.emplace_back();
-    conn.thread = std::thread([this, fd, id, c = &conn] { serve(fd, id, c); });
+    if (tls_ctx_) {
+      conn.thread = std::thread([this, fd, id, c = &conn] { serve_tls(fd, id, c); });
+    } else {
+      conn.thread = std::thread([this, fd, id, c = &conn] { serve(fd, id, c); });
+    }
   }
 }
 
-void Upstream::serve(int fd, std::uint64_t id, Conn* conn) {
+void Upstream::serve_tls(int fd, std::uint64_t id, Conn* conn) {
+  SSL* ssl = SSL_new(static_cast<SSL_CTX*>(tls_ctx_));
+  SSL_set_fd(ssl, fd);
+  timeval tv{10, 0};  // a client that never finishes its handshake
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  int sp[2] = {-1, -1};
+  if (SSL_accept(ssl) != 1 || ::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) != 0) {
+    ERR_clear_error();
+    ++tls_failures_;
+    {
+      std::lock_guard lock(mu_);
+      open_fds_.erase(id);
+    }
+    SSL_free(ssl);
+    ::close(fd);
+    ++closed_;
+    conn->done = true;
+    return;
+  }
+  TlsInfo info;
+  if (const char* name = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name)) info.sni = name;
+  if (X509* peer = SSL_get1_peer_certificate(ssl)) {
+    char buf[256];
+    X509_NAME_oneline(X509_get_subject_name(peer), buf, sizeof buf);
+    info.client_subject = buf;
+    X509_free(peer);
+  }
+  int flags = ::fcntl(fd, F_GETFL, 0);
+  ::fcntl(fd, F_SETFL, flags | O_NONBLOCK);
+  std::thread relay_thread([ssl, fd, plain = sp[1]] { relay(ssl, fd, plain); });
+  serve(sp[0], id, conn, &info);  // closes sp[0], which ends the relay
+  relay_thread.join();
+  SSL_free(ssl);
+  ::close(sp[1]);
+  ::close(fd);
+}
+
+void Upstream::serve(int fd, std::uint64_t id, Conn* conn, const TlsInfo* tls) {
   Socket sock(fd);
   sock.set_counter(&bytes_received_);
   bool reset = false;
@@ -184,6 +357,11 @@ void Upstream::serve(int fd, std::uint64_t id, Conn* conn) {
     RecordedRequest req;
     req.connection_id = id;
     req.index_on_connection = index++;
+    if (tls) {
+      req.tls = true;
+      req.tls_sni = tls->sni;
+      req.tls_client_subject = tls->client_subject;
+    }
     ParsedHead head;
     bool parsed = parse_head(std::string_view(sock.buffer()).substr(0, end), &head);
     req.raw_head = sock.buffer().substr(0, end);

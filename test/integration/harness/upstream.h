@@ -7,6 +7,12 @@
 // recorded (complete or not); the handler runs on the connection's thread and may run
 // concurrently for different connections. The destructor stops everything: it wakes blocked
 // readers with shutdown(), interrupts delays, and joins all threads.
+//
+// TLS mode (UpstreamTls): each accepted connection first completes a TLS handshake (blocking,
+// on its own thread); a relay thread then moves bytes between the TLS connection and one end of
+// a socketpair whose other end the usual request loop serves, so handlers work unchanged. The
+// server name the client sent is recorded with every request. A handler's RST becomes a TLS
+// close over TLS (the relay cannot reset the TCP connection for it).
 
 #include <atomic>
 #include <condition_variable>
@@ -35,6 +41,9 @@ struct RecordedRequest {
   Headers headers;
   Body body;                          // data capped by Upstream::set_store_limit
   bool complete = false;              // head and body fully received
+  bool tls = false;                   // came over TLS (UpstreamTls)
+  std::string tls_sni;                // the server name the client sent, empty when none
+  std::string tls_client_subject;     // the client certificate's subject, empty when none
 
   std::optional<std::string> header(std::string_view name) const {
     return find_header(headers, name);
@@ -65,6 +74,13 @@ struct UpstreamResponse {
 
 using UpstreamHandler = std::function<UpstreamResponse(const RecordedRequest&)>;
 
+struct UpstreamTls {
+  std::string cert_pem;  // server certificate (leaf first) and key
+  std::string key_pem;
+  std::string client_ca_pem;         // non-empty: ask for a client certificate signed by it
+  bool require_client_cert = false;  // with client_ca_pem: refuse clients without one
+};
+
 // A handler answering 200 with `body` to every request, after `delay`.
 UpstreamHandler answer_with(std::string body, Millis delay = Millis{0});
 
@@ -73,6 +89,8 @@ class Upstream {
   Upstream();  // listens and starts serving; default handler answers 200 "ok"
   // Listens on another loopback address (e.g. "127.0.0.2") and/or a given port (0 = any).
   Upstream(const std::string& ipv4, std::uint16_t port);
+  // Serves HTTPS on 127.0.0.1:port (0 = any).
+  explicit Upstream(const UpstreamTls& tls, std::uint16_t port = 0);
   ~Upstream();
   Upstream(const Upstream&) = delete;
   Upstream& operator=(const Upstream&) = delete;
@@ -97,6 +115,8 @@ class Upstream {
   std::uint64_t bytes_sent() const { return bytes_sent_; }
   // Stops accepting and closes every connection (also done by the destructor).
   void stop();
+  // TLS mode: handshakes that failed (bad client certificate, client gave up, ...).
+  std::uint64_t tls_handshake_failures() const { return tls_failures_; }
 
  private:
   struct Conn {
@@ -104,7 +124,13 @@ class Upstream {
     std::atomic<bool> done{false};
   };
   void accept_loop();
-  void serve(int fd, std::uint64_t id, Conn* conn);
+  struct TlsInfo {
+    std::string sni;
+    std::string client_subject;
+  };
+  void serve(int fd, std::uint64_t id, Conn* conn, const TlsInfo* tls = nullptr);
+  void serve_tls(int fd, std::uint64_t id, Conn* conn);
+  void start(const std::string& ipv4, std::uint16_t port);
   bool wait_or_stop(Millis delay);
   void record(RecordedRequest req);
 
@@ -119,6 +145,8 @@ class Upstream {
   std::atomic<std::uint64_t> bytes_sent_{0};
   std::atomic<std::size_t> store_limit_{1 << 20};
   std::atomic<bool> send_100_{true};
+  std::atomic<std::uint64_t> tls_failures_{0};
+  void* tls_ctx_ = nullptr;  // SSL_CTX in TLS mode
 
   mutable std::mutex mu_;
   std::condition_variable stop_cv_;

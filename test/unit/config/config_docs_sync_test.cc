@@ -20,6 +20,7 @@
 
 #include "config/snapshot.h"
 #include "filters/builtin.h"
+#include "harness/test_pki.h"
 
 namespace portico::config {
 namespace {
@@ -133,6 +134,8 @@ TEST_F(ConfigDocsSync, EveryEntityFieldHasARow) {
            Entity{"upstreams", "Upstreams", &properties("upstream")},
            Entity{"upstreams[].targets", "Targets", &targets},
            Entity{"consumers", "Consumers", &properties("consumer")},
+           Entity{"ca_certificates", "CA certificates", &properties("ca_certificate")},
+           Entity{"certificates", "Certificates", &properties("certificate")},
            Entity{"plugins", "Plugins", &properties("plugin")},
        }) {
     expect_documented(entity);
@@ -191,6 +194,12 @@ TEST(ConfigDocsExamples, EveryYamlBlockLoadsAndCompiles) {
   ::setenv("ORDERS_HOST", "orders.internal", 1);
   ::setenv("ORDERS_PORT", "8080", 1);
   ::setenv("ORDERS_RETRIES", "3", 1);
+  // PEMs for the TLS examples, made now (no key lives in the tree).
+  const integration::Pem ca = integration::make_ca("Docs CA");
+  const integration::Pem client = integration::make_leaf(ca, "docs-client", {}, {}, true);
+  ::setenv("BILLING_CA_PEM", ca.cert.c_str(), 1);
+  ::setenv("PORTICO_CLIENT_CERT", client.cert.c_str(), 1);
+  ::setenv("PORTICO_CLIENT_KEY", client.key.c_str(), 1);
   filter::Registry registry;
   filters::register_builtin_plugins(registry);
   const std::vector<std::string> lines = split_lines(read_source_file("docs/configuration.md"));

@@ -157,11 +157,11 @@ upstreams:
     healthchecks:
       threshold: 101
       active:
-        type: https
+        type: grpcs
         http_path: health
         timeout: -1
         concurrency: 0
-        https_sni: example.com
+        https_sni: "*.example.com"
         headers: {"bad header": [x], x-ok: "not a list"}
         healthy: {interval: 70000, http_statuses: [99], successes: 256, extra: 1}
         unhealthy: {http_failures: -1}
@@ -174,12 +174,13 @@ upstreams:
 )");
   for (const char* want : {
            "kong.yaml:5:18: upstreams[0].healthchecks.threshold: value 101 is out of range",
-           "kong.yaml:7:15: upstreams[0].healthchecks.active.type: active health check type \"https\" is not "
-           "supported yet (supported: http, tcp)",
+           "kong.yaml:7:15: upstreams[0].healthchecks.active.type: active health check type \"grpcs\" is not "
+           "supported yet (supported: http, https, tcp)",
+
            "upstreams[0].healthchecks.active.http_path: http_path path \"health\" must start with \"/\"",
            "upstreams[0].healthchecks.active.timeout: value -1 is out of range",
            "upstreams[0].healthchecks.active.concurrency: value 0 is out of range",
-           "upstreams[0].healthchecks.active.https_sni: Kong field 'https_sni' is not supported yet",
+           "upstreams[0].healthchecks.active.https_sni: https_sni \"*.example.com\" is not a valid server name",
            "upstreams[0].healthchecks.active.headers[\"bad header\"]: \"bad header\" is not a valid header name",
            "upstreams[0].healthchecks.active.headers.x-ok: expected a list of strings",
            "upstreams[0].healthchecks.active.healthy.interval: value 70000 is out of range",

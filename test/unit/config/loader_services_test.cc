@@ -169,11 +169,12 @@ TEST(Services, PathMustStartWithSlash) {
 
 TEST(Services, UnknownAndNotYetSupportedFields) {
   EXPECT_EQ(service_errors("    host: h\n    tls_verify: true\n    hots: x\n"),
-            "kong.yaml:5:5: services[0].tls_verify: Kong field 'tls_verify' is not supported yet\n"
+            "kong.yaml:5:17: services[0].tls_verify: 'tls_verify' can only be set when protocol is "
+            "'https' (it is 'http')\n"
             "kong.yaml:6:5: services[0].hots: unknown field 'hots' (did you mean 'host'?); "
             "expected one of: name, url, protocol, host, port, path, retries, connect_timeout, "
-            "write_timeout, read_timeout, enabled, circuit_breakers, id, tags, created_at, updated_at, "
-            "plugins, routes");
+            "write_timeout, read_timeout, enabled, circuit_breakers, tls_verify, tls_verify_depth, "
+            "ca_certificates, client_certificate, id, tags, created_at, updated_at, plugins, routes");
 }
 
 TEST(Services, KongTimestampsAreAccepted) {

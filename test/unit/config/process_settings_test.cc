@@ -232,8 +232,8 @@ TEST(ProcessSettings, UnknownKeysAtEachLevel) {
   upstream_keepalive: [1]
 )"),
             "kong.yaml:3:3: portico.wrokers: unknown field 'wrokers' (did you mean 'workers'?); "
-            "expected one of: listen, admin_listen, workers, log_level, access_log, limits, "
-            "timeouts, upstream_keepalive, dns\n"
+            "expected one of: listen, admin_listen, workers, log_level, access_log, "
+            "access_log_fields, headers, limits, timeouts, upstream_keepalive, dns\n"
             "kong.yaml:5:5: portico.limits.max_body: unknown field 'max_body'; expected one of: "
             "max_header_bytes, max_headers, max_uri_bytes, max_body_bytes, max_connections, "
             "max_concurrent_requests\n"

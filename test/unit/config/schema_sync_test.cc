@@ -58,6 +58,10 @@ routes:
   - {name: r, paths: ["/"], service: s, zz: 1}
 consumers:
   - {username: u, zz: 1}
+ca_certificates:
+  - {cert: x, zz: 1}
+certificates:
+  - {cert: x, key: y, zz: 1}
 upstreams:
   - name: up
     zz: 1
@@ -78,6 +82,10 @@ portico:
   EXPECT_EQ(loader_fields(r.errors, "routes[0].zz"), schema_fields(defs.at("route").at("properties").as_object()));
   EXPECT_EQ(loader_fields(r.errors, "consumers[0].zz"), schema_fields(defs.at("consumer").at("properties").as_object()));
   EXPECT_EQ(loader_fields(r.errors, "upstreams[0].zz"), schema_fields(defs.at("upstream").at("properties").as_object()));
+  EXPECT_EQ(loader_fields(r.errors, "ca_certificates[0].zz"),
+            schema_fields(defs.at("ca_certificate").at("properties").as_object()));
+  EXPECT_EQ(loader_fields(r.errors, "certificates[0].zz"),
+            schema_fields(defs.at("certificate").at("properties").as_object()));
   EXPECT_EQ(loader_fields(r.errors, "upstreams[0].targets[0].zz"),
             schema_fields(defs.at("upstream").at("properties").at("targets").at("items").at("properties").as_object()));
   // Top-level plugins also take `service`, which the loader lists only where it applies.

@@ -13,9 +13,13 @@ namespace {
 
 TEST(BuiltinPlugins, RegisteredUnderKongNamesAndPriorities) {
   const filter::Registry& registry = testing::builtin_registry();
-  EXPECT_EQ(registry.names(), (std::vector<std::string>{"fault-injection", "request-termination",
+  EXPECT_EQ(registry.names(), (std::vector<std::string>{"correlation-id", "fault-injection",
+                                                        "file-log", "opentelemetry", "prometheus",
+                                                        "request-termination",
                                                         "request-transformer",
                                                         "response-transformer"}));
+  EXPECT_EQ(registry.find("opentelemetry")->priority, 14);
+  EXPECT_EQ(registry.find("correlation-id")->priority, 100001);
   EXPECT_EQ(registry.find("request-termination")->priority, 2);
   EXPECT_EQ(registry.find("fault-injection")->priority, 3);
   EXPECT_EQ(registry.find("response-transformer")->priority, 800);

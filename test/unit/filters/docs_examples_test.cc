@@ -75,7 +75,8 @@ TEST_P(DocsExamples, Load) {
 
 INSTANTIATE_TEST_SUITE_P(Plugins, DocsExamples,
                          ::testing::Values("request-termination", "request-transformer",
-                                           "response-transformer", "fault-injection"),
+                                           "response-transformer", "fault-injection", "prometheus",
+                                           "opentelemetry", "correlation-id"),
                          [](const auto& info) {
                            std::string name = info.param;
                            for (char& c : name) {

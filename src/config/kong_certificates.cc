@@ -1,0 +1,305 @@
+// Kong `ca_certificates` and `certificates`, and the references services and upstreams make to
+// them (`ca_certificates`, `client_certificate`). Every PEM is parsed and checked while loading,
+// so a bad certificate is a load error with its line and column, never a failed reload.
+#include <fmt/format.h>
+#include <openssl/bio.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+
+#include <algorithm>
+#include <memory>
+#include <string_view>
+
+#include "config/kong_schema.h"
+#include "config/validators.h"
+#include "core/object_reader.h"
+
+namespace portico::config {
+namespace {
+
+using core::ConfigNode;
+using core::ObjectReader;
+using core::path_index;
+
+struct X509Free {
+  void operator()(X509* x) const { X509_free(x); }
+};
+using X509Ptr = std::unique_ptr<X509, X509Free>;
+
+std::string openssl_reason() {
+  unsigned long code = ERR_peek_last_error();
+  const char* reason = code ? ERR_reason_error_string(code) : nullptr;
+  ERR_clear_error();
+  return reason ? reason : "unreadable";
+}
+
+// Every certificate of a PEM string; an error message when there is none or garbage.
+std::string parse_certs(const std::string& pem, std::vector<X509Ptr>& out) {
+  ERR_clear_error();
+  BIO* bio = BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size()));
+  if (bio == nullptr) return "out of memory";
+  for (;;) {
+    X509* x = PEM_read_bio_X509(bio, nullptr, nullptr, nullptr);
+    if (x == nullptr) break;
+    out.emplace_back(x);
+  }
+  BIO_free(bio);
+  unsigned long last = ERR_peek_last_error();
+  if (!out.empty() && ERR_GET_REASON(last) == PEM_R_NO_START_LINE) {
+    ERR_clear_error();
+    return "";
+  }
+  if (out.empty()) {
+    ERR_clear_error();
+    return "not a PEM certificate (expected -----BEGIN CERTIFICATE-----)";
+  }
+  return "invalid PEM certificate: " + openssl_reason();
+}
+
+std::string parse_key(const std::string& pem, EVP_PKEY** out) {
+  ERR_clear_error();
+  BIO* bio = BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size()));
+  if (bio == nullptr) return "out of memory";
+  *out = PEM_read_bio_PrivateKey(bio, nullptr, nullptr, nullptr);
+  BIO_free(bio);
+  if (*out == nullptr) return "not a PEM private key (" + openssl_reason() + ")";
+  return "";
+}
+
+std::string time_text(const ASN1_TIME* t) {
+  BIO* bio = BIO_new(BIO_s_mem());
+  if (bio == nullptr) return "?";
+  ASN1_TIME_print(bio, t);
+  char* data = nullptr;
+  long n = BIO_get_mem_data(bio, &data);
+  std::string out(data, static_cast<size_t>(n > 0 ? n : 0));
+  BIO_free(bio);
+  return out;
+}
+
+std::string subject_text(X509* x) {
+  char buf[256];
+  X509_NAME_oneline(X509_get_subject_name(x), buf, sizeof buf);
+  return buf;
+}
+
+std::string sha256_hex(X509* x) {
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  X509_digest(x, EVP_sha256(), md, &len);
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  for (unsigned i = 0; i < len; ++i) {
+    out += kHex[md[i] >> 4];
+    out += kHex[md[i] & 15];
+  }
+  return out;
+}
+
+// Checks a `cert` + `key` pair; an error message or "".
+std::string check_pair(const std::string& cert, const std::string& key, std::string_view cert_field) {
+  std::vector<X509Ptr> chain;
+  if (std::string e = parse_certs(cert, chain); !e.empty()) return e;
+  EVP_PKEY* pkey = nullptr;
+  if (std::string e = parse_key(key, &pkey); !e.empty()) return e;
+  const bool match = X509_check_private_key(chain[0].get(), pkey) == 1;
+  EVP_PKEY_free(pkey);
+  ERR_clear_error();
+  if (!match) return fmt::format("the key does not match the certificate in '{}'", cert_field);
+  return "";
+}
+
+}  // namespace
+
+void KongSchema::read_ca_certificates(const ConfigNode& list, const std::string& path) {
+  std::unordered_map<std::string, core::Mark> digests;
+  for (size_t i = 0; i < list.size(); ++i) {
+    ObjectReader r(list[i], path_index(path, i), errors_);
+    if (!r.valid()) continue;
+    CaCertificate ca;
+    ca.mark = list[i].mark();
+    r.require("cert");
+    std::string given_digest;
+    const bool has_digest = r.get("cert_digest", given_digest);
+    if (r.get("cert", ca.cert)) {
+      std::vector<X509Ptr> certs;
+      if (std::string e = parse_certs(ca.cert, certs); !e.empty()) {
+        r.error("cert", std::move(e));
+      } else {
+        for (const auto& x : certs) {
+          if (X509_check_ca(x.get()) == 0) {
+            r.error("cert", fmt::format("certificate \"{}\" is not a CA certificate (no basicConstraints "
+                                        "CA:TRUE)",
+                                        subject_text(x.get())));
+          } else if (X509_cmp_current_time(X509_get0_notAfter(x.get())) < 0) {
+            r.error("cert", fmt::format("CA certificate \"{}\" expired on {}", subject_text(x.get()),
+                                        time_text(X509_get0_notAfter(x.get()))));
+          }
+        }
+        const std::string digest = sha256_hex(certs[0].get());
+        if (has_digest) {
+          std::string given = given_digest;
+          for (char& c : given) c = static_cast<char>(c >= 'A' && c <= 'F' ? c + 32 : c);
+          if (given != digest) {
+            r.error("cert_digest", fmt::format("cert_digest does not match the certificate (its SHA-256 "
+                                               "is {})",
+                                               digest));
+          }
+        }
+        ca.cert_digest = digest;
+        auto [it, inserted] = digests.emplace(digest, list[i].mark());
+        if (!inserted) {
+          r.error("cert", fmt::format("duplicate ca_certificate (the same certificate is at line {})",
+                                      it->second.line));
+        }
+      }
+    }
+    read_common(r, ca.id, ca.tags);
+    register_entity(ca_certificates_, ca.id, "", static_cast<int>(config_.ca_certificates.size()), r);
+    ca.yaml_path = r.path();
+    r.finish();
+    config_.ca_certificates.push_back(std::move(ca));
+  }
+}
+
+void KongSchema::read_certificates(const ConfigNode& list, const std::string& path) {
+  for (size_t i = 0; i < list.size(); ++i) {
+    ObjectReader r(list[i], path_index(path, i), errors_);
+    if (!r.valid()) continue;
+    Certificate c;
+    c.mark = list[i].mark();
+    r.require("cert");
+    r.require("key");
+    const bool has_cert = r.get("cert", c.cert);
+    const bool has_key = r.get("key", c.key);
+    if (has_cert && has_key) {
+      if (std::string e = check_pair(c.cert, c.key, "cert"); !e.empty()) {
+        const char* field = e.starts_with("not a PEM private key") ? "key" : "cert";
+        r.error(field, std::move(e));
+      }
+    }
+    const bool has_cert_alt = r.get("cert_alt", c.cert_alt);
+    const bool has_key_alt = r.get("key_alt", c.key_alt);
+    if (has_cert_alt != has_key_alt) {
+      r.error(has_cert_alt ? "cert_alt" : "key_alt", "'cert_alt' and 'key_alt' must be given together");
+    } else if (has_cert_alt) {
+      if (std::string e = check_pair(c.cert_alt, c.key_alt, "cert_alt"); !e.empty()) {
+        const char* field = e.starts_with("not a PEM private key") ? "key_alt" : "cert_alt";
+        r.error(field, std::move(e));
+      }
+    }
+    if (const ConfigNode* snis = r.sequence("snis")) {
+      // Kong's shorthand (names) or decK's form (maps with a `name`).
+      const std::string snis_path = r.path_of("snis");
+      for (size_t j = 0; j < snis->size(); ++j) {
+        const ConfigNode& item = (*snis)[j];
+        const std::string item_path = path_index(snis_path, j);
+        std::string name;
+        const ConfigNode* at = &item;
+        if (item.is_map()) {
+          ObjectReader m(item, item_path, errors_);
+          m.require("name");
+          if (!m.get("name", name)) {
+            m.finish();
+            continue;
+          }
+          at = item.find("name");
+          std::string id;
+          std::vector<std::string> tags;
+          read_common(m, id, tags);
+          m.finish();
+        } else if (!core::read_string(item, item_path, errors_, name)) {
+          continue;
+        }
+        for (char& ch : name) ch = static_cast<char>(ch >= 'A' && ch <= 'Z' ? ch + 32 : ch);
+        std::string host = name;
+        if (std::string e = check_route_host(host); !e.empty() || name.find(':') != std::string::npos) {
+          errors_.add(*at, item_path, fmt::format("sni \"{}\" is not a valid server name", name));
+          continue;
+        }
+        auto [it, inserted] = certificate_snis_.emplace(name, at->mark());
+        if (!inserted) {
+          errors_.add(*at, item_path,
+                      fmt::format("duplicate sni \"{}\" (first defined at line {})", name, it->second.line));
+          continue;
+        }
+        c.snis.push_back(std::move(name));
+      }
+    }
+    read_common(r, c.id, c.tags);
+    register_entity(certificates_, c.id, "", static_cast<int>(config_.certificates.size()), r);
+    c.yaml_path = r.path();
+    r.finish();
+    config_.certificates.push_back(std::move(c));
+  }
+}
+
+void KongSchema::read_certificate_refs(ObjectReader& r, int service, int upstream) {
+  const ConfigNode* list = service >= 0 ? r.sequence("ca_certificates") : nullptr;  // services only
+  if (list) {
+    const std::string list_path = r.path_of("ca_certificates");
+    for (size_t i = 0; i < list->size(); ++i) {
+      std::string id;
+      if (!core::read_string((*list)[i], path_index(list_path, i), errors_, id)) continue;
+      cert_refs_.push_back({true, service, upstream, std::move(id), &(*list)[i], path_index(list_path, i)});
+    }
+  }
+  if (const ConfigNode* value = r.child("client_certificate")) {
+    std::string id;
+    std::string at_path = r.path_of("client_certificate");
+    const ConfigNode* at = value;
+    if (value->is_map()) {
+      ObjectReader m(*value, at_path, errors_);
+      m.require("id");
+      bool ok = m.get("id", id);
+      m.finish();
+      if (!ok) return;
+      at = value->find("id");
+      at_path = m.path_of("id");
+    } else if (!core::read_string(*value, at_path, errors_, id)) {
+      return;
+    }
+    cert_refs_.push_back({false, service, upstream, std::move(id), at, std::move(at_path)});
+  }
+}
+
+void KongSchema::resolve_certificate_refs() {
+  for (const CertRef& ref : cert_refs_) {
+    const Registry& reg = ref.ca ? ca_certificates_ : certificates_;
+    auto it = reg.by_id.find(ref.value);
+    if (it == reg.by_id.end()) {
+      std::string message = fmt::format("no {} has id \"{}\"", reg.type, ref.value);
+      std::string_view best;
+      size_t best_distance = 4;
+      for (const auto& [id, unused] : reg.by_id) {
+        size_t d = core::edit_distance(ref.value, id);
+        if (d < best_distance) {
+          best_distance = d;
+          best = id;
+        }
+      }
+      if (!best.empty()) message += fmt::format(" (did you mean \"{}\"?)", best);
+      if (reg.by_id.empty()) {
+        message += fmt::format("; declare it in the top-level '{}s' list", reg.type);
+      }
+      errors_.add(*ref.at, ref.path, std::move(message));
+      continue;
+    }
+    const int found = it->second.first;
+    if (ref.service >= 0) {
+      Service& s = config_.services[static_cast<size_t>(ref.service)];
+      if (ref.ca) {
+        s.ca_certificates.push_back(found);
+      } else {
+        s.client_certificate = found;
+      }
+    } else if (ref.upstream >= 0) {
+      config_.upstreams[static_cast<size_t>(ref.upstream)].client_certificate = found;
+    }
+  }
+}
+
+}  // namespace portico::config

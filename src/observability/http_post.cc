@@ -1,0 +1,382 @@
+#include "observability/http_post.h"
+
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <charconv>
+#include <cstring>
+#include <fcntl.h>
+
+#include "core/ascii.h"
+
+namespace portico::observability {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+using core::icontains;
+using core::iequals;
+constexpr auto trim = core::trim_ows;
+
+int remaining_ms(Clock::time_point deadline) {
+  auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
+  return left <= 0 ? 0 : static_cast<int>(std::min<long long>(left, 1 << 30));
+}
+
+bool wait_fd(int fd, short events, Clock::time_point deadline) {
+  while (true) {
+    pollfd p{fd, events, 0};
+    int n = ::poll(&p, 1, remaining_ms(deadline));
+    if (n > 0) return true;
+    if (n == 0) return false;
+    if (errno != EINTR) return false;
+  }
+}
+
+// Reads more bytes into `buf`: >0 bytes read, 0 at EOF, -1 on error or timeout.
+ssize_t read_some(int fd, std::string& buf, Clock::time_point deadline) {
+  char chunk[16384];
+  while (true) {
+    ssize_t n = ::recv(fd, chunk, sizeof chunk, 0);
+    if (n > 0) {
+      buf.append(chunk, static_cast<size_t>(n));
+      return n;
+    }
+    if (n == 0) return 0;
+    if (errno == EINTR) continue;
+    if (errno != EAGAIN && errno != EWOULDBLOCK) return -1;
+    if (!wait_fd(fd, POLLIN, deadline)) return -1;
+  }
+}
+
+}  // namespace
+
+bool parse_http_url(std::string_view url, HttpUrl& out, std::string& reason) {
+  constexpr std::string_view kScheme = "http://";
+  if (url.size() >= 8 && iequals(url.substr(0, 8), "https://")) {
+    reason = "https endpoints are not supported yet (use http://)";
+    return false;
+  }
+  if (url.size() < kScheme.size() || !iequals(url.substr(0, kScheme.size()), kScheme)) {
+    reason = "expected an http:// URL";
+    return false;
+  }
+  std::string_view rest = url.substr(kScheme.size());
+  size_t slash = rest.find_first_of("/?#");
+  std::string_view authority = rest.substr(0, slash);
+  std::string_view target = slash == std::string_view::npos ? std::string_view("/") : rest.substr(slash);
+  if (size_t hash = target.find('#'); hash != std::string_view::npos) target = target.substr(0, hash);
+  if (target.empty() || target.front() == '?') {
+    out.target = "/" + std::string(target);
+  } else {
+    out.target = std::string(target);
+  }
+  if (authority.find('@') != std::string_view::npos) {
+    reason = "user information in the URL is not supported";
+    return false;
+  }
+  std::string_view host = authority, port;
+  if (!authority.empty() && authority.front() == '[') {
+    size_t close = authority.find(']');
+    if (close == std::string_view::npos) {
+      reason = "unterminated IPv6 address";
+      return false;
+    }
+    host = authority.substr(1, close - 1);
+    std::string_view after = authority.substr(close + 1);
+    if (!after.empty()) {
+      if (after.front() != ':') {
+        reason = "bad authority";
+        return false;
+      }
+      port = after.substr(1);
+    }
+  } else if (size_t colon = authority.rfind(':'); colon != std::string_view::npos) {
+    host = authority.substr(0, colon);
+    port = authority.substr(colon + 1);
+  }
+  if (host.empty()) {
+    reason = "missing host";
+    return false;
+  }
+  for (char c : host) {
+    if (static_cast<unsigned char>(c) <= 0x20 || c == '/' || c == '\\' || c == 0x7f) {
+      reason = "bad character in host";
+      return false;
+    }
+  }
+  out.port = 80;
+  if (!port.empty()) {
+    unsigned value = 0;
+    auto [p, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
+    if (ec != std::errc() || p != port.data() + port.size() || value == 0 || value > 65535) {
+      reason = "bad port";
+      return false;
+    }
+    out.port = static_cast<uint16_t>(value);
+  }
+  out.host = std::string(host);
+  out.host_header = std::string(authority);
+  for (char c : out.target) {
+    if (static_cast<unsigned char>(c) <= 0x20 || c == 0x7f) {
+      reason = "bad character in path";
+      return false;
+    }
+  }
+  return true;
+}
+
+void HttpPoster::close() {
+  if (fd_ >= 0) ::close(fd_);
+  fd_ = -1;
+}
+
+bool HttpPoster::connect(const HttpUrl& url, std::chrono::milliseconds timeout, std::string& error) {
+  auto deadline = Clock::now() + timeout;
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* list = nullptr;
+  std::string port = std::to_string(url.port);
+  // Blocking resolution is fine here: this is the exporter's own thread.
+  int rc = ::getaddrinfo(url.host.c_str(), port.c_str(), &hints, &list);
+  if (rc != 0) {
+    error = std::string("cannot resolve ") + url.host + ": " + gai_strerror(rc);
+    return false;
+  }
+  error = "connect failed";
+  for (addrinfo* ai = list; ai != nullptr; ai = ai->ai_next) {
+    int fd = ::socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, ai->ai_protocol);
+    if (fd < 0) continue;
+    int r = ::connect(fd, ai->ai_addr, ai->ai_addrlen);
+    if (r != 0 && errno == EINPROGRESS) {
+      if (wait_fd(fd, POLLOUT, deadline)) {
+        int so_error = 0;
+        socklen_t len = sizeof so_error;
+        ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &so_error, &len);
+        r = so_error == 0 ? 0 : -1;
+        if (so_error) error = std::string("connect: ") + std::strerror(so_error);
+      } else {
+        error = "connect timed out";
+      }
+    } else if (r != 0) {
+      error = std::string("connect: ") + std::strerror(errno);
+    }
+    if (r == 0) {
+      int one = 1;
+      ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+      fd_ = fd;
+      ::freeaddrinfo(list);
+      return true;
+    }
+    ::close(fd);
+    if (Clock::now() >= deadline) break;
+  }
+  ::freeaddrinfo(list);
+  return false;
+}
+
+bool HttpPoster::post(const HttpUrl& url, std::string_view content_type,
+                      const std::vector<std::pair<std::string, std::string>>& headers,
+                      std::string_view body, const HttpTimeouts& timeouts, int& status,
+                      std::string& error) {
+  std::string request;
+  request.reserve(body.size() + 256);
+  request += "POST ";
+  request += url.target;
+  request += " HTTP/1.1\r\nHost: ";
+  request += url.host_header;
+  request += "\r\nContent-Type: ";
+  request += content_type;
+  request += "\r\nContent-Length: ";
+  request += std::to_string(body.size());
+  request += "\r\nUser-Agent: portico\r\n";
+  for (const auto& [name, value] : headers) {
+    request += name;
+    request += ": ";
+    request += value;
+    request += "\r\n";
+  }
+  request += "\r\n";
+  request += body;
+
+  bool reused = fd_ >= 0;
+  if (!reused && !connect(url, timeouts.connect, error)) return false;
+  Outcome outcome = attempt(url, request, timeouts, reused, status, error);
+  if (outcome == Outcome::kStale) {
+    // The kept-alive connection had been closed by the collector: one fresh connection.
+    close();
+    if (!connect(url, timeouts.connect, error)) return false;
+    outcome = attempt(url, request, timeouts, false, status, error);
+  }
+  if (outcome != Outcome::kOk) {
+    close();
+    return false;
+  }
+  return true;
+}
+
+HttpPoster::Outcome HttpPoster::attempt(const HttpUrl& url, const std::string& request,
+                                        const HttpTimeouts& timeouts, bool reused, int& status,
+                                        std::string& error) {
+  auto send_deadline = Clock::now() + timeouts.send;
+  size_t sent = 0;
+  while (sent < request.size()) {
+    ssize_t n = ::send(fd_, request.data() + sent, request.size() - sent, MSG_NOSIGNAL);
+    if (n > 0) {
+      sent += static_cast<size_t>(n);
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      if (!wait_fd(fd_, POLLOUT, send_deadline)) {
+        error = "send timed out";
+        return Outcome::kFailed;
+      }
+      continue;
+    }
+    error = std::string("send: ") + std::strerror(errno);
+    return reused && sent == 0 ? Outcome::kStale : Outcome::kFailed;
+  }
+
+  auto read_deadline = Clock::now() + timeouts.read;
+  std::string buf;
+  size_t head_end;
+  while (true) {
+    while ((head_end = buf.find("\r\n\r\n")) == std::string::npos) {
+      if (buf.size() > 65536) {
+        error = "response head too large";
+        return Outcome::kFailed;
+      }
+      ssize_t n = read_some(fd_, buf, read_deadline);
+      if (n <= 0) {
+        error = n == 0 ? "connection closed before a response" : "read timed out or failed";
+        return reused && n == 0 && buf.empty() ? Outcome::kStale : Outcome::kFailed;
+      }
+    }
+    std::string_view head(buf.data(), head_end);
+    if (head.size() < 12 || head.substr(0, 7) != "HTTP/1.") {
+      error = "malformed response";
+      return Outcome::kFailed;
+    }
+    int code = 0;
+    auto [p, ec] = std::from_chars(head.data() + 9, head.data() + 12, code);
+    if (ec != std::errc() || p != head.data() + 12) {
+      error = "malformed status line";
+      return Outcome::kFailed;
+    }
+    if (code >= 100 && code < 200) {  // interim response: skip it
+      buf.erase(0, head_end + 4);
+      continue;
+    }
+    status = code;
+    break;
+  }
+
+  std::string_view head(buf.data(), head_end);
+  bool chunked = false, close_after = head.substr(0, 8) == "HTTP/1.0";
+  long long content_length = -1;
+  size_t line_start = head.find("\r\n");
+  while (line_start != std::string_view::npos && line_start + 2 <= head.size()) {
+    size_t line_end = head.find("\r\n", line_start + 2);
+    std::string_view line = head.substr(line_start + 2, line_end == std::string_view::npos
+                                                            ? std::string_view::npos
+                                                            : line_end - line_start - 2);
+    size_t colon = line.find(':');
+    if (colon != std::string_view::npos) {
+      std::string_view name = line.substr(0, colon), value = trim(line.substr(colon + 1));
+      if (iequals(name, "content-length")) {
+        long long v = 0;
+        auto [q, ec] = std::from_chars(value.data(), value.data() + value.size(), v);
+        if (ec != std::errc() || q != value.data() + value.size() || v < 0) {
+          error = "bad Content-Length";
+          return Outcome::kFailed;
+        }
+        content_length = v;
+      } else if (iequals(name, "transfer-encoding")) {
+        chunked = icontains(value, "chunked");
+      } else if (iequals(name, "connection")) {
+        if (icontains(value, "close")) close_after = true;
+      }
+    }
+    line_start = line_end;
+  }
+  buf.erase(0, head_end + 4);
+
+  bool no_body = status == 204 || status == 304;
+  if (no_body) {
+  } else if (chunked) {
+    // Chunk sizes, data, and trailers, all discarded.
+    size_t at = 0;
+    while (true) {
+      size_t eol;
+      while ((eol = buf.find("\r\n", at)) == std::string::npos) {
+        if (read_some(fd_, buf, read_deadline) <= 0) {
+          error = "chunked body cut short";
+          return Outcome::kFailed;
+        }
+      }
+      std::string_view size_text(buf.data() + at, eol - at);
+      if (size_t semi = size_text.find(';'); semi != std::string_view::npos) size_text = size_text.substr(0, semi);
+      size_text = trim(size_text);
+      unsigned long long size = 0;
+      auto [q, ec] = std::from_chars(size_text.data(), size_text.data() + size_text.size(), size, 16);
+      if (ec != std::errc() || q != size_text.data() + size_text.size()) {
+        error = "bad chunk size";
+        return Outcome::kFailed;
+      }
+      at = eol + 2;
+      if (size == 0) {
+        // Trailers up to an empty line.
+        while (true) {
+          while ((eol = buf.find("\r\n", at)) == std::string::npos) {
+            if (read_some(fd_, buf, read_deadline) <= 0) {
+              error = "chunked body cut short";
+              return Outcome::kFailed;
+            }
+          }
+          bool empty = eol == at;
+          at = eol + 2;
+          if (empty) break;
+        }
+        break;
+      }
+      while (buf.size() < at + size + 2) {
+        if (read_some(fd_, buf, read_deadline) <= 0) {
+          error = "chunked body cut short";
+          return Outcome::kFailed;
+        }
+      }
+      at += size + 2;
+      buf.erase(0, at);
+      at = 0;
+    }
+  } else if (content_length >= 0) {
+    while (buf.size() < static_cast<size_t>(content_length)) {
+      if (read_some(fd_, buf, read_deadline) <= 0) {
+        error = "body cut short";
+        return Outcome::kFailed;
+      }
+    }
+  } else {
+    while (true) {
+      ssize_t n = read_some(fd_, buf, read_deadline);
+      if (n == 0) break;
+      if (n < 0) {
+        error = "read timed out or failed";
+        return Outcome::kFailed;
+      }
+      if (buf.size() > (1 << 20)) buf.clear();
+    }
+    close_after = true;
+  }
+  if (close_after) close();
+  return Outcome::kOk;
+}
+
+}  // namespace portico::observability

@@ -1,0 +1,221 @@
+#include "observability/trace_context.h"
+
+#include <cstring>
+
+#include "core/request_id.h"
+
+namespace portico::observability {
+namespace {
+
+constexpr char kHex[] = "0123456789abcdef";
+
+// Lower-case hex only: the spec forbids upper-case in traceparent.
+int hex_digit(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  return -1;
+}
+
+bool parse_hex(std::string_view text, uint8_t* out, size_t n) {
+  if (text.size() != n * 2) return false;
+  for (size_t i = 0; i < n; ++i) {
+    int hi = hex_digit(text[2 * i]);
+    int lo = hex_digit(text[2 * i + 1]);
+    if (hi < 0 || lo < 0) return false;
+    out[i] = static_cast<uint8_t>(hi << 4 | lo);
+  }
+  return true;
+}
+
+bool is_lcalpha(char c) { return c >= 'a' && c <= 'z'; }
+bool is_digit(char c) { return c >= '0' && c <= '9'; }
+bool is_key_char(char c) {
+  return is_lcalpha(c) || is_digit(c) || c == '_' || c == '-' || c == '*' || c == '/';
+}
+bool is_nblk_chr(char c) { return c >= 0x21 && c <= 0x7e && c != ',' && c != '='; }
+
+bool valid_key(std::string_view key) {
+  size_t at = key.find('@');
+  if (at == std::string_view::npos) {
+    // simple-key = lcalpha 0*255(key chars)
+    if (key.empty() || key.size() > 256 || !is_lcalpha(key[0])) return false;
+    for (char c : key.substr(1)) {
+      if (!is_key_char(c)) return false;
+    }
+    return true;
+  }
+  // multi-tenant-key = tenant-id "@" system-id
+  std::string_view tenant = key.substr(0, at), system = key.substr(at + 1);
+  if (tenant.empty() || tenant.size() > 241 || !(is_lcalpha(tenant[0]) || is_digit(tenant[0]))) {
+    return false;
+  }
+  for (char c : tenant.substr(1)) {
+    if (!is_key_char(c)) return false;
+  }
+  if (system.empty() || system.size() > 14 || !is_lcalpha(system[0])) return false;
+  for (char c : system.substr(1)) {
+    if (!is_key_char(c)) return false;  // a second '@' lands here
+  }
+  return true;
+}
+
+bool valid_value(std::string_view value) {
+  if (value.empty() || value.size() > 256 || !is_nblk_chr(value.back())) return false;
+  for (char c : value) {
+    if (c != ' ' && !is_nblk_chr(c)) return false;
+  }
+  return true;
+}
+
+bool is_ows(char c) { return c == ' ' || c == '\t'; }
+
+std::string_view trim_ows(std::string_view s) {
+  while (!s.empty() && is_ows(s.front())) s.remove_prefix(1);
+  while (!s.empty() && is_ows(s.back())) s.remove_suffix(1);
+  return s;
+}
+
+core::RequestIdGenerator& thread_generator() {
+  thread_local core::RequestIdGenerator generator;
+  return generator;
+}
+
+}  // namespace
+
+bool is_zero(const TraceId& id) {
+  for (uint8_t b : id) {
+    if (b) return false;
+  }
+  return true;
+}
+
+bool is_zero(const SpanId& id) {
+  for (uint8_t b : id) {
+    if (b) return false;
+  }
+  return true;
+}
+
+std::optional<TraceParent> parse_traceparent(std::string_view value) {
+  if (value.size() < kTraceparentLength) return std::nullopt;
+  TraceParent tp;
+  if (!parse_hex(value.substr(0, 2), &tp.version, 1)) return std::nullopt;
+  if (tp.version == 0xff) return std::nullopt;
+  if (tp.version == 0 && value.size() != kTraceparentLength) return std::nullopt;
+  // A future version may append fields, but only after a '-'.
+  if (value.size() > kTraceparentLength && value[kTraceparentLength] != '-') return std::nullopt;
+  if (value[2] != '-' || value[35] != '-' || value[52] != '-') return std::nullopt;
+  if (!parse_hex(value.substr(3, 32), tp.trace_id.data(), 16)) return std::nullopt;
+  if (!parse_hex(value.substr(36, 16), tp.parent_id.data(), 8)) return std::nullopt;
+  if (!parse_hex(value.substr(53, 2), &tp.flags, 1)) return std::nullopt;
+  if (is_zero(tp.trace_id) || is_zero(tp.parent_id)) return std::nullopt;
+  return tp;
+}
+
+void format_traceparent(const TraceId& trace_id, const SpanId& parent_id, bool sampled, char* out) {
+  out[0] = '0';
+  out[1] = '0';
+  out[2] = '-';
+  for (size_t i = 0; i < 16; ++i) {
+    out[3 + 2 * i] = kHex[trace_id[i] >> 4];
+    out[4 + 2 * i] = kHex[trace_id[i] & 15];
+  }
+  out[35] = '-';
+  for (size_t i = 0; i < 8; ++i) {
+    out[36 + 2 * i] = kHex[parent_id[i] >> 4];
+    out[37 + 2 * i] = kHex[parent_id[i] & 15];
+  }
+  out[52] = '-';
+  out[53] = '0';
+  out[54] = sampled ? '1' : '0';
+}
+
+std::string format_traceparent(const TraceId& trace_id, const SpanId& parent_id, bool sampled) {
+  std::string out(kTraceparentLength, '\0');
+  format_traceparent(trace_id, parent_id, sampled, out.data());
+  return out;
+}
+
+bool valid_tracestate(std::string_view value) {
+  // Keys seen so far, to reject duplicates; at most 32 members, so a linear scan is cheapest.
+  std::string_view keys[kMaxTracestateMembers];
+  size_t members = 0;
+  while (true) {
+    size_t comma = value.find(',');
+    std::string_view member = trim_ows(value.substr(0, comma));
+    if (!member.empty()) {
+      if (members == kMaxTracestateMembers) return false;
+      size_t eq = member.find('=');
+      if (eq == std::string_view::npos) return false;
+      std::string_view key = member.substr(0, eq);
+      if (!valid_key(key) || !valid_value(member.substr(eq + 1))) return false;
+      for (size_t i = 0; i < members; ++i) {
+        if (keys[i] == key) return false;
+      }
+      keys[members++] = key;
+    }
+    if (comma == std::string_view::npos) break;
+    value.remove_prefix(comma + 1);
+  }
+  return true;
+}
+
+void append_hex(std::string& out, const uint8_t* bytes, size_t n) {
+  for (size_t i = 0; i < n; ++i) {
+    out += kHex[bytes[i] >> 4];
+    out += kHex[bytes[i] & 15];
+  }
+}
+
+std::string to_hex(const TraceId& id) {
+  std::string out;
+  out.reserve(32);
+  append_hex(out, id.data(), id.size());
+  return out;
+}
+
+std::string to_hex(const SpanId& id) {
+  std::string out;
+  out.reserve(16);
+  append_hex(out, id.data(), id.size());
+  return out;
+}
+
+TraceId new_trace_id() {
+  TraceId id;
+  do {
+    uint64_t a = thread_generator().next_u64(), b = thread_generator().next_u64();
+    std::memcpy(id.data(), &a, 8);
+    std::memcpy(id.data() + 8, &b, 8);
+  } while (is_zero(id));
+  return id;
+}
+
+SpanId new_span_id() {
+  SpanId id;
+  do {
+    uint64_t a = thread_generator().next_u64();
+    std::memcpy(id.data(), &a, 8);
+  } while (is_zero(id));
+  return id;
+}
+
+uint64_t sampling_threshold(double ratio) {
+  if (!(ratio > 0)) return 0;  // NaN too
+  if (ratio >= 1) return uint64_t{1} << 63;
+  return static_cast<uint64_t>(ratio * 9223372036854775808.0);  // ratio × 2^63
+}
+
+bool sample_trace(const TraceId& trace_id, uint64_t threshold) {
+  uint64_t x = 0;
+  for (size_t i = 8; i < 16; ++i) x = x << 8 | trace_id[i];
+  return (x >> 1) < threshold;
+}
+
+bool decide_sampled(const std::optional<TraceParent>& parent, const TraceId& trace_id,
+                    uint64_t threshold) {
+  if (parent) return parent->sampled();
+  return sample_trace(trace_id, threshold);
+}
+
+}  // namespace portico::observability

@@ -1,0 +1,401 @@
+#include "session/tls.h"
+
+#include <arpa/inet.h>
+#include <openssl/bio.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+#include <openssl/x509_vfy.h>
+#include <openssl/x509v3.h>
+
+#include <cstring>
+
+namespace portico::session {
+namespace {
+
+// Each direction of the BIO pair holds a little more than two full TLS records, so SSL_read
+// always finds a whole record once the peer sent one, and SSL_write can queue a record while the
+// previous one is still being flushed.
+constexpr size_t kCipherBuffer = 40 * 1024;
+
+// TLS 1.2 suites: forward secrecy and AEAD only. TLS 1.3 uses OpenSSL's defaults (all AEAD).
+constexpr const char* kCipherList =
+    "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"
+    "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"
+    "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305";
+
+int engine_index() {
+  static const int index = SSL_get_ex_new_index(0, nullptr, nullptr, nullptr, nullptr);
+  return index;
+}
+
+// The first error on OpenSSL's queue as "reason" (or `fallback`), and clears the queue.
+std::string take_openssl_error(std::string_view fallback) {
+  unsigned long code = ERR_get_error();
+  std::string out;
+  if (code != 0) {
+    const char* reason = ERR_reason_error_string(code);
+    if (reason != nullptr) {
+      out = reason;
+    } else {
+      char buf[256];
+      ERR_error_string_n(code, buf, sizeof buf);
+      out = buf;
+    }
+  } else {
+    out = fallback;
+  }
+  ERR_clear_error();
+  return out;
+}
+
+// Reads every certificate of a PEM string, in order; false with `error` on garbage or none.
+bool read_certs(const std::string& pem, std::vector<X509*>& out, std::string& error) {
+  BIO* bio = BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size()));
+  if (bio == nullptr) {
+    error = "out of memory";
+    return false;
+  }
+  for (;;) {
+    X509* cert = PEM_read_bio_X509(bio, nullptr, nullptr, nullptr);
+    if (cert == nullptr) break;
+    out.push_back(cert);
+  }
+  BIO_free(bio);
+  unsigned long last = ERR_peek_last_error();
+  // The loop ends with "no start line" once the input is used up: that is not an error.
+  if (ERR_GET_REASON(last) == PEM_R_NO_START_LINE && !out.empty()) {
+    ERR_clear_error();
+    return true;
+  }
+  if (out.empty()) {
+    error = "no PEM certificate found (" + take_openssl_error("empty") + ")";
+    return false;
+  }
+  error = "invalid PEM certificate: " + take_openssl_error("garbage after the certificates");
+  for (X509* c : out) X509_free(c);
+  out.clear();
+  return false;
+}
+
+bool add_cas(SSL_CTX* ctx, const std::vector<std::string>& pems, std::string& error) {
+  X509_STORE* store = SSL_CTX_get_cert_store(ctx);
+  for (const std::string& pem : pems) {
+    std::vector<X509*> certs;
+    if (!read_certs(pem, certs, error)) return false;
+    for (X509* c : certs) {
+      X509_STORE_add_cert(store, c);  // takes its own reference
+      X509_free(c);
+    }
+  }
+  ERR_clear_error();
+  return true;
+}
+
+bool use_cert_and_key(SSL_CTX* ctx, const std::string& cert_pem, const std::string& key_pem, std::string& error) {
+  std::vector<X509*> chain;
+  if (!read_certs(cert_pem, chain, error)) return false;
+  bool ok = SSL_CTX_use_certificate(ctx, chain[0]) == 1;
+  for (size_t i = 1; ok && i < chain.size(); ++i) ok = SSL_CTX_add1_chain_cert(ctx, chain[i]) == 1;
+  for (X509* c : chain) X509_free(c);
+  if (!ok) {
+    error = "certificate not usable: " + take_openssl_error("?");
+    return false;
+  }
+  BIO* bio = BIO_new_mem_buf(key_pem.data(), static_cast<int>(key_pem.size()));
+  EVP_PKEY* key = bio ? PEM_read_bio_PrivateKey(bio, nullptr, nullptr, nullptr) : nullptr;
+  BIO_free(bio);
+  if (key == nullptr) {
+    error = "invalid PEM private key: " + take_openssl_error("?");
+    return false;
+  }
+  ok = SSL_CTX_use_PrivateKey(ctx, key) == 1 && SSL_CTX_check_private_key(ctx) == 1;
+  EVP_PKEY_free(key);
+  if (!ok) {
+    error = "the private key does not match the certificate (" + take_openssl_error("?") + ")";
+    return false;
+  }
+  return true;
+}
+
+SSL_CTX* new_base_context(bool server) {
+  SSL_CTX* ctx = SSL_CTX_new(server ? TLS_server_method() : TLS_client_method());
+  if (ctx == nullptr) return nullptr;
+  SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+  SSL_CTX_set_max_proto_version(ctx, TLS1_3_VERSION);
+  SSL_CTX_set_cipher_list(ctx, kCipherList);
+  SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION);
+  // Partial writes: SSL_write accepts whole records as the ciphertext buffer takes them; a retry
+  // after WANT_WRITE may come from another buffer with the same bytes.
+  SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+  return ctx;
+}
+
+std::string digest_hex(const std::string& text) {
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  EVP_Digest(text.data(), text.size(), md, &len, EVP_sha256(), nullptr);
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  for (unsigned i = 0; i < 8 && i < len; ++i) {
+    out += kHex[md[i] >> 4];
+    out += kHex[md[i] & 15];
+  }
+  return out;
+}
+
+bool is_ip_literal(std::string_view host) {
+  char buf[64];
+  if (host.empty() || host.size() >= sizeof buf) return false;
+  std::memcpy(buf, host.data(), host.size());
+  buf[host.size()] = '\0';
+  unsigned char out[16];
+  return inet_pton(AF_INET, buf, out) == 1 || inet_pton(AF_INET6, buf, out) == 1;
+}
+
+}  // namespace
+
+std::shared_ptr<const TlsContext> TlsContext::make_client(const TlsClientOptions& o, std::string& error) {
+  ERR_clear_error();
+  SSL_CTX* ctx = new_base_context(false);
+  if (ctx == nullptr) {
+    error = "cannot create a TLS context: " + take_openssl_error("?");
+    return nullptr;
+  }
+  std::shared_ptr<const TlsContext> owner;
+  std::string identity_text = "client|" + std::to_string(o.verify) + "|" + std::to_string(o.verify_depth);
+  SSL_CTX_set_verify(ctx, o.verify ? SSL_VERIFY_PEER : SSL_VERIFY_NONE, nullptr);
+  if (o.verify_depth >= 0) SSL_CTX_set_verify_depth(ctx, o.verify_depth);
+  if (o.verify) {
+    if (o.ca_pems.empty()) {
+      SSL_CTX_set_default_verify_paths(ctx);
+      ERR_clear_error();  // a system without a store still loads; verification then fails
+    } else if (!add_cas(ctx, o.ca_pems, error)) {
+      SSL_CTX_free(ctx);
+      return nullptr;
+    }
+  }
+  for (const auto& pem : o.ca_pems) identity_text += "|ca:" + pem;
+  if (!o.cert_pem.empty() || !o.key_pem.empty()) {
+    if (!use_cert_and_key(ctx, o.cert_pem, o.key_pem, error)) {
+      SSL_CTX_free(ctx);
+      return nullptr;
+    }
+    identity_text += "|cert:" + o.cert_pem + "|key:" + o.key_pem;
+  }
+  // Sessions go to the engine's callback, which hands them to the caller's cache; OpenSSL keeps
+  // no client cache of its own.
+  SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
+  SSL_CTX_sess_set_new_cb(ctx, &TlsEngine::on_new_session);
+  return std::shared_ptr<const TlsContext>(new TlsContext(ctx, false, o.verify, digest_hex(identity_text)));
+}
+
+std::shared_ptr<const TlsContext> TlsContext::make_server(const TlsServerOptions& o, std::string& error) {
+  ERR_clear_error();
+  SSL_CTX* ctx = new_base_context(true);
+  if (ctx == nullptr) {
+    error = "cannot create a TLS context: " + take_openssl_error("?");
+    return nullptr;
+  }
+  if (!use_cert_and_key(ctx, o.cert_pem, o.key_pem, error)) {
+    SSL_CTX_free(ctx);
+    return nullptr;
+  }
+  static constexpr unsigned char kSessionContext[] = "portico";
+  SSL_CTX_set_session_id_context(ctx, kSessionContext, sizeof kSessionContext - 1);
+  bool verify = !o.client_ca_pems.empty();
+  if (verify) {
+    if (!add_cas(ctx, o.client_ca_pems, error)) {
+      SSL_CTX_free(ctx);
+      return nullptr;
+    }
+    SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | (o.require_client_cert ? SSL_VERIFY_FAIL_IF_NO_PEER_CERT : 0),
+                       nullptr);
+  }
+  std::string identity_text = "server|" + o.cert_pem + "|" + std::to_string(o.require_client_cert);
+  for (const auto& pem : o.client_ca_pems) identity_text += "|ca:" + pem;
+  return std::shared_ptr<const TlsContext>(new TlsContext(ctx, true, verify, digest_hex(identity_text)));
+}
+
+TlsContext::~TlsContext() { SSL_CTX_free(ctx_); }
+
+std::unique_ptr<TlsEngine> TlsEngine::make(std::shared_ptr<const TlsContext> context, std::string& error) {
+  ERR_clear_error();
+  SSL* ssl = SSL_new(context->native());
+  if (ssl == nullptr) {
+    error = "cannot create a TLS connection: " + take_openssl_error("?");
+    return nullptr;
+  }
+  BIO* internal = nullptr;
+  BIO* network = nullptr;
+  if (BIO_new_bio_pair(&internal, kCipherBuffer, &network, kCipherBuffer) != 1) {
+    SSL_free(ssl);
+    error = "cannot create a TLS connection: " + take_openssl_error("?");
+    return nullptr;
+  }
+  SSL_set_bio(ssl, internal, internal);
+  if (context->is_server()) {
+    SSL_set_accept_state(ssl);
+  } else {
+    SSL_set_connect_state(ssl);
+  }
+  std::unique_ptr<TlsEngine> engine(new TlsEngine(std::move(context), ssl, network));
+  SSL_set_ex_data(ssl, engine_index(), engine.get());
+  return engine;
+}
+
+TlsEngine::TlsEngine(std::shared_ptr<const TlsContext> context, SSL* ssl, BIO* network)
+    : context_(std::move(context)), ssl_(ssl), network_(network) {}
+
+TlsEngine::~TlsEngine() {
+  SSL_set_ex_data(ssl_, engine_index(), nullptr);
+  SSL_free(ssl_);  // frees the internal half of the pair
+  BIO_free(network_);
+  if (latest_session_ != nullptr) SSL_SESSION_free(latest_session_);
+}
+
+int TlsEngine::on_new_session(SSL* ssl, SSL_SESSION* session) {
+  auto* engine = static_cast<TlsEngine*>(SSL_get_ex_data(ssl, engine_index()));
+  if (engine == nullptr) return 0;
+  if (engine->latest_session_ != nullptr) SSL_SESSION_free(engine->latest_session_);
+  engine->latest_session_ = session;  // returning 1 keeps OpenSSL's reference for us
+  return 1;
+}
+
+bool TlsEngine::set_peer_name(std::string_view sni, std::string_view verify_host) {
+  if (!sni.empty()) {
+    std::string name(sni);
+    if (SSL_set_tlsext_host_name(ssl_, name.c_str()) != 1) {
+      error_ = "invalid TLS server name \"" + name + "\"";
+      ERR_clear_error();
+      return false;
+    }
+  }
+  if (!context_->verifies() || verify_host.empty()) return true;
+  X509_VERIFY_PARAM* param = SSL_get0_param(ssl_);
+  std::string host(verify_host);
+  int ok = 0;
+  if (is_ip_literal(host)) {
+    ok = X509_VERIFY_PARAM_set1_ip_asc(param, host.c_str());
+  } else {
+    X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+    ok = X509_VERIFY_PARAM_set1_host(param, host.c_str(), host.size());
+  }
+  if (ok != 1) {
+    error_ = "invalid name to verify \"" + host + "\"";
+    ERR_clear_error();
+    return false;
+  }
+  return true;
+}
+
+void TlsEngine::set_session(SSL_SESSION* session) {
+  if (session != nullptr) SSL_set_session(ssl_, session);
+}
+
+SSL_SESSION* TlsEngine::take_session() {
+  SSL_SESSION* s = latest_session_;
+  latest_session_ = nullptr;
+  if (s == nullptr) return nullptr;
+  // A copy: OpenSSL marks the connection's own session object not resumable when the
+  // connection ends without close_notify, which must not spoil the cached one.
+  SSL_SESSION* copy = SSL_SESSION_dup(s);
+  SSL_SESSION_free(s);
+  return copy;
+}
+
+TlsStatus TlsEngine::fail(int ret, const char* what) {
+  switch (SSL_get_error(ssl_, ret)) {
+    case SSL_ERROR_WANT_READ: return TlsStatus::kWantRead;
+    case SSL_ERROR_WANT_WRITE: return TlsStatus::kWantWrite;
+    case SSL_ERROR_ZERO_RETURN:
+      ERR_clear_error();
+      return TlsStatus::kClosed;
+    default: break;
+  }
+  const long verify = SSL_get_verify_result(ssl_);
+  std::string reason = take_openssl_error(what);
+  if (verify != X509_V_OK && !handshake_done_) {
+    reason = "certificate verify failed: ";
+    reason += X509_verify_cert_error_string(verify);
+  }
+  error_ = std::move(reason);
+  return TlsStatus::kError;
+}
+
+TlsStatus TlsEngine::handshake() {
+  ERR_clear_error();
+  int r = SSL_do_handshake(ssl_);
+  if (r == 1) {
+    handshake_done_ = true;
+    return TlsStatus::kOk;
+  }
+  return fail(r, "TLS handshake failed");
+}
+
+TlsStatus TlsEngine::read(char* data, size_t size, size_t& n) {
+  n = 0;
+  ERR_clear_error();
+  if (SSL_read_ex(ssl_, data, size, &n) == 1) {
+    handshake_done_ = true;
+    return TlsStatus::kOk;
+  }
+  return fail(0, "TLS read failed");
+}
+
+TlsStatus TlsEngine::write(const char* data, size_t size, size_t& n) {
+  n = 0;
+  ERR_clear_error();
+  if (SSL_write_ex(ssl_, data, size, &n) == 1) return TlsStatus::kOk;
+  return fail(0, "TLS write failed");
+}
+
+void TlsEngine::shutdown() {
+  if (!handshake_done_ || (SSL_get_shutdown(ssl_) & SSL_SENT_SHUTDOWN) != 0) return;
+  ERR_clear_error();
+  SSL_shutdown(ssl_);
+  ERR_clear_error();
+}
+
+size_t TlsEngine::cipher_in_space(char** at) {
+  int n = BIO_nwrite0(network_, at);
+  return n > 0 ? static_cast<size_t>(n) : 0;
+}
+
+void TlsEngine::cipher_in_commit(size_t n) {
+  char* ignored = nullptr;
+  BIO_nwrite(network_, &ignored, static_cast<int>(n));
+}
+
+size_t TlsEngine::cipher_out_pending(const char** at) {
+  char* p = nullptr;
+  int n = BIO_nread0(network_, &p);
+  *at = p;
+  return n > 0 ? static_cast<size_t>(n) : 0;
+}
+
+void TlsEngine::cipher_out_consume(size_t n) {
+  char* ignored = nullptr;
+  BIO_nread(network_, &ignored, static_cast<int>(n));
+}
+
+bool TlsEngine::has_cipher_out() const { return BIO_ctrl_pending(network_) > 0; }
+
+bool TlsEngine::has_buffered_plaintext() const { return SSL_pending(ssl_) > 0; }
+
+bool TlsEngine::peer_closed() const { return (SSL_get_shutdown(ssl_) & SSL_RECEIVED_SHUTDOWN) != 0; }
+
+bool TlsEngine::session_reused() const { return SSL_session_reused(ssl_) == 1; }
+
+std::string_view TlsEngine::server_name() const {
+  const char* name = SSL_get_servername(ssl_, TLSEXT_NAMETYPE_host_name);
+  return name ? std::string_view(name) : std::string_view();
+}
+
+void free_session(SSL_SESSION* session) {
+  if (session != nullptr) SSL_SESSION_free(session);
+}
+
+}  // namespace portico::session

@@ -1,0 +1,281 @@
+// Kong's file-log plugin and the log-field templates it shares with the access log: config errors
+// with file:line:column, the Kong-shaped line (request, response, latencies, ...) parsed back as
+// JSON, credentials redacted, custom_fields (typed single variables, interpolation, replacement
+// of a built-in field) and lines reaching the file through the writer thread.
+#include "filters/file_log/file_log_filter.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <thread>
+
+#include "filter/log_fields.h"
+#include "test_support.h"
+
+namespace portico::filters {
+namespace {
+
+namespace json = boost::json;
+using testing::fill_request;
+using testing::load_plugin;
+
+testing::Loaded load(const std::string& config_body) {
+  return load_plugin("plugins:\n- name: file-log\n  config:\n" + config_body);
+}
+
+const FileLogFilter& as_file_log(const testing::Loaded& l) { return static_cast<const FileLogFilter&>(*l.filter); }
+
+// An exchange as the proxy leaves it after a proxied request.
+void fill_exchange(filter::Exchange& x) {
+  fill_request(x, "/orders/7", "a=1&b&a=2&n=%20x");
+  x.request.headers.add("Authorization", "Bearer secret-token");
+  x.request.headers.add("Cookie", "session=abc");
+  x.request.headers.add("X-Tenant", "acme \"corp\"");
+  x.request.headers.add("Accept", "text/html");
+  x.request.headers.add("accept", "application/json");
+  x.request.client_ip = "192.0.2.7";
+  x.request.client_port = 5555;
+  x.request.request_id = "req-1";
+  x.response.status = 201;
+  x.response.headers.add("Content-Type", "application/json");
+  x.response.headers.add("Set-Cookie", "id=1");
+  x.status_sent = 201;
+  x.bytes_sent = 345;
+  x.bytes_received = 120;
+  x.route_name = "orders";
+  x.service_name = "shop";
+  x.upstream_address = "10.0.0.5:8080";
+  x.upstream_attempts = 2;
+  const auto t0 = core::MonoClock::now();
+  x.timings.start = t0;
+  x.timings.upstream_start = t0 + std::chrono::milliseconds(1);
+  x.timings.connect_start = t0 + std::chrono::milliseconds(1);
+  x.timings.connected = t0 + std::chrono::milliseconds(3);
+  x.timings.first_byte = t0 + std::chrono::milliseconds(13);
+  x.timings.end = t0 + std::chrono::milliseconds(15);
+  x.timings.filter_ms = 0.5;
+}
+
+json::object line_of(const FileLogFilter& f, const filter::Exchange& x) {
+  std::string out;
+  f.append_line(x, out);
+  EXPECT_EQ(out.back(), '\n');
+  boost::system::error_code ec;
+  auto v = json::parse(out, ec);
+  EXPECT_FALSE(ec) << out;
+  return ec || !v.is_object() ? json::object() : v.as_object();
+}
+
+TEST(FileLogConfig, PathIsRequiredAndValidated) {
+  auto none = load_plugin("plugins:\n- name: file-log\n");
+  EXPECT_FALSE(none.filter);
+  EXPECT_NE(none.error_text().find("file-log needs config.path"), std::string::npos) << none.error_text();
+
+  auto missing = load("    reopen: true\n");
+  EXPECT_FALSE(missing.filter);
+  EXPECT_NE(missing.error_text().find("kong.yaml:4:5: plugins[0].config: missing required field 'path'"),
+            std::string::npos)
+      << missing.error_text();
+
+  auto bad = load("    path: \"/tmp/a*b.log\"\n");
+  EXPECT_FALSE(bad.filter);
+  EXPECT_NE(bad.error_text().find("kong.yaml:4:11: plugins[0].config.path: not a valid filename"), std::string::npos)
+      << bad.error_text();
+
+  auto typo = load("    path: /tmp/x.log\n    reopn: true\n");
+  EXPECT_FALSE(typo.filter);
+  EXPECT_NE(typo.error_text().find("reopen"), std::string::npos) << typo.error_text();  // did you mean
+}
+
+TEST(FileLogConfig, LuaFieldsAreRefusedWithTheTemplateAlternative) {
+  auto lua = load("    path: /tmp/x.log\n    custom_fields_by_lua:\n      tenant: \"return 1\"\n");
+  EXPECT_FALSE(lua.filter);
+  EXPECT_NE(lua.error_text().find("Portico runs no Lua: use custom_fields"), std::string::npos) << lua.error_text();
+  // Kong's default (an empty map) loads.
+  auto empty = load("    path: /tmp/x.log\n    custom_fields_by_lua: {}\n");
+  EXPECT_TRUE(empty.filter) << empty.error_text();
+}
+
+TEST(FileLogConfig, BadTemplatesPointAtTheField) {
+  auto unknown = load("    path: /tmp/x.log\n    custom_fields:\n      who: \"$nobody\"\n");
+  EXPECT_FALSE(unknown.filter);
+  EXPECT_NE(unknown.error_text().find("kong.yaml:6:12: plugins[0].config.custom_fields.who: unknown variable \"nobody\""),
+            std::string::npos)
+      << unknown.error_text();
+  // `$${` is the loader's escape for a literal `${` (a bare `${` names an environment variable).
+  auto unclosed = load("    path: /tmp/x.log\n    custom_fields:\n      who: \"$${status\"\n");
+  EXPECT_NE(unclosed.error_text().find("unclosed \"${\""), std::string::npos) << unclosed.error_text();
+  auto not_string = load("    path: /tmp/x.log\n    custom_fields:\n      who: [1]\n");
+  EXPECT_NE(not_string.error_text().find("expected a template string"), std::string::npos) << not_string.error_text();
+  auto bad_header = load("    path: /tmp/x.log\n    custom_fields:\n      who: \"$header.\"\n");
+  EXPECT_NE(bad_header.error_text().find("needs a header name"), std::string::npos) << bad_header.error_text();
+}
+
+TEST(FileLogLine, KongShapeWithRedactedCredentials) {
+  auto loaded = load("    path: /tmp/x.log\n");
+  ASSERT_TRUE(loaded.filter) << loaded.error_text();
+  EXPECT_EQ(loaded.priority, 9);
+  EXPECT_EQ(loaded.filter->phases(), filter::kOnLog);
+  boost::asio::io_context io;
+  filter::Exchange x(io.get_executor());
+  fill_exchange(x);
+  auto o = line_of(as_file_log(loaded), x);
+  const auto& rq = o.at("request").as_object();
+  EXPECT_EQ(rq.at("method").as_string(), "GET");
+  EXPECT_EQ(rq.at("uri").as_string(), "/orders/7?a=1&b&a=2&n=%20x");
+  EXPECT_EQ(rq.at("url").as_string(), "http://Example.COM:8000/orders/7?a=1&b&a=2&n=%20x");
+  EXPECT_EQ(rq.at("size").as_int64(), 120);
+  EXPECT_EQ(rq.at("id").as_string(), "req-1");
+  const auto& qs = rq.at("querystring").as_object();
+  EXPECT_EQ(json::serialize(qs.at("a")), "[\"1\",\"2\"]");
+  EXPECT_EQ(qs.at("b").as_bool(), true);
+  EXPECT_EQ(qs.at("n").as_string(), " x");
+  const auto& h = rq.at("headers").as_object();
+  EXPECT_EQ(h.at("authorization").as_string(), "REDACTED");
+  EXPECT_EQ(h.at("cookie").as_string(), "REDACTED");
+  EXPECT_EQ(h.at("x-tenant").as_string(), "acme \"corp\"");
+  EXPECT_EQ(json::serialize(h.at("accept")), "[\"text/html\",\"application/json\"]");
+  EXPECT_EQ(h.at("user-agent").as_string(), "test/1.0");
+  const auto& rs = o.at("response").as_object();
+  EXPECT_EQ(rs.at("status").as_int64(), 201);
+  EXPECT_EQ(rs.at("size").as_int64(), 345);
+  EXPECT_EQ(rs.at("headers").as_object().at("set-cookie").as_string(), "REDACTED");
+  const auto& lat = o.at("latencies").as_object();
+  EXPECT_NEAR(lat.at("request").to_number<double>(), 15.0, 0.01);
+  EXPECT_NEAR(lat.at("proxy").to_number<double>(), 10.0, 0.01);
+  EXPECT_NEAR(lat.at("kong").to_number<double>(), 3.0, 0.01);  // gateway 1 + connect 2
+  EXPECT_NEAR(lat.at("receive").to_number<double>(), 2.0, 0.01);
+  EXPECT_EQ(o.at("client_ip").as_string(), "192.0.2.7");
+  EXPECT_GT(o.at("started_at").to_number<double>(), 1.7e12);
+  EXPECT_EQ(o.at("route").as_object().at("name").as_string(), "orders");
+  EXPECT_EQ(o.at("service").as_object().at("name").as_string(), "shop");
+  EXPECT_FALSE(o.contains("consumer"));  // anonymous
+  EXPECT_EQ(o.at("upstream").as_object().at("attempts").as_int64(), 2);
+  x.consumer_id = "c-42";
+  EXPECT_EQ(line_of(as_file_log(loaded), x).at("consumer").as_object().at("id").as_string(), "c-42");
+  // The secret never appears anywhere in the line.
+  std::string raw;
+  as_file_log(loaded).append_line(x, raw);
+  EXPECT_EQ(raw.find("secret-token"), std::string::npos) << raw;
+  EXPECT_EQ(raw.find("session=abc"), std::string::npos) << raw;
+}
+
+TEST(FileLogLine, CustomFieldsAreTypedInterpolatedAndReplaceBuiltIns) {
+  auto loaded = load(
+      "    path: /tmp/x.log\n"
+      "    custom_fields:\n"
+      "      status_code: $status\n"
+      "      tenant: \"$header.x-tenant\"\n"
+      "      missing: \"$header.x-none\"\n"
+      "      summary: \"$method $${path} -> $status in $${latency_ms}ms (cost $$1)\"\n"
+      "      route: \"custom-$route\"\n");
+  ASSERT_TRUE(loaded.filter) << loaded.error_text();
+  boost::asio::io_context io;
+  filter::Exchange x(io.get_executor());
+  fill_exchange(x);
+  auto o = line_of(as_file_log(loaded), x);
+  EXPECT_EQ(o.at("status_code").as_int64(), 201);
+  EXPECT_EQ(o.at("tenant").as_string(), "acme \"corp\"");
+  EXPECT_TRUE(o.at("missing").is_null());
+  EXPECT_EQ(o.at("summary").as_string(), "GET /orders/7 -> 201 in 15.000ms (cost $1)");
+  EXPECT_EQ(o.at("route").as_string(), "custom-orders");  // replaces Kong's route object
+  EXPECT_TRUE(o.contains("request"));
+}
+
+TEST(LogFields, DefaultAccessLogLineKeepsItsFields) {
+  boost::asio::io_context io;
+  filter::Exchange x(io.get_executor());
+  fill_exchange(x);
+  std::string out;
+  filter::LogFields::access_log_default().append_object(x, out);
+  boost::system::error_code ec;
+  auto v = json::parse(out, ec);
+  ASSERT_FALSE(ec) << out;
+  const auto& o = v.as_object();
+  for (const char* key : {"time", "client", "method", "path", "status", "bytes_sent", "bytes_received", "route",
+                          "service", "upstream", "attempts", "latency_ms", "gateway_ms", "filter_ms", "connect_ms",
+                          "upstream_ms", "request_id"}) {
+    EXPECT_TRUE(o.contains(key)) << key << " in " << out;
+  }
+  EXPECT_EQ(o.at("client").as_string(), "192.0.2.7");
+  EXPECT_NEAR(o.at("upstream_ms").to_number<double>(), 10.0, 0.01);
+  EXPECT_NEAR(o.at("connect_ms").to_number<double>(), 2.0, 0.01);
+  EXPECT_NEAR(o.at("gateway_ms").to_number<double>(), 1.0, 0.01);  // 15 - connect 2 - upstream 10 - receive 2
+  EXPECT_EQ(out.find("\"status\":201,"), out.find("\"status\""));  // a number, not a string
+}
+
+TEST(LogFields, EveryVariableRendersAndControlCharactersAreEscaped) {
+  filter::LogFields f;
+  for (auto name : filter::LogFields::variable_names()) {
+    ASSERT_EQ(f.add(name, "$" + std::string(name)), "") << name;
+  }
+  ASSERT_EQ(f.add("ua", "${header.user-agent}"), "");
+  ASSERT_EQ(f.add("ct", "${response_header.content-type}"), "");
+  boost::asio::io_context io;
+  filter::Exchange x(io.get_executor());
+  fill_exchange(x);
+  x.request.path = "/a\nb\x01";
+  std::string out;
+  f.append_object(x, out);
+  boost::system::error_code ec;
+  auto v = json::parse(out, ec);
+  ASSERT_FALSE(ec) << out;
+  EXPECT_EQ(v.as_object().size(), f.size());
+  EXPECT_EQ(v.as_object().at("path").as_string(), "/a\nb\x01");
+  EXPECT_EQ(v.as_object().at("ua").as_string(), "test/1.0");
+  EXPECT_EQ(v.as_object().at("ct").as_string(), "application/json");
+  EXPECT_EQ(v.as_object().at("uri").as_string(), "/a\nb\x01?a=1&b&a=2&n=%20x");
+  filter::LogFields none;
+  out.clear();
+  none.append_object(x, out);
+  EXPECT_EQ(out, "{}");
+}
+
+TEST(FileLogWriter, LinesReachTheFileAndReopenFollowsARotation) {
+  char dir_template[] = "/tmp/portico-file-log-XXXXXX";
+  ASSERT_NE(mkdtemp(dir_template), nullptr);
+  const std::string dir = dir_template;
+  const std::string path = dir + "/access.log";
+  auto loaded = load("    path: " + path + "\n");
+  ASSERT_TRUE(loaded.filter) << loaded.error_text();
+  boost::asio::io_context io;
+  filter::Exchange x(io.get_executor());
+  fill_exchange(x);
+  for (int i = 0; i < 3; ++i) loaded.filter->on_log(x);
+  observability::flush_thread_log_buffers();
+  observability::flush_log_destinations();
+  auto count_lines = [](const std::string& p) {
+    std::ifstream in(p);
+    std::string line;
+    int n = 0;
+    while (std::getline(in, line)) {
+      boost::system::error_code ec;
+      json::parse(line, ec);
+      EXPECT_FALSE(ec) << line;
+      ++n;
+    }
+    return n;
+  };
+  EXPECT_EQ(count_lines(path), 3);
+  // A rotation tool moves the file away; SIGUSR1's reopen sends the next lines to a new file.
+  ASSERT_EQ(std::rename(path.c_str(), (path + ".1").c_str()), 0);
+  observability::reopen_log_destinations();
+  loaded.filter->on_log(x);
+  observability::flush_thread_log_buffers();
+  observability::flush_log_destinations();
+  EXPECT_EQ(count_lines(path + ".1"), 3);
+  EXPECT_EQ(count_lines(path), 1);
+  std::remove((path + ".1").c_str());
+  std::remove(path.c_str());
+  rmdir(dir.c_str());
+}
+
+}  // namespace
+}  // namespace portico::filters

@@ -93,7 +93,7 @@ read -ra SIZE_LIST <<<"$SIZES"
 ((${#PROXY_LIST[@]})) || die "PROXIES is empty"
 ((${#SIZE_LIST[@]})) || die "SIZES is empty"
 for p in "${PROXY_LIST[@]}"; do
-  case $p in nginx | haproxy | portico | portico+[0-9]* | portico+resilient | portico+metrics) ;; *) die "unknown proxy '$p' in PROXIES (nginx haproxy portico portico+N portico+resilient portico+metrics)" ;; esac
+  case $p in nginx | haproxy | portico | portico+[0-9]* | portico+resilient | portico+metrics | portico+observed | portico+observed100) ;; *) die "unknown proxy '$p' in PROXIES (nginx haproxy portico portico+N portico+resilient portico+metrics portico+observed portico+observed100)" ;; esac
 done
 for s in "${SIZE_LIST[@]}"; do
   case $s in small | 16k) ;; *) die "unknown size '$s' in SIZES (small 16k)" ;; esac
@@ -143,7 +143,8 @@ PORTICO_ADMIN_PORT=${PORTS[4]}
 
 render() {  # render TEMPLATE OUTPUT PROXY_PORT
   sed -e "s|@TMP@|$TMP|g" -e "s|@ORIGIN_PORT@|$ORIGIN_PORT|g" -e "s|@PROXY_PORT@|$3|g" \
-    -e "s|@ADMIN_PORT@|$PORTICO_ADMIN_PORT|g" "$BENCH_DIR/conf/$1" >"$2"
+    -e "s|@ADMIN_PORT@|$PORTICO_ADMIN_PORT|g" -e "s|@VARIANT@|${PORTICO_VARIANT:-}|g" \
+    -e "s|@SAMPLING@|${PORTICO_SAMPLING:-1}|g" "$BENCH_DIR/conf/$1" >"$2"
   if grep -q '@[A-Z_]*@' "$2"; then die "unrendered placeholder in $2"; fi
 }
 
@@ -226,6 +227,12 @@ start_proxy() {
       if [[ $name == portico+resilient ]]; then
         # Retries, health checks (active and passive) and circuit breakers on, nothing failing.
         PORTICO_ADMIN_PORT=${ADMIN_PORT[$name]} render portico_resilient.yaml.tmpl "$dir/portico.yaml" "$port"
+      elif [[ $name == portico+observed || $name == portico+observed100 ]]; then
+        # Access log + prometheus + opentelemetry at 1% (observed) or 100% (observed100) sampling.
+        sampling=0.01
+        [[ $name == portico+observed100 ]] && sampling=1
+        PORTICO_ADMIN_PORT=${ADMIN_PORT[$name]} PORTICO_VARIANT=$name PORTICO_SAMPLING=$sampling \
+          render portico_observed.yaml.tmpl "$dir/portico.yaml" "$port"
       elif [[ $name == portico+metrics ]]; then
         # The prometheus plugin, global, with every per-request family on.
         PORTICO_ADMIN_PORT=${ADMIN_PORT[$name]} render portico_metrics.yaml.tmpl "$dir/portico.yaml" "$port"

@@ -40,35 +40,44 @@ void gauge(std::vector<MetricFamily>& out, const char* name, const char* help, d
 
 }  // namespace
 
-void append_process_families(std::vector<MetricFamily>& out) {
+bool sample_process(ProcessSample& out) {
   const double ticks = static_cast<double>(sysconf(_SC_CLK_TCK));
   const double page = static_cast<double>(sysconf(_SC_PAGESIZE));
   std::string stat;
-  if (read_small_file("/proc/self/stat", stat) && ticks > 0) {
-    // Fields after the command name (which may hold spaces and parentheses): the last ')'.
-    size_t close = stat.rfind(')');
-    if (close != std::string::npos) {
-      const char* p = stat.c_str() + close + 2;
-      // Field 3 (state) is at p; utime is field 14, stime 15, starttime 22, rss 24.
-      double fields[25] = {};
-      int field = 3;
-      while (*p != '\0' && field <= 24) {
-        const char* end = std::strchr(p, ' ');
-        if (field >= 4) fields[field] = std::strtod(p, nullptr);
-        if (end == nullptr) break;
-        p = end + 1;
-        ++field;
-      }
-      MetricFamily cpu{"process_cpu_seconds_total", "Total user and system CPU time spent in seconds",
-                       MetricType::kCounter, {}};
-      cpu.add({}, (fields[14] + fields[15]) / ticks);
-      out.push_back(std::move(cpu));
-      gauge(out, "process_resident_memory_bytes", "Resident memory size in bytes", fields[24] * page);
-      double boot = 0;
-      if (boot_time(boot)) {
-        gauge(out, "process_start_time_seconds", "Start time of the process since unix epoch in seconds",
-              boot + fields[22] / ticks);
-      }
+  if (!read_small_file("/proc/self/stat", stat) || ticks <= 0) return false;
+  // Fields after the command name (which may hold spaces and parentheses): the last ')'.
+  size_t close = stat.rfind(')');
+  if (close == std::string::npos || close + 2 > stat.size()) return false;
+  const char* p = stat.c_str() + close + 2;
+  // Field 3 (state) is at p; utime is field 14, stime 15, starttime 22, rss 24.
+  double fields[25] = {};
+  int field = 3;
+  while (*p != '\0' && field <= 24) {
+    const char* end = std::strchr(p, ' ');
+    if (field >= 4) fields[field] = std::strtod(p, nullptr);
+    if (end == nullptr) break;
+    p = end + 1;
+    ++field;
+  }
+  out.cpu_seconds = (fields[14] + fields[15]) / ticks;
+  out.resident_bytes = fields[24] * page;
+  out.start_ticks = fields[22];
+  return true;
+}
+
+void append_process_families(std::vector<MetricFamily>& out) {
+  const double ticks = static_cast<double>(sysconf(_SC_CLK_TCK));
+  ProcessSample sample;
+  if (sample_process(sample)) {
+    MetricFamily cpu{"process_cpu_seconds_total", "Total user and system CPU time spent in seconds",
+                     MetricType::kCounter, {}};
+    cpu.add({}, sample.cpu_seconds);
+    out.push_back(std::move(cpu));
+    gauge(out, "process_resident_memory_bytes", "Resident memory size in bytes", sample.resident_bytes);
+    double boot = 0;
+    if (boot_time(boot)) {
+      gauge(out, "process_start_time_seconds", "Start time of the process since unix epoch in seconds",
+            boot + sample.start_ticks / ticks);
     }
   }
   if (DIR* d = opendir("/proc/self/fd")) {

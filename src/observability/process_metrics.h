@@ -14,4 +14,13 @@ namespace portico::observability {
 
 void append_process_families(std::vector<MetricFamily>& out);
 
+// The process's resident memory and CPU time as /proc tells them (0 when unreadable); the admin
+// API's /status shows them.
+struct ProcessSample {
+  double resident_bytes = 0;
+  double cpu_seconds = 0;
+  double start_ticks = 0;  // starttime, in clock ticks since boot
+};
+bool sample_process(ProcessSample& out);
+
 }  // namespace portico::observability

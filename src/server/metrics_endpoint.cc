@@ -1,8 +1,12 @@
 #include "server/metrics_endpoint.h"
 
+#include <map>
+#include <string>
 #include <utility>
 
 #include "filters/prometheus/prometheus_filter.h"
+#include "observability/access_log.h"
+#include "observability/span_exporter.h"
 #include "upstream/health.h"
 
 namespace portico::server {
@@ -160,6 +164,44 @@ void append_gateway_families(const GatewayView& view, std::vector<MetricFamily>&
   auto failures = family("portico_config_reload_failures_total", "Configurations rejected on reload", MetricType::kCounter);
   failures.add({}, static_cast<double>(view.config_reload_failures));
   out.push_back(std::move(failures));
+
+  // Span exporters of the opentelemetry plugin (live ones, summed per endpoint).
+  std::map<std::string, observability::ExporterCounterSnapshot> exporters;
+  for (const auto& e : observability::SpanExporter::all_counters()) {
+    auto& t = exporters[e.endpoint];
+    t.spans_exported += e.spans_exported;
+    t.spans_dropped_queue_full += e.spans_dropped_queue_full;
+    t.spans_dropped_export_failed += e.spans_dropped_export_failed;
+    t.export_failures += e.export_failures;
+  }
+  if (!exporters.empty()) {
+    auto spans = family("portico_tracing_spans_total",
+                        "Spans of the opentelemetry plugin by outcome: exported, dropped_queue_full (never blocks a "
+                        "worker), dropped_export_failed",
+                        MetricType::kCounter);
+    auto export_failures = family("portico_tracing_export_failures_total", "Batches the collector did not accept",
+                                  MetricType::kCounter);
+    for (const auto& [endpoint, t] : exporters) {
+      spans.add({{"endpoint", endpoint}, {"outcome", "exported"}}, static_cast<double>(t.spans_exported));
+      spans.add({{"endpoint", endpoint}, {"outcome", "dropped_queue_full"}},
+                static_cast<double>(t.spans_dropped_queue_full));
+      spans.add({{"endpoint", endpoint}, {"outcome", "dropped_export_failed"}},
+                static_cast<double>(t.spans_dropped_export_failed));
+      export_failures.add({{"endpoint", endpoint}}, static_cast<double>(t.export_failures));
+    }
+    out.push_back(std::move(spans));
+    out.push_back(std::move(export_failures));
+  }
+
+  // Log lines lost: the access log's full queue, and file-log files (full queue, write errors).
+  auto log_lost = family("portico_log_batches_lost_total",
+                         "Batches of log lines lost, by log and reason (a full queue never blocks a worker)",
+                         MetricType::kCounter);
+  log_lost.add({{"log", "access_log"}, {"reason", "queue_full"}}, sum(&S::access_log_dropped));
+  const auto plugin_logs = observability::log_destination_totals();
+  log_lost.add({{"log", "file-log"}, {"reason", "queue_full"}}, static_cast<double>(plugin_logs.dropped));
+  log_lost.add({{"log", "file-log"}, {"reason", "write_error"}}, static_cast<double>(plugin_logs.write_errors));
+  out.push_back(std::move(log_lost));
 
 }
 

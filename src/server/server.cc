@@ -29,10 +29,11 @@
 #include "net/listener.h"
 #include "server/discovery.h"
 #include "server/metrics_endpoint.h"
-#include "observability/process_metrics.h"
 #include "upstream/health_checker.h"
 #include "observability/access_log.h"
 #include "observability/log.h"
+#include "observability/process_metrics.h"
+#include "observability/span_exporter.h"
 #include "proxy/worker_context.h"
 #include "runtime/worker.h"
 
@@ -947,6 +948,22 @@ admin::AdminResponse Server::answer_admin(const admin::AdminRequest& req) {
       counters["log_plugin_dropped"] = plugin_logs.dropped;
       counters["log_plugin_write_errors"] = plugin_logs.write_errors;
     }
+    {
+      // The opentelemetry plugin's live exporters, summed.
+      uint64_t exported = 0, queue_full = 0, export_failed = 0, failures = 0;
+      for (const auto& e : observability::SpanExporter::all_counters()) {
+        exported += e.spans_exported;
+        queue_full += e.spans_dropped_queue_full;
+        export_failed += e.spans_dropped_export_failed;
+        failures += e.export_failures;
+      }
+      json::object tracing;
+      tracing["spans_exported"] = exported;
+      tracing["spans_dropped_queue_full"] = queue_full;
+      tracing["spans_dropped_export_failed"] = export_failed;
+      tracing["export_failures"] = failures;
+      counters["tracing"] = std::move(tracing);
+    }
     counters["accept_paused"] = sum(&S::accept_paused);
     counters["overload_rejected"] = sum(&S::overload_rejected);
     json::object by_class;
@@ -985,6 +1002,12 @@ admin::AdminResponse Server::answer_admin(const admin::AdminRequest& req) {
     json::object root;
     root["server"] = std::move(server);
     root["counters"] = std::move(counters);
+    // Kong's /status has `memory` (Lua VMs and shared dicts); Portico's is the process's.
+    if (observability::ProcessSample p; observability::sample_process(p)) {
+      json::object memory;
+      memory["resident_bytes"] = static_cast<uint64_t>(p.resident_bytes);
+      root["memory"] = std::move(memory);
+    }
     root["workers"] = std::move(workers);
     root["configuration_hash"] = current_->version;
     root["version"] = "0.1.0";

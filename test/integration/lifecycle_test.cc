@@ -279,6 +279,9 @@ TEST(LifecycleTest, AdminStatusIsJson) {
   auto v = parse_json(r.text(), &err);
   ASSERT_TRUE(v.has_value()) << err << ": " << r.text();
   EXPECT_TRUE(v->is_object()) << r.text();
+  // The process's resident memory (Kong's /status has a `memory` section too).
+  ASSERT_TRUE(v->as_object().contains("memory")) << r.text();
+  EXPECT_GT(v->as_object().at("memory").at("resident_bytes").to_number<double>(), 1e6) << r.text();
   EXPECT_EQ(up.request_count(), 0u) << "admin request leaked to the proxy upstream";
 }
 

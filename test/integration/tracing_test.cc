@@ -385,6 +385,14 @@ services:
   expect_fast_requests(gw, 50);
   EXPECT_TRUE(eventually([&] { return gw.logs().find("opentelemetry: export to") != std::string::npos; }))
       << gw.logs();
+  // The lost spans are counted: in /status and in /metrics.
+  EXPECT_TRUE(eventually([&] { return status_counter(gw, "tracing.spans_dropped_export_failed") > 0; }));
+  EXPECT_GT(status_counter(gw, "tracing.export_failures"), 0u);
+  Response metrics = fetch(gw.admin_port(), http_request("GET", "/metrics"));
+  EXPECT_NE(metrics.text().find("portico_tracing_spans_total{endpoint=\"http://127.0.0.1:" + std::to_string(dead) +
+                                "/v1/traces\",outcome=\"dropped_export_failed\"}"),
+            std::string::npos)
+      << metrics.text();
 }
 
 TEST_F(TracingTest, SlowCollectorNeverDelaysRequests) {

@@ -12,6 +12,7 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev curl python3 procps
   protobuf-compiler  # protoc decodes the OTLP encoder's output in the tracing tests
   python3-prometheus-client  # the metrics tests parse GET /metrics with the reference parser
+  openssl  # throwaway certificates for the TLS examples' checks and the TLS benchmark
   nginx-light haproxy wrk
 )
 

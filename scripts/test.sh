@@ -6,6 +6,16 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 scripts/build.sh
+# Examples that read PEMs from the environment (TLS) are checked with throwaway ones.
+pki=$(mktemp -d)
+trap 'rm -rf "$pki"' EXIT
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj /CN=example-ca \
+  -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" \
+  -keyout "$pki/ca.key" -out "$pki/ca.pem" 2>/dev/null
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj /CN=example-client \
+  -keyout "$pki/client.key" -out "$pki/client.pem" 2>/dev/null
+export PORTICO_UPSTREAM_CA="$(cat "$pki/ca.pem")"
+export PORTICO_CLIENT_CERT="$(cat "$pki/client.pem")" PORTICO_CLIENT_KEY="$(cat "$pki/client.key")"
 for f in examples/*.yaml; do
   build/portico check -c "$f"
 done

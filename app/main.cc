@@ -20,7 +20,7 @@ void usage(std::FILE* out) {
                "  portico routes -c FILE 'METHOD URL' [-H 'Name: value']...\n"
                "  portico --version | --help\n\n"
                "  -c, --config FILE     Kong declarative config (_format_version: \"3.0\") with a portico: block\n"
-               "  --listen ADDR:PORT    proxy listener (repeatable; overrides portico.listen)\n"
+               "  --listen ADDR:PORT    proxy listener, \"ADDR:PORT ssl\" for TLS (repeatable; overrides portico.listen)\n"
                "  --admin-listen ADDR   admin API listener, or off (overrides portico.admin_listen)\n"
                "  --workers N           worker threads (overrides portico.workers; default: one per core)\n\n"
                "  routes                which route a request takes and why, e.g.\n"

@@ -15,6 +15,9 @@
 #   PORTICO_BIN [<script dir>/../build/portico]    RESULTS_DIR [<script dir>/results]
 #   PROXY_CPU [0]  LOAD_CPU [1]  READY_TIMEOUT [20] seconds to wait for a server to answer
 #   NGINX_BIN, HAPROXY_BIN, WRK_BIN [found on PATH / in /usr/sbin]
+#   MODE [http]      http, or https: wrk speaks TLS to the proxy (keep-alive), which terminates it
+#                    with the same throwaway certificate (ECDSA P-256, made with `openssl req` in
+#                    the temp dir) and the same TLS 1.2/1.3 ECDHE+AEAD ciphers; nginx and portico only
 #
 # Exit status: 0 all runs clean; 1 some run had non-2xx responses or socket
 # errors (listed at the end); 2 setup failure (message on stderr).
@@ -37,6 +40,7 @@ PATH="$PATH:/usr/sbin:/sbin"
 NGINX_BIN=${NGINX_BIN:-$(command -v nginx || true)}
 HAPROXY_BIN=${HAPROXY_BIN:-$(command -v haproxy || true)}
 WRK_BIN=${WRK_BIN:-$(command -v wrk || true)}
+MODE=${MODE:-http}
 
 log() { printf '[bench] %s\n' "$*" >&2; }
 die() { printf '[bench] ERROR: %s\n' "$*" >&2; exit 2; }
@@ -95,6 +99,14 @@ read -ra SIZE_LIST <<<"$SIZES"
 for p in "${PROXY_LIST[@]}"; do
   case $p in nginx | haproxy | portico | portico+[0-9]* | portico+resilient | portico+metrics | portico+observed | portico+observed100) ;; *) die "unknown proxy '$p' in PROXIES (nginx haproxy portico portico+N portico+resilient portico+metrics portico+observed portico+observed100)" ;; esac
 done
+case $MODE in
+  http) ;;
+  https)
+    command -v openssl >/dev/null || die "'openssl' not found (MODE=https makes a certificate)"
+    [[ " ${PROXY_LIST[*]} " != *" haproxy "* ]] || die "MODE=https compares nginx and portico; drop haproxy from PROXIES"
+    ;;
+  *) die "unknown MODE '$MODE' (http https)" ;;
+esac
 for s in "${SIZE_LIST[@]}"; do
   case $s in small | 16k) ;; *) die "unknown size '$s' in SIZES (small 16k)" ;; esac
 done
@@ -141,6 +153,40 @@ for i in "${!VARIANTS[@]}"; do
 done
 PORTICO_ADMIN_PORT=${PORTS[4]}
 
+# MODE=https: one certificate and one cipher list for every proxy.
+SCHEME=http
+TLS_CIPHERS="ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305"
+if [[ $MODE == https ]]; then
+  SCHEME=https
+  mkdir -p "$TMP/tls"
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj /CN=localhost \
+    -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" -keyout "$TMP/tls/key.pem" -out "$TMP/tls/cert.pem" \
+    2>"$TMP/tls/openssl.log" || die "openssl req failed: $(cat "$TMP/tls/openssl.log")"
+  chmod 755 "$TMP/tls" && chmod 644 "$TMP/tls/cert.pem" "$TMP/tls/key.pem"
+fi
+
+# MODE=https: turns a rendered proxy config's listener into a TLS one with the bench certificate.
+tlsify() {  # tlsify KIND FILE PORT
+  [[ $MODE == https ]] || return 0
+  case $1 in
+    nginx)
+      sed -i -e "s|listen 127.0.0.1:$3 backlog=4096;|listen 127.0.0.1:$3 ssl backlog=4096;\n        ssl_certificate $TMP/tls/cert.pem;\n        ssl_certificate_key $TMP/tls/key.pem;\n        ssl_protocols TLSv1.2 TLSv1.3;\n        ssl_ciphers $TLS_CIPHERS;\n        ssl_session_cache shared:SSL:10m;|" "$2"
+      grep -q "ssl_certificate " "$2" || die "could not enable TLS in $2"
+      ;;
+    portico)
+      sed -i -e "s|\"127.0.0.1:$3\"|\"127.0.0.1:$3 ssl\"|" "$2"
+      python3 - "$2" "$TMP/tls/cert.pem" "$TMP/tls/key.pem" <<'PY'
+import json, sys
+conf, cert, key = sys.argv[1:]
+with open(conf, "a") as f:
+    f.write("certificates:\n  - cert: %s\n    key: %s\n    snis: [\"*\"]\n"
+            % (json.dumps(open(cert).read()), json.dumps(open(key).read())))
+PY
+      grep -q " ssl\"" "$2" || die "could not enable TLS in $2"
+      ;;
+  esac
+}
+
 render() {  # render TEMPLATE OUTPUT PROXY_PORT
   sed -e "s|@TMP@|$TMP|g" -e "s|@ORIGIN_PORT@|$ORIGIN_PORT|g" -e "s|@PROXY_PORT@|$3|g" \
     -e "s|@ADMIN_PORT@|$PORTICO_ADMIN_PORT|g" -e "s|@VARIANT@|${PORTICO_VARIANT:-}|g" \
@@ -163,7 +209,7 @@ wait_ready() {
       for f in "$@"; do show_log "$f"; done
       die "$name (pid $pid) exited during startup"
     fi
-    code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 1 "$url" 2>/dev/null) || true
+    code=$(curl -sk -o /dev/null -w '%{http_code}' --max-time 1 "$url" 2>/dev/null) || true
     [[ $code == 200 ]] && return 0
     if ((SECONDS >= deadline)); then
       for f in "$@"; do show_log "$f"; done
@@ -176,9 +222,9 @@ wait_ready() {
 # check_bodies NAME BASE_URL: both paths return 200 with the expected body.
 check_bodies() {
   local name=$1 base=$2 got
-  got=$(curl -s --max-time 5 "$base/small") || die "$name: GET /small failed"
+  got=$(curl -sk --max-time 5 "$base/small") || die "$name: GET /small failed"
   [[ $got == "hello, world" ]] || die "$name: GET /small returned unexpected body '${got:0:60}'"
-  got=$(curl -s -o /dev/null --max-time 5 -w '%{http_code} %{size_download}' "$base/16k") || true
+  got=$(curl -sk -o /dev/null --max-time 5 -w '%{http_code} %{size_download}' "$base/16k") || true
   [[ $got == "200 16384" ]] || die "$name: GET /16k returned '$got' (want '200 16384')"
 }
 
@@ -213,6 +259,7 @@ start_proxy() {
   case $name in
     nginx)
       render nginx_proxy.conf.tmpl "$dir/nginx.conf" "$port"
+      tlsify nginx "$dir/nginx.conf" "$port"
       taskset -c "$PROXY_CPU" "$NGINX_BIN" -p "$dir/" -c "$dir/nginx.conf" -e "$dir/error.log" \
         >"$dir/stdout.log" 2>&1 &
       pid=$!
@@ -244,14 +291,15 @@ start_proxy() {
         # benchmark requests do not match: what a large route table costs per request.
         python3 "$BENCH_DIR/gen_routes.py" "${name#portico+}" --body >>"$dir/portico.yaml"
       fi
+      tlsify portico "$dir/portico.yaml" "$port"
       taskset -c "$PROXY_CPU" "$PORTICO_BIN" run -c "$dir/portico.yaml" --workers 1 \
         >"$dir/stdout.log" 2>"$dir/stderr.log" &
       pid=$!
       ;;
   esac
   STARTED_PIDS+=("$pid")
-  wait_ready "$name" "$pid" "http://127.0.0.1:$port/small" "$dir"/*.log
-  check_bodies "$name" "http://127.0.0.1:$port"
+  wait_ready "$name" "$pid" "$SCHEME://127.0.0.1:$port/small" "$dir"/*.log
+  check_bodies "$name" "$SCHEME://127.0.0.1:$port"
   case $name in
     nginx) MEASURE_PIDS[$name]=$(worker_pids "$pid" | xargs) ;;   # the worker, not the master
     haproxy) MEASURE_PIDS[$name]=$pid ;;                           # -db: no master
@@ -291,7 +339,7 @@ run_wrk() {  # run_wrk OUTFILE SECONDS URL [extra wrk args]: wrk in background, 
   echo "date: $(date -Is)"
   echo "host: $(uname -srm), $(nproc) cpus, load: $(cut -d' ' -f1-3 /proc/loadavg)"
   echo "settings: DURATION=$DURATION WARMUP=$WARMUP ROUNDS=$ROUNDS CONNECTIONS=$CONNECTIONS" \
-    "THREADS=$THREADS PROXIES='$PROXIES' SIZES='$SIZES' PROXY_CPU=$PROXY_CPU LOAD_CPU=$LOAD_CPU"
+    "THREADS=$THREADS PROXIES='$PROXIES' SIZES='$SIZES' PROXY_CPU=$PROXY_CPU LOAD_CPU=$LOAD_CPU MODE=$MODE"
   echo "nginx: $("$NGINX_BIN" -v 2>&1)"
   [[ -x $HAPROXY_BIN ]] && echo "haproxy: $("$HAPROXY_BIN" -v 2>&1 | head -n1)"
   echo "wrk: $("$WRK_BIN" -v 2>&1 | head -n1)"
@@ -313,7 +361,7 @@ for ((round = 1; round <= ROUNDS; round++)); do
   for size in "${SIZE_LIST[@]}"; do
     for ((i = 0; i < n; i++)); do
       proxy=${PROXY_LIST[((i + round - 1) % n)]}  # rotate the order each round
-      url="http://127.0.0.1:${PROXY_PORT[$proxy]}/$size"
+      url="$SCHEME://127.0.0.1:${PROXY_PORT[$proxy]}/$size"
       run_no=$((run_no + 1))
       tag="round${round}-${size}-${proxy}"
       if ((WARMUP > 0)); then run_wrk "$OUT/wrk/$tag.warmup.txt" "$WARMUP" "$url"; fi

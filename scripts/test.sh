@@ -14,8 +14,11 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -su
   -keyout "$pki/ca.key" -out "$pki/ca.pem" 2>/dev/null
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj /CN=example-client \
   -keyout "$pki/client.key" -out "$pki/client.pem" 2>/dev/null
-export PORTICO_UPSTREAM_CA="$(cat "$pki/ca.pem")"
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj /CN=localhost \
+  -addext "subjectAltName=DNS:localhost" -keyout "$pki/server.key" -out "$pki/server.pem" 2>/dev/null
+export PORTICO_UPSTREAM_CA="$(cat "$pki/ca.pem")" PORTICO_CLIENT_CA="$(cat "$pki/ca.pem")"
 export PORTICO_CLIENT_CERT="$(cat "$pki/client.pem")" PORTICO_CLIENT_KEY="$(cat "$pki/client.key")"
+export PORTICO_TLS_CERT="$(cat "$pki/server.pem")" PORTICO_TLS_KEY="$(cat "$pki/server.key")"
 for f in examples/*.yaml; do
   build/portico check -c "$f"
 done

@@ -214,26 +214,94 @@ void KongSchema::read_certificates(const ConfigNode& list, const std::string& pa
         } else if (!core::read_string(item, item_path, errors_, name)) {
           continue;
         }
-        for (char& ch : name) ch = static_cast<char>(ch >= 'A' && ch <= 'Z' ? ch + 32 : ch);
-        std::string host = name;
-        if (std::string e = check_route_host(host); !e.empty() || name.find(':') != std::string::npos) {
-          errors_.add(*at, item_path, fmt::format("sni \"{}\" is not a valid server name", name));
-          continue;
-        }
-        auto [it, inserted] = certificate_snis_.emplace(name, at->mark());
-        if (!inserted) {
-          errors_.add(*at, item_path,
-                      fmt::format("duplicate sni \"{}\" (first defined at line {})", name, it->second.line));
-          continue;
-        }
-        c.snis.push_back(std::move(name));
+        if (add_sni(c, std::move(name), *at, item_path)) continue;
       }
+    }
+    if (const ConfigNode* verify = r.map("client_certificate")) {
+      // Portico: mutual TLS for connections served with this certificate.
+      ObjectReader m(*verify, r.path_of("client_certificate"), errors_);
+      c.verify_clients = true;
+      m.get("required", c.client_certificate_required);
+      m.require("ca_certificates");
+      if (const ConfigNode* list = m.sequence("ca_certificates")) {
+        const std::string list_path = m.path_of("ca_certificates");
+        if (list->empty()) m.error("ca_certificates", "ca_certificates must name at least one ca_certificate id");
+        for (size_t j = 0; j < list->size(); ++j) {
+          std::string id;
+          if (!core::read_string((*list)[j], path_index(list_path, j), errors_, id)) continue;
+          CertRef ref{true, -1, -1, std::move(id), &(*list)[j], path_index(list_path, j)};
+          ref.certificate = static_cast<int>(config_.certificates.size());
+          cert_refs_.push_back(std::move(ref));
+        }
+      }
+      m.finish();
     }
     read_common(r, c.id, c.tags);
     register_entity(certificates_, c.id, "", static_cast<int>(config_.certificates.size()), r);
     c.yaml_path = r.path();
     r.finish();
     config_.certificates.push_back(std::move(c));
+  }
+}
+
+// One server name of a certificate (from its `snis` or a top-level `snis` entity); false with
+// the error recorded when the name is invalid or taken.
+bool KongSchema::add_sni(Certificate& c, std::string name, const ConfigNode& at, const std::string& path) {
+  for (char& ch : name) ch = static_cast<char>(ch >= 'A' && ch <= 'Z' ? ch + 32 : ch);
+  std::string host = name;
+  if (name != "*" && (!check_route_host(host).empty() || name.find(':') != std::string::npos)) {
+    errors_.add(at, path, fmt::format("sni \"{}\" is not a valid server name", name));
+    return false;
+  }
+  auto [it, inserted] = certificate_snis_.emplace(name, at.mark());
+  if (!inserted) {
+    errors_.add(at, path, fmt::format("duplicate sni \"{}\" (first defined at line {})", name, it->second.line));
+    return false;
+  }
+  c.snis.push_back(std::move(name));
+  return true;
+}
+
+// Kong's top-level `snis` entities: `name` and the `certificate` (an id, or a map with `id`) it
+// selects. Read after `certificates`.
+void KongSchema::read_snis(const ConfigNode& list, const std::string& path) {
+  for (size_t i = 0; i < list.size(); ++i) {
+    ObjectReader r(list[i], path_index(path, i), errors_);
+    if (!r.valid()) continue;
+    r.require("name");
+    r.require("certificate");
+    std::string name;
+    const bool has_name = r.get("name", name);
+    std::string id;
+    const ConfigNode* at = nullptr;
+    std::string at_path = r.path_of("certificate");
+    if (const ConfigNode* value = r.child("certificate")) {
+      at = value;
+      if (value->is_map()) {
+        ObjectReader m(*value, at_path, errors_);
+        m.require("id");
+        if (m.get("id", id)) {
+          at = value->find("id");
+          at_path = m.path_of("id");
+        }
+        m.finish();
+      } else {
+        core::read_string(*value, at_path, errors_, id);
+      }
+    }
+    std::string sni_id;
+    std::vector<std::string> tags;
+    read_common(r, sni_id, tags);
+    r.finish();
+    if (!has_name || id.empty() || at == nullptr) continue;
+    auto it = certificates_.by_id.find(id);
+    if (it == certificates_.by_id.end()) {
+      errors_.add(*at, at_path, fmt::format("no certificate has id \"{}\"{}", id,
+                                            certificates_.by_id.empty() ? "; declare it in the top-level 'certificates' list" : ""));
+      continue;
+    }
+    add_sni(config_.certificates[static_cast<size_t>(it->second.first)], std::move(name), *list[i].find("name"),
+            r.path_of("name"));
   }
 }
 
@@ -289,7 +357,9 @@ void KongSchema::resolve_certificate_refs() {
       continue;
     }
     const int found = it->second.first;
-    if (ref.service >= 0) {
+    if (ref.certificate >= 0) {
+      config_.certificates[static_cast<size_t>(ref.certificate)].client_ca_certificates.push_back(found);
+    } else if (ref.service >= 0) {
       Service& s = config_.services[static_cast<size_t>(ref.service)];
       if (ref.ca) {
         s.ca_certificates.push_back(found);
@@ -299,6 +369,23 @@ void KongSchema::resolve_certificate_refs() {
     } else if (ref.upstream >= 0) {
       config_.upstreams[static_cast<size_t>(ref.upstream)].client_certificate = found;
     }
+  }
+  // The default certificate of TLS listeners: SNI "*", else the first certificate without SNIs
+  // that is not some service's or upstream's client certificate (that one is for upstreams).
+  std::vector<bool> presented(config_.certificates.size(), false);
+  for (const Service& s : config_.services) {
+    if (s.client_certificate >= 0) presented[static_cast<size_t>(s.client_certificate)] = true;
+  }
+  for (const Upstream& u : config_.upstreams) {
+    if (u.client_certificate >= 0) presented[static_cast<size_t>(u.client_certificate)] = true;
+  }
+  config_.default_certificate = -1;
+  for (size_t i = 0; i < config_.certificates.size(); ++i) {
+    const auto& snis = config_.certificates[i].snis;
+    if (std::find(snis.begin(), snis.end(), "*") != snis.end()) config_.default_certificate = static_cast<int>(i);
+  }
+  for (size_t i = 0; i < config_.certificates.size() && config_.default_certificate < 0; ++i) {
+    if (config_.certificates[i].snis.empty() && !presented[i]) config_.default_certificate = static_cast<int>(i);
   }
 }
 

@@ -24,16 +24,12 @@ constexpr int32_t kMaxTimeoutMs = 2147483646;  // Kong: 1..2^31-2 ms
 // Kong top-level keys Portico understands but does not implement yet: a clear error beats
 // "unknown field" for a file that Kong itself would load.
 constexpr std::array kNotSupportedYet = {
-    "snis",
     "consumer_groups",
     "vaults",
-    "keyauth_credentials",
-    "basicauth_credentials",
     "jwt_secrets",
     "hmacauth_credentials",
     "oauth2_credentials",
     "mtls_auth_credentials",
-    "acls",
     "key_sets",
     "keys",
     "filter_chains",
@@ -42,11 +38,8 @@ constexpr std::array kNotSupportedYet = {
     "_plugin_configs",
 };
 constexpr std::array kRouteFieldsNotYet = {"sources", "destinations", "expression", "priority"};
-constexpr std::array kConsumerFieldsNotYet = {"acls",
-                                              "basicauth_credentials",
-                                              "hmacauth_credentials",
+constexpr std::array kConsumerFieldsNotYet = {"hmacauth_credentials",
                                               "jwt_secrets",
-                                              "keyauth_credentials",
                                               "mtls_auth_credentials",
                                               "oauth2_credentials",
                                               "groups"};
@@ -324,16 +317,38 @@ void KongSchema::read(const ConfigNode& root) {
     read_routes(*list, "routes", -1);
   }
   if (const ConfigNode* list = r.sequence("consumers")) read_consumers(*list, "consumers");
+  // After the consumers, so that their `consumer` references resolve at once.
+  if (const ConfigNode* list = r.sequence("keyauth_credentials")) {
+    read_credentials(*list, "keyauth_credentials", CredentialType::kKeyAuth, -1);
+  }
+  if (const ConfigNode* list = r.sequence("basicauth_credentials")) {
+    read_credentials(*list, "basicauth_credentials", CredentialType::kBasicAuth, -1);
+  }
+  if (const ConfigNode* list = r.sequence("acls")) read_credentials(*list, "acls", CredentialType::kAcl, -1);
   if (const ConfigNode* list = r.sequence("ca_certificates")) read_ca_certificates(*list, "ca_certificates");
   if (const ConfigNode* list = r.sequence("certificates")) read_certificates(*list, "certificates");
+  if (const ConfigNode* list = r.sequence("snis")) read_snis(*list, "snis");
   if (const ConfigNode* list = r.sequence("upstreams")) read_upstreams(*list, "upstreams");
   if (const ConfigNode* list = r.sequence("plugins")) read_plugins(*list, "plugins", std::nullopt);
-  if (const ConfigNode* portico = r.child("portico")) {
-    read_process_settings(*portico, "portico", errors_, config_.portico);
-  }
+  const ConfigNode* portico = r.child("portico");
+  if (portico) read_process_settings(*portico, "portico", errors_, config_.portico);
   r.finish();
   resolve_references();
   resolve_certificate_refs();
+  // Kong listens on 8443 with TLS by default; Portico does when there is a certificate to serve
+  // (one with SNIs, or a default one) and the file does not choose its listeners.
+  const bool listen_given = portico && portico->is_map() && portico->find("listen") != nullptr;
+  bool serves = config_.default_certificate >= 0;
+  for (const Certificate& c : config_.certificates) serves = serves || !c.snis.empty();
+  if (!listen_given && serves) config_.portico.listen.push_back(Listen{"0.0.0.0", 8443, true});
+  for (size_t i = 0; listen_given && !serves && i < config_.portico.listen.size(); ++i) {
+    if (!config_.portico.listen[i].ssl) continue;
+    const ConfigNode& list = *portico->find("listen");
+    errors_.add(list.is_sequence() && i < list.size() ? list[i] : list, core::path_index("portico.listen", i),
+                "a TLS listener needs a certificate to serve: a certificate with snis, or one without "
+                "(the default certificate; see certificates)");
+    break;
+  }
   check_plugin_uniqueness();
 }
 
@@ -625,6 +640,14 @@ void KongSchema::read_consumer(const ConfigNode& node, std::string path) {
 
   if (const ConfigNode* plugins = r.sequence("plugins")) {
     read_plugins(*plugins, r.path_of("plugins"), Parent{EntityType::kConsumer, index});
+  }
+  static constexpr std::array<std::pair<std::string_view, CredentialType>, 3> kCredentials = {{
+      {"keyauth_credentials", CredentialType::kKeyAuth},
+      {"basicauth_credentials", CredentialType::kBasicAuth},
+      {"acls", CredentialType::kAcl},
+  }};
+  for (const auto& [key, type] : kCredentials) {
+    if (const ConfigNode* list = r.sequence(key)) read_credentials(*list, r.path_of(key), type, index);
   }
   r.finish();
 }

@@ -83,7 +83,18 @@ class KongSchema {
   void read_ca_certificates(const core::ConfigNode& list, const std::string& path);
   void read_certificates(const core::ConfigNode& list, const std::string& path);
   void read_certificate_refs(core::ObjectReader& r, int service, int upstream);
+  void read_snis(const core::ConfigNode& list, const std::string& path);
+  bool add_sni(Certificate& c, std::string name, const core::ConfigNode& at, const std::string& path);
   void resolve_certificate_refs();
+  // kong_credentials.cc: Kong `keyauth_credentials`, `basicauth_credentials` and `acls`, nested
+  // under the consumer of index `consumer`, or top-level (consumer -1: they name theirs in a
+  // `consumer` field, resolved against the consumers read before them).
+  enum class CredentialType { kKeyAuth, kBasicAuth, kAcl };
+  void read_credentials(const core::ConfigNode& list, const std::string& path, CredentialType type,
+                        int consumer);
+  void read_credential(const core::ConfigNode& node, std::string path, CredentialType type,
+                       int consumer);
+  int read_credential_consumer(core::ObjectReader& r);
   // kong_circuit_breakers.cc: the `circuit_breakers` map of an upstream or a service, if any.
   void read_circuit_breakers(core::ObjectReader& r, std::optional<CircuitBreakers>& out);
 
@@ -120,10 +131,17 @@ class KongSchema {
     std::string value;
     const core::ConfigNode* at;
     std::string path;
+    int certificate = -1;  // a certificate's client_certificate.ca_certificates (then `ca`)
   };
   std::vector<CertRef> cert_refs_;
   std::unordered_map<std::string, core::Mark> certificate_snis_;
   std::unordered_map<std::string, std::pair<int, core::Mark>> consumer_custom_ids_;
+  // Credentials: keys and basic-auth usernames are unique across consumers, ids per entity type,
+  // groups per consumer ("<consumer>\x1f<group>").
+  std::unordered_map<std::string, std::pair<int, core::Mark>> credential_keys_;
+  std::unordered_map<std::string, std::pair<int, core::Mark>> basicauth_usernames_;
+  std::unordered_map<std::string, std::pair<int, core::Mark>> credential_ids_[3];
+  std::unordered_map<std::string, std::pair<int, core::Mark>> acl_groups_;
   std::unordered_map<std::string, std::pair<int, core::Mark>> plugin_ids_;
   std::unordered_map<std::string, std::pair<int, core::Mark>> plugin_instance_names_;
   std::vector<PendingRef> refs_;

@@ -69,14 +69,19 @@ struct CaCertificate {
 
 // Kong `certificates`: a certificate and its key (PEM, checked at load), optionally a second
 // pair of another key type (`cert_alt`, `key_alt`). Services and upstreams use one as the client
-// certificate towards upstreams; `snis` are kept for a downstream TLS listener.
+// certificate towards upstreams; TLS listeners serve it for its `snis` (and the top-level `snis`
+// entities naming it), or as the default certificate.
 struct Certificate {
   std::string id;
   std::string cert;
   std::string key;
   std::string cert_alt;
   std::string key_alt;
-  std::vector<std::string> snis;  // lower-cased server names
+  std::vector<std::string> snis;  // lower-cased server names; "*" = the default certificate
+  // Portico: `client_certificate` — mutual TLS on connections served with this certificate.
+  bool verify_clients = false;                // the block is present
+  bool client_certificate_required = true;    // no certificate: handshake failure
+  std::vector<int> client_ca_certificates;    // indices into Config::ca_certificates
   std::vector<std::string> tags;
   core::Mark mark;
   std::string yaml_path;
@@ -138,6 +143,40 @@ struct Consumer {
   std::string id;
   std::string username;
   std::string custom_id;
+  std::vector<std::string> tags;
+  core::Mark mark;
+  std::string yaml_path;
+};
+
+// Kong `keyauth_credentials`: an API key of a consumer (nested under it or top-level with
+// `consumer:`). The key is required here: Kong generates one when absent, Portico cannot persist it.
+struct KeyAuthCredential {
+  std::string id;
+  std::string key;
+  int consumer = -1;  // index into Config::consumers
+  std::vector<std::string> tags;
+  core::Mark mark;
+  std::string yaml_path;
+};
+
+// Kong `basicauth_credentials`. The password is read from the file and only its salted
+// HMAC-SHA-256 (filter/consumer_directory.h) is kept.
+struct BasicAuthCredential {
+  std::string id;
+  std::string username;
+  std::string salt;           // random bytes, per credential
+  std::string password_hash;  // HMAC-SHA-256(salt, password)
+  int consumer = -1;
+  std::vector<std::string> tags;
+  core::Mark mark;
+  std::string yaml_path;
+};
+
+// Kong `acls`: a consumer's membership of a group, read by the `acl` plugin.
+struct AclGroup {
+  std::string id;
+  std::string group;
+  int consumer = -1;
   std::vector<std::string> tags;
   core::Mark mark;
   std::string yaml_path;
@@ -234,6 +273,7 @@ struct Upstream {
 struct Listen {
   std::string host;   // an IP address (IPv6 without brackets)
   uint16_t port = 0;  // 0 = ephemeral
+  bool ssl = false;   // Kong's `ssl` flag: TLS with the config's certificates
 
   bool operator==(const Listen&) const = default;
 };
@@ -287,9 +327,16 @@ struct Config {
   std::vector<Route> routes;
   std::vector<Consumer> consumers;
   std::vector<PluginInstance> plugins;
+  std::vector<KeyAuthCredential> keyauth_credentials;
+  std::vector<BasicAuthCredential> basicauth_credentials;
+  std::vector<AclGroup> acls;
   std::vector<Upstream> upstreams;
   std::vector<CaCertificate> ca_certificates;
   std::vector<Certificate> certificates;
+  // The certificate a TLS listener serves when no SNI matches (-1 = none: unrecognized_name):
+  // the one with SNI "*", else the first without SNIs that no service or upstream presents as
+  // its client certificate.
+  int default_certificate = -1;
   ProcessSettings portico;
   // First 16 hex chars of SHA-256 over the source bytes (and the values of substituted
   // environment variables, if any): the config version the admin API reports.

@@ -58,7 +58,7 @@ void read_dns(const ConfigNode& node, const std::string& path, core::ConfigError
       std::string text = resolvers[i];
       if (is_ipv4(text)) text += ":53";
       if (is_ipv6(text)) text = "[" + text + "]:53";
-      if (std::string e = parse_listen(text, l); !e.empty() || l.port == 0) {
+      if (std::string e = parse_listen(text, l); !e.empty() || l.port == 0 || l.ssl) {
         errors.add(list[i], core::path_index(r.path_of("resolvers"), i),
                    fmt::format("resolver \"{}\" must be an IP address, optionally with :port "
                                "(e.g. \"10.0.0.2\" or \"[fd00::2]:5353\")",
@@ -102,7 +102,7 @@ void read_process_settings(const ConfigNode& node, const std::string& path,
         continue;
       }
       for (const Listen& earlier : parsed) {
-        if (earlier == l && l.port != 0) {
+        if (earlier.host == l.host && earlier.port == l.port && l.port != 0) {
           errors.add(list[i], item_path,
                      fmt::format("listen address \"{}\" is given twice", listen[i]));
           ok = false;
@@ -124,6 +124,9 @@ void read_process_settings(const ConfigNode& node, const std::string& path,
       out.admin_listen.reset();
     } else if (std::string e = parse_listen(admin, l); !e.empty()) {
       r.error("admin_listen", e + " (or `off` to disable the admin API)");
+    } else if (l.ssl) {
+      r.error("admin_listen", fmt::format("admin_listen \"{}\": the admin API does not serve TLS; "
+                                          "keep it on a loopback address", admin));
     } else {
       out.admin_listen = l;
     }

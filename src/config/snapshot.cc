@@ -6,6 +6,7 @@
 
 #include "core/object_reader.h"
 #include "http/header_map.h"
+#include "session/tls_server.h"
 
 namespace portico::config {
 namespace {
@@ -85,7 +86,61 @@ void configure_upstream(const Upstream& u, upstream::Cluster& c) {
   for (const auto& t : u.targets) c.targets.push_back({t.host, t.port, t.weight});
 }
 
+// The lookup tables of consumers and credentials the authentication plugins read.
+std::shared_ptr<const filter::ConsumerDirectory> build_consumer_directory(const Config& config) {
+  auto dir = std::make_shared<filter::ConsumerDirectory>();
+  dir->consumers.reserve(config.consumers.size());
+  for (const Consumer& c : config.consumers) {
+    dir->consumers.push_back({c.id, c.username, c.custom_id, {}, {}});
+  }
+  for (const KeyAuthCredential& k : config.keyauth_credentials) {
+    if (k.consumer >= 0) dir->add_key(k.key, {k.consumer, k.id});
+  }
+  for (const BasicAuthCredential& b : config.basicauth_credentials) {
+    if (b.consumer >= 0) dir->add_basic({b.consumer, b.id, b.username, b.salt, b.password_hash});
+  }
+  for (const AclGroup& a : config.acls) {
+    if (a.consumer < 0) continue;
+    filter::ConsumerEntry& c = dir->consumers[static_cast<size_t>(a.consumer)];
+    c.groups.push_back(a.group);
+    if (!c.groups_header.empty()) c.groups_header += ", ";
+    c.groups_header += a.group;
+  }
+  dir->index_consumers();
+  return dir;
+}
+
 }  // namespace
+
+// The certificates TLS listeners serve (session/tls_server.h): one context per certificate that
+// has SNIs or is the default; none when no certificate is served.
+static void compile_tls_listener(const Config& config, Snapshot& snap, core::ConfigErrors& errors) {
+  session::TlsServerSettings settings;
+  for (size_t i = 0; i < config.certificates.size(); ++i) {
+    const Certificate& c = config.certificates[i];
+    const bool is_default = static_cast<int>(i) == config.default_certificate;
+    if (c.snis.empty() && !is_default) continue;
+    const int index = static_cast<int>(settings.certificates.size());
+    session::TlsServerOptions o;
+    o.cert_pem = c.cert;
+    o.key_pem = c.key;
+    o.cert_alt_pem = c.cert_alt;
+    o.key_alt_pem = c.key_alt;
+    if (c.verify_clients) {
+      for (int ca : c.client_ca_certificates) o.client_ca_pems.push_back(config.ca_certificates[static_cast<size_t>(ca)].cert);
+      o.require_client_cert = c.client_certificate_required;
+    }
+    settings.certificates.push_back(std::move(o));
+    for (const std::string& name : c.snis) {
+      if (name != "*") settings.names.emplace(name, index);
+    }
+    if (is_default) settings.default_certificate = index;
+  }
+  if (settings.certificates.empty()) return;
+  std::string error;
+  snap.tls = session::shared_server_set(settings, error);
+  if (!snap.tls) errors.add(core::ConfigError{config.file, core::Mark{}, "certificates", "cannot set up the TLS listener: " + error});
+}
 
 CompileResult compile(std::shared_ptr<const Config> config, const filter::Registry& registry) {
   CompileResult result;
@@ -192,6 +247,19 @@ CompileResult compile(std::shared_ptr<const Config> config, const filter::Regist
     }
     upstream::build_endpoints(*c, nullptr);  // IP literals now; names when the resolver answers
     snap->clusters.push_back(std::move(c));
+  }
+
+  snap->consumers = build_consumer_directory(*config);
+  // An authentication plugin's `anonymous` must name an existing consumer (by id or username):
+  // checked here, where the consumers are known, rather than answering 500 at request time.
+  for (const PluginInstance& p : config->plugins) {
+    const core::ConfigNode* anon = p.config && p.config->is_map() ? p.config->find("anonymous") : nullptr;
+    if (!anon || !anon->is_scalar() || anon->is_null() || anon->scalar().empty()) continue;
+    if (snap->consumers->find_consumer(anon->scalar()) < 0) {
+      result.errors.add(*anon, p.yaml_path + ".config.anonymous",
+                        "anonymous consumer \"" + anon->scalar() +
+                            "\" not found: no consumer has that id or username");
+    }
   }
 
   // One Filter per plugin entry, shared by every route it applies to.
@@ -347,6 +415,7 @@ CompileResult compile(std::shared_ptr<const Config> config, const filter::Regist
     routes.push_back(std::move(route));
   }
   snap->routes = std::make_shared<const router::RouteTable>(std::move(routes));
+  compile_tls_listener(*config, *snap, result.errors);
 
   if (!result.errors.empty()) return result;
   result.snapshot = std::move(snap);

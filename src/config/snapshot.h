@@ -17,8 +17,10 @@
 #include "config/loader.h"
 #include "config/model.h"
 #include "core/config_error.h"
+#include "filter/consumer_directory.h"
 #include "filter/registry.h"
 #include "router/route_table.h"
+#include "session/tls_server.h"
 #include "upstream/cluster.h"
 
 namespace portico::config {
@@ -40,6 +42,12 @@ struct Snapshot {
   std::string version;
   uint64_t endpoints_generation = 0;  // +1 each time resolved addresses change the endpoints
   std::vector<std::vector<ConsumerPlugin>> consumer_plugins;  // by consumer index; may be shorter
+  // What TLS listeners serve (certificates by SNI, mutual TLS); null when no certificate is
+  // served. A connection takes the set of the snapshot current when it is accepted.
+  std::shared_ptr<const session::TlsServerSet> tls;
+  // Consumers with their credentials and ACL groups (key → credential, basic-auth username →
+  // salted hash, consumer → groups), for the authentication plugins; never null once compiled.
+  std::shared_ptr<const filter::ConsumerDirectory> consumers;
 
   // True when some plugin instance is scoped to `consumer`.
   bool has_consumer_plugins(int consumer) const;

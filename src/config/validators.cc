@@ -328,12 +328,25 @@ std::string parse_service_url(std::string_view url, ServiceUrl& out) {
   return {};
 }
 
-std::string parse_listen(std::string_view text, Listen& out) {
-  if (text.find(' ') != std::string_view::npos) {
-    return fmt::format(
-        "listen address \"{}\": options after the address (ssl, http2, "
-        "reuseport, ...) are not supported yet",
-        text);
+std::string parse_listen(std::string_view full, Listen& out) {
+  // Kong's form: the address, then flags separated by spaces; Portico knows `ssl`.
+  std::string_view text = full.substr(0, full.find(' '));
+  out.ssl = false;
+  for (size_t at = text.size(); at < full.size();) {
+    size_t start = full.find_first_not_of(' ', at);
+    if (start == std::string_view::npos) break;
+    size_t end = full.find(' ', start);
+    std::string_view flag = full.substr(start, end == std::string_view::npos ? std::string_view::npos : end - start);
+    at = end == std::string_view::npos ? full.size() : end;
+    if (flag == "ssl") {
+      if (out.ssl) return fmt::format("listen address \"{}\": `ssl` is given twice", full);
+      out.ssl = true;
+    } else {
+      return fmt::format(
+          "listen address \"{}\": option \"{}\" is not supported (supported: ssl; http2, "
+          "reuseport, proxy_protocol and the others are not yet)",
+          full, flag);
+    }
   }
   auto usage = [&] {
     return fmt::format("listen address \"{}\" must be IP:port, e.g. 0.0.0.0:8000 or [::1]:8000",

@@ -50,7 +50,8 @@ std::string parse_service_url(std::string_view url, ServiceUrl& out);
 bool is_ipv4(std::string_view text);
 bool is_ipv6(std::string_view text);
 
-// "IPv4:port" or "[IPv6]:port"; port 0..65535 (0 = ephemeral).
+// "IPv4:port" or "[IPv6]:port"; port 0..65535 (0 = ephemeral); then optional flags separated by
+// spaces (Kong's form): `ssl` sets Listen::ssl, any other flag is an error.
 std::string parse_listen(std::string_view text, Listen& out);
 
 }  // namespace portico::config

@@ -18,6 +18,8 @@
 
 namespace portico::filter {
 
+class ConsumerDirectory;
+
 struct Timings {
   core::MonoTime start{};            // head fully read
   core::MonoTime upstream_start{};   // filters done, upstream selection begins
@@ -69,6 +71,14 @@ class Exchange {
   // Index of the consumer in the snapshot's config (-1 = anonymous). An authentication filter
   // sets it with consumer_id; the proxy then switches to the chain with that consumer's plugins.
   int consumer_index = -1;
+  // The consumers and credentials of the snapshot this request runs with (set by the proxy before
+  // any filter runs; null in hand-built exchanges without one). See filter/consumer_directory.h.
+  const ConsumerDirectory* consumers = nullptr;
+  // True when consumer_index is a plugin's `anonymous` consumer (no credential was presented).
+  bool anonymous_consumer = false;
+  // A per-request limit on the request body (bytes; 0 = none) that the proxy's body streaming
+  // honours on top of limits.max_body_bytes: set by request-size-limiting.
+  uint64_t max_body_bytes = 0;
   std::string upstream_address;   // "ip:port" of the last attempt, for logs
   uint32_t upstream_attempts = 0; // attempts on an upstream target (1 + retries), for logs
   uint16_t status_sent = 0;
@@ -93,6 +103,9 @@ class Exchange {
     route_name = service_name = {};
     consumer_id = credential_id = {};
     consumer_index = -1;
+    consumers = nullptr;
+    anonymous_consumer = false;
+    max_body_bytes = 0;
     uri_captures.clear();
     upstream_address.clear();
     upstream_attempts = 0;

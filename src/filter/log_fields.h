@@ -60,8 +60,11 @@ class LogFields {
     Var var = Var::kTime;
     std::string text;  // literal text, or the header name of a header variable
   };
+  enum class Kind : uint8_t { kNumber, kString, kTemplate };
   struct Field {
-    std::string key;  // already a JSON string literal with its quotes
+    std::string key;     // already a JSON string literal with its quotes
+    std::string prefix;  // `,"key":`, plus the opening quote for kString and kTemplate
+    Kind kind = Kind::kTemplate;
     std::vector<Piece> pieces;
   };
   std::vector<Field> fields_;

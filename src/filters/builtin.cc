@@ -2,7 +2,12 @@
 
 #include <string>
 
+#include "filters/acl/acl_filter.h"
+#include "filters/basic_auth/basic_auth_filter.h"
 #include "filters/correlation_id/correlation_id_filter.h"
+#include "filters/ip_restriction/ip_restriction_filter.h"
+#include "filters/key_auth/key_auth_filter.h"
+#include "filters/request_size_limiting/request_size_limiting_filter.h"
 #include "filters/fault_injection/fault_injection_filter.h"
 #include "filters/prometheus/prometheus_filter.h"
 #include "filters/file_log/file_log_filter.h"
@@ -30,6 +35,11 @@ void register_builtin_plugins(filter::Registry& registry) {
   add<FileLogFilter>(registry);
   add<OpenTelemetryFilter>(registry);
   add<CorrelationIdFilter>(registry);
+  add<KeyAuthFilter>(registry);
+  add<BasicAuthFilter>(registry);
+  add<AclFilter>(registry);
+  add<IpRestrictionFilter>(registry);
+  add<RequestSizeLimitingFilter>(registry);
 }
 
 }  // namespace portico::filters

@@ -5,6 +5,16 @@
 #include "codec/http1/token.h"
 
 namespace portico::filters {
+
+bool is_kong_header_name(std::string_view name) {
+  if (name.empty()) return false;
+  for (char c : name) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
+    if (!ok) return false;
+  }
+  return true;
+}
+
 namespace {
 
 using codec::http1::is_field_value;

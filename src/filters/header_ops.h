@@ -21,6 +21,11 @@
 
 namespace portico::filters {
 
+// Kong's typedefs.header_name: letters, digits, '-' and '_' — stricter than an HTTP token because
+// Kong also looks the same name up among query arguments and nginx variables.
+bool is_kong_header_name(std::string_view name);
+
+
 class HeaderOps {
  public:
   enum class Kind : uint8_t { kRemove, kRename, kReplace, kAdd, kAppend };

@@ -22,7 +22,8 @@ struct Request {
   uint8_t version_minor = 1;
   HeaderMap headers;        // end-to-end fields only once the core has stripped hop-by-hop ones
   std::string_view host;    // Host header value as sent (may include a port)
-  std::string_view scheme = "http";
+  std::string_view scheme = "http";  // "https" on a TLS listener
+  std::string_view sni;               // TLS: the server name the client sent (lower-case), or empty
   std::string_view client_ip;   // textual address of the peer
   uint16_t client_port = 0;
   uint16_t server_port = 0;     // the local port the request arrived on

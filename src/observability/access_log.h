@@ -14,6 +14,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "core/counter.h"
 
@@ -36,8 +37,10 @@ class AccessLog {
   AccessLog& operator=(const AccessLog&) = delete;
 
   const std::string& destination() const { return destination_; }
-  // Any thread. Returns false (and drops) when the queue is over its bound.
-  bool submit(std::string&& lines);
+  // Any thread. Returns false (and drops) when the queue is over its bound. `spare` receives an
+  // empty buffer with capacity that the writer is done with (or stays as it is): buffers go
+  // round instead of being allocated for every batch.
+  bool submit(std::string&& lines, std::string* spare = nullptr);
   // Blocks until everything submitted so far is written (shutdown, tests).
   void flush();
   // Any thread (SIGUSR1): a file destination is closed and opened again before the next write,
@@ -63,6 +66,7 @@ class AccessLog {
   std::condition_variable cv_;
   std::condition_variable drained_;
   std::deque<std::string> queue_;
+  std::vector<std::string> spares_;  // written buffers, emptied, capacity kept (a few)
   size_t queued_bytes_ = 0;
   bool writing_ = false;
   bool stop_ = false;

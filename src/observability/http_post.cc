@@ -5,6 +5,7 @@
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -185,8 +186,10 @@ bool HttpPoster::post(const HttpUrl& url, std::string_view content_type,
                       const std::vector<std::pair<std::string, std::string>>& headers,
                       std::string_view body, const HttpTimeouts& timeouts, int& status,
                       std::string& error) {
-  std::string request;
-  request.reserve(body.size() + 256);
+  // The head is rebuilt in a buffer kept across posts; the body is sent from the caller's buffer
+  // (gathered with the head in one sendmsg), never copied.
+  std::string& request = head_;
+  request.clear();
   request += "POST ";
   request += url.target;
   request += " HTTP/1.1\r\nHost: ";
@@ -194,7 +197,9 @@ bool HttpPoster::post(const HttpUrl& url, std::string_view content_type,
   request += "\r\nContent-Type: ";
   request += content_type;
   request += "\r\nContent-Length: ";
-  request += std::to_string(body.size());
+  char digits[20];
+  auto [digits_end, ec] = std::to_chars(digits, digits + sizeof digits, body.size());
+  request.append(digits, digits_end);
   request += "\r\nUser-Agent: portico\r\n";
   for (const auto& [name, value] : headers) {
     request += name;
@@ -203,16 +208,15 @@ bool HttpPoster::post(const HttpUrl& url, std::string_view content_type,
     request += "\r\n";
   }
   request += "\r\n";
-  request += body;
 
   bool reused = fd_ >= 0;
   if (!reused && !connect(url, timeouts.connect, error)) return false;
-  Outcome outcome = attempt(url, request, timeouts, reused, status, error);
+  Outcome outcome = attempt(url, request, body, timeouts, reused, status, error);
   if (outcome == Outcome::kStale) {
     // The kept-alive connection had been closed by the collector: one fresh connection.
     close();
     if (!connect(url, timeouts.connect, error)) return false;
-    outcome = attempt(url, request, timeouts, false, status, error);
+    outcome = attempt(url, request, body, timeouts, false, status, error);
   }
   if (outcome != Outcome::kOk) {
     close();
@@ -221,13 +225,25 @@ bool HttpPoster::post(const HttpUrl& url, std::string_view content_type,
   return true;
 }
 
-HttpPoster::Outcome HttpPoster::attempt(const HttpUrl& url, const std::string& request,
+HttpPoster::Outcome HttpPoster::attempt(const HttpUrl& url, std::string_view request_head, std::string_view body,
                                         const HttpTimeouts& timeouts, bool reused, int& status,
                                         std::string& error) {
   auto send_deadline = Clock::now() + timeouts.send;
   size_t sent = 0;
-  while (sent < request.size()) {
-    ssize_t n = ::send(fd_, request.data() + sent, request.size() - sent, MSG_NOSIGNAL);
+  const size_t total = request_head.size() + body.size();
+  while (sent < total) {
+    iovec iov[2];
+    int count = 0;
+    if (sent < request_head.size()) {
+      iov[count++] = {const_cast<char*>(request_head.data() + sent), request_head.size() - sent};
+      iov[count++] = {const_cast<char*>(body.data()), body.size()};
+    } else {
+      iov[count++] = {const_cast<char*>(body.data() + (sent - request_head.size())), total - sent};
+    }
+    msghdr msg{};
+    msg.msg_iov = iov;
+    msg.msg_iovlen = static_cast<size_t>(count);
+    ssize_t n = ::sendmsg(fd_, &msg, MSG_NOSIGNAL);
     if (n > 0) {
       sent += static_cast<size_t>(n);
       continue;

@@ -39,11 +39,13 @@ class HttpPoster {
 
  private:
   enum class Outcome { kOk, kFailed, kStale };
-  Outcome attempt(const HttpUrl& url, const std::string& request, const HttpTimeouts& timeouts,
-                  bool reused, int& status, std::string& error);
+  // Sends head then body (one gathered write where the socket takes it) and reads the response.
+  Outcome attempt(const HttpUrl& url, std::string_view request_head, std::string_view body,
+                  const HttpTimeouts& timeouts, bool reused, int& status, std::string& error);
   bool connect(const HttpUrl& url, std::chrono::milliseconds timeout, std::string& error);
 
   int fd_ = -1;
+  std::string head_;  // the request head, rebuilt per post in one buffer
 };
 
 }  // namespace portico::observability

@@ -113,8 +113,10 @@ struct SpanExporter::State {
   }
 
   void run();
+  // Exports the first batch_size spans of `batch`.
   void export_batch(std::vector<Span>& batch);
-  // Takes up to batch_span_count spans; returns how many.
+  // Takes up to batch_span_count spans into the first slots of `batch` (grown, never shrunk);
+  // returns how many (also kept in batch_size).
   size_t take(std::vector<Span>& batch);
 
   ExporterSettings settings;
@@ -124,6 +126,8 @@ struct SpanExporter::State {
   SpanQueue queue;
   ExporterCounters counters;
   HttpPoster poster;
+  size_t batch_size = 0;
+  std::string body;  // reused by every export: its capacity settles at the largest batch
 
   std::mutex mu;
   std::condition_variable cv;
@@ -135,24 +139,33 @@ struct SpanExporter::State {
 };
 
 size_t SpanExporter::State::take(std::vector<Span>& batch) {
-  batch.clear();
-  Span span;
-  while (batch.size() < settings.batch_span_count && queue.pop(span)) batch.push_back(std::move(span));
-  return batch.size();
+  // The batch's slots are reused: popping moves a span straight into one (its text buffer is
+  // stolen, never copied), so steady-state batches allocate nothing here.
+  size_t n = 0;
+  while (n < settings.batch_span_count) {
+    if (n == batch.size()) batch.emplace_back();
+    if (!queue.pop(batch[n])) break;
+    ++n;
+  }
+  batch_size = n;
+  return n;
 }
 
-void SpanExporter::State::export_batch(std::vector<Span>& batch) {
+void SpanExporter::State::export_batch(std::vector<Span>& all) {
+  std::span<const Span> batch(all.data(), batch_size);
   if (batch.empty()) return;
-  std::string body;
+  size_t body_size;
   if (settings.json) {
+    body.clear();
     encode_json(header, batch, body);
+    body_size = body.size();
   } else {
-    encode_protobuf(header, batch, body);
+    body_size = encode_protobuf_over(header, batch, body);
   }
   std::string error;
   int status = 0;
   bool ok = url_ok && poster.post(url, settings.json ? "application/json" : "application/x-protobuf",
-                                  settings.headers, body,
+                                  settings.headers, std::string_view(body.data(), body_size),
                                   {settings.connect_timeout, settings.send_timeout, settings.read_timeout},
                                   status, error);
   if (ok && status >= 200 && status < 300) {
@@ -177,7 +190,7 @@ void SpanExporter::State::export_batch(std::vector<Span>& batch) {
 
 void SpanExporter::State::run() {
   std::vector<Span> batch;
-  batch.reserve(settings.batch_span_count);
+  batch.reserve(std::min(settings.batch_span_count, settings.queue_capacity));
   auto next_flush = Clock::now() + settings.batch_flush_delay;
   while (!stopping.load(std::memory_order_acquire)) {
     {
@@ -195,7 +208,7 @@ void SpanExporter::State::run() {
     while (queue.size() >= settings.batch_span_count || flush_due) {
       if (take(batch) == 0) break;
       export_batch(batch);
-      if (batch.size() < settings.batch_span_count && !flush_due) break;
+      if (batch_size < settings.batch_span_count && !flush_due) break;
     }
     if (flush_due) {
       next_flush += settings.batch_flush_delay;

@@ -83,17 +83,16 @@ core::RequestIdGenerator& thread_generator() {
 }  // namespace
 
 bool is_zero(const TraceId& id) {
-  for (uint8_t b : id) {
-    if (b) return false;
-  }
-  return true;
+  uint64_t a, b;
+  std::memcpy(&a, id.data(), 8);
+  std::memcpy(&b, id.data() + 8, 8);
+  return (a | b) == 0;
 }
 
 bool is_zero(const SpanId& id) {
-  for (uint8_t b : id) {
-    if (b) return false;
-  }
-  return true;
+  uint64_t a;
+  std::memcpy(&a, id.data(), 8);
+  return a == 0;
 }
 
 std::optional<TraceParent> parse_traceparent(std::string_view value) {
@@ -112,19 +111,24 @@ std::optional<TraceParent> parse_traceparent(std::string_view value) {
   return tp;
 }
 
+// Two hex digits per byte from one table load: the traceparent is written on every request.
+constexpr std::array<char, 512> make_hex_pairs() {
+  std::array<char, 512> t{};
+  for (size_t i = 0; i < 256; ++i) {
+    t[2 * i] = kHex[i >> 4];
+    t[2 * i + 1] = kHex[i & 15];
+  }
+  return t;
+}
+constexpr std::array<char, 512> kHexPairs = make_hex_pairs();
+
 void format_traceparent(const TraceId& trace_id, const SpanId& parent_id, bool sampled, char* out) {
   out[0] = '0';
   out[1] = '0';
   out[2] = '-';
-  for (size_t i = 0; i < 16; ++i) {
-    out[3 + 2 * i] = kHex[trace_id[i] >> 4];
-    out[4 + 2 * i] = kHex[trace_id[i] & 15];
-  }
+  for (size_t i = 0; i < 16; ++i) std::memcpy(out + 3 + 2 * i, &kHexPairs[2 * size_t{trace_id[i]}], 2);
   out[35] = '-';
-  for (size_t i = 0; i < 8; ++i) {
-    out[36 + 2 * i] = kHex[parent_id[i] >> 4];
-    out[37 + 2 * i] = kHex[parent_id[i] & 15];
-  }
+  for (size_t i = 0; i < 8; ++i) std::memcpy(out + 36 + 2 * i, &kHexPairs[2 * size_t{parent_id[i]}], 2);
   out[52] = '-';
   out[53] = '0';
   out[54] = sampled ? '1' : '0';

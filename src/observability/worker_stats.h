@@ -4,9 +4,43 @@
 // the request path), read by the control thread, which sums the shards when the admin API asks.
 #pragma once
 
+#include <cstddef>
+#include <cstdint>
+
 #include "core/counter.h"
 
 namespace portico::observability {
+
+// Requests the authentication and access plugins refused, by plugin and reason; /status reports
+// them as counters.auth_rejected.<plugin>.<reason> (only the reasons a plugin can give).
+enum class AuthPlugin : uint8_t { kKeyAuth, kBasicAuth, kAcl, kIpRestriction, kRequestSizeLimiting };
+enum class AuthReason : uint8_t { kMissing, kInvalid, kNoConsumer, kForbidden, kTooLarge, kLengthRequired };
+inline constexpr size_t kAuthPlugins = 5;
+inline constexpr size_t kAuthReasons = 6;
+inline constexpr const char* kAuthPluginNames[kAuthPlugins] = {
+    "key-auth", "basic-auth", "acl", "ip-restriction", "request-size-limiting"};
+inline constexpr const char* kAuthReasonNames[kAuthReasons] = {
+    "missing", "invalid", "no_consumer", "forbidden", "too_large", "length_required"};
+inline constexpr bool kAuthReasonApplies[kAuthPlugins][kAuthReasons] = {
+    {true, true, false, false, false, false},   // key-auth
+    {true, true, false, false, false, false},   // basic-auth
+    {false, false, true, true, false, false},   // acl
+    {false, false, false, true, false, false},  // ip-restriction
+    {false, false, false, false, true, true},   // request-size-limiting
+};
+
+// Why a TLS listener's handshake failed (WorkerStats::tls_handshake_failures index).
+enum class TlsFailure : size_t {
+  kTimeout,            // not finished within client_header_timeout
+  kClosed,             // the client closed the connection before it finished
+  kUnrecognizedName,   // no certificate for the server name and no default certificate
+  kClientCertificate,  // mutual TLS: missing, untrusted, expired or otherwise invalid
+  kProtocol,           // anything else: versions, ciphers, ALPN, garbage
+  kNoCertificate,      // the configuration serves no certificate at all
+  kCount
+};
+inline constexpr const char* kTlsFailureNames[] = {"timeout",  "closed",   "unrecognized_name",
+                                                   "client_certificate", "protocol", "no_certificate"};
 
 struct WorkerStats {
   core::Counter connections_accepted;
@@ -33,11 +67,26 @@ struct WorkerStats {
   core::Counter access_log_dropped;
   core::Counter accept_paused;       // times the worker stopped accepting at limits.max_connections
   core::Counter overload_rejected;   // requests answered 503 at limits.max_concurrent_requests
+  core::Counter tls_handshakes;      // completed on a TLS listener
+  core::Counter tls_handshake_failures[static_cast<size_t>(TlsFailure::kCount)];
+  core::Counter auth_rejected[kAuthPlugins][kAuthReasons];
+
+  // The calling thread's worker shard, or null (control thread, unit tests). Set once by the
+  // worker (WorkerContext::start) so a plugin counts without a lock.
+  static WorkerStats* current() { return current_; }
+  static void set_current(WorkerStats* stats) { current_ = stats; }
+  // Counts one refusal on the calling worker, if any.
+  static void count_auth_rejected(AuthPlugin plugin, AuthReason reason) {
+    if (current_) current_->auth_rejected[static_cast<size_t>(plugin)][static_cast<size_t>(reason)].add();
+  }
 
   void count_response(int status) {
     int cls = status / 100;
     responses[(cls >= 1 && cls <= 5) ? cls : 0].add();
   }
+
+ private:
+  static inline thread_local WorkerStats* current_ = nullptr;
 };
 
 }  // namespace portico::observability

@@ -250,7 +250,9 @@ runtime::Task<IoStatus> Http1Session::send_request(upstream::UpstreamConnection&
   auto& in = down_.in();
   const size_t head_size = parser_.head_size();
   const bool chunked = head_.framing == Framing::kChunked;
-  const uint64_t max_body = ctx_.limits().max_body_bytes;
+  // The process-wide limit, or a plugin's smaller one for this request (request-size-limiting).
+  uint64_t max_body = ctx_.limits().max_body_bytes;
+  if (x_.max_body_bytes && (!max_body || x_.max_body_bytes < max_body)) max_body = x_.max_body_bytes;
 
   if (head_.expect_continue && !body_consumed_ && body_pos_ == in.size()) {
     // The client waits for our go-ahead before sending the body; the upstream never sees Expect.
@@ -856,6 +858,10 @@ runtime::Task<IoStatus> Http1Session::hold_request_body() {
         co_return IoStatus::kError;
       }
       held_body_.append(step.data);
+      if (x_.max_body_bytes && held_body_.size() > x_.max_body_bytes) {
+        set_upstream_error(413, "Request size limit exceeded");
+        co_return IoStatus::kError;
+      }
       if (step.done) {
         body_consumed_ = true;
         break;

@@ -5,6 +5,7 @@
 #include <charconv>
 
 #include "codec/http1/head_writer.h"
+#include "filter/consumer_directory.h"
 #include "observability/log.h"
 #include "proxy/headers.h"
 #include "router/path_normalizer.h"
@@ -26,7 +27,7 @@ codec::http1::Limits codec_limits(const ProcessLimits& l) {
 }
 }  // namespace
 
-Http1Session::Http1Session(WorkerContext& ctx, asio::ip::tcp::socket socket)
+Http1Session::Http1Session(WorkerContext& ctx, asio::ip::tcp::socket socket, bool tls)
     : ctx_(ctx),
       down_(std::move(socket), 16 * 1024, ctx.limits().max_header_bytes + 16 * 1024),
       parser_(codec_limits(ctx.limits())),
@@ -40,6 +41,7 @@ Http1Session::Http1Session(WorkerContext& ctx, asio::ip::tcp::socket socket)
   auto local = down_.socket().local_endpoint(ec);
   if (!ec) server_port_ = local.port();
   down_.socket().set_option(asio::ip::tcp::no_delay(true), ec);
+  tls_listener_ = tls;
   registry_it_ = ctx_.add_session(this);
   ctx_.stats.connections_accepted.add();
   ctx_.stats.connections_active.add(1);
@@ -66,6 +68,10 @@ void Http1Session::abort() {
 }
 
 runtime::Task<void> Http1Session::run() {
+  if (tls_listener_ && !co_await accept_tls()) {
+    down_.close();
+    co_return;
+  }
   for (;;) {
     HeadResult h = co_await read_head();
     if (h != HeadResult::kOk) break;
@@ -88,6 +94,47 @@ runtime::Task<void> Http1Session::run() {
     }
   }
   down_.close();
+}
+
+runtime::Task<bool> Http1Session::accept_tls() {
+  using Reason = observability::TlsFailure;
+  auto failed = [this](Reason reason, std::string_view why) {
+    ctx_.stats.tls_handshake_failures[static_cast<size_t>(reason)].add();
+    PORTICO_LOG_DEBUG("TLS handshake with {} failed: {}", client_ip_, why);
+    return false;
+  };
+  {
+    SnapshotRef snap = ctx_.snapshot();
+    if (snap) tls_set_ = snap->tls;
+  }
+  if (!tls_set_) co_return failed(Reason::kNoCertificate, "no certificate configured");
+  std::string error;
+  auto engine = tls_set_->new_engine(error);
+  if (!engine) co_return failed(Reason::kProtocol, error);
+  down_.start_tls(std::move(engine));
+  idle_ = false;
+  const IoStatus io = co_await down_.handshake(ctx_.limits().client_header_timeout);
+  if (io != IoStatus::kOk) {
+    const std::string why = down_.error_text();
+    Reason reason = Reason::kProtocol;
+    if (io == IoStatus::kTimeout) {
+      reason = Reason::kTimeout;
+    } else if (io == IoStatus::kEof || why.empty() || why == "unexpected eof while reading") {
+      reason = Reason::kClosed;
+    } else if (why == "unrecognized_name") {
+      reason = Reason::kUnrecognizedName;
+    } else if (why.starts_with("certificate verify failed") || why.find("certificate") != std::string::npos) {
+      reason = Reason::kClientCertificate;
+    }
+    co_return failed(reason, why);
+  }
+  ctx_.stats.tls_handshakes.add();
+  const session::TlsEngine& tls = *down_.tls();
+  sni_ = tls.server_name();
+  for (char& c : sni_) c = static_cast<char>(c >= 'A' && c <= 'Z' ? c + 32 : c);
+  if (sni_.empty()) sni_ = router::kTlsWithoutSni;
+  xfcc_ = tls.forwarded_client_cert();
+  co_return true;
 }
 
 runtime::Task<Http1Session::HeadResult> Http1Session::read_head() {
@@ -157,6 +204,10 @@ void Http1Session::build_request() {
   r.client_ip = client_ip_;
   r.client_port = client_port_;
   r.server_port = server_port_;
+  if (tls_listener_) {
+    r.scheme = "https";
+    r.sni = sni_ == router::kTlsWithoutSni ? std::string_view() : std::string_view(sni_);
+  }
   std::string_view target = head_.target;
   if (!target.empty() && target.front() != '/' && target != "*") {
     // absolute-form (RFC 9112 §3.2.2): the authority replaces Host.
@@ -193,12 +244,18 @@ void Http1Session::build_request() {
   for (const auto& h : head_.headers) {
     if (is_hop_by_hop(h.name) || iequals_any(h.name, head_.connection_tokens)) continue;
     if (http::iequals(h.name, "content-length") || http::iequals(h.name, "expect")) continue;
+    // Only Portico speaks for the client certificate: whatever the client sent is dropped.
+    if (h.name.size() == 23 && http::iequals(h.name, "x-forwarded-client-cert")) continue;
+    // Consumer identity headers are the gateway's to set (authentication plugins): a client
+    // sending them must not pass as a consumer upstream.
+    if (filter::is_consumer_header(h.name)) continue;
     if (!have_id && http::iequals(h.name, "x-request-id") && !h.value.empty()) {
       have_id = true;
       r.request_id = h.value;
     }
     r.headers.add(h.name, h.value);
   }
+  if (!xfcc_.empty()) r.headers.add("X-Forwarded-Client-Cert", xfcc_);
   if (!have_id) {
     ctx_.ids.next(request_id_);
     r.request_id = std::string_view(request_id_, sizeof request_id_);
@@ -277,6 +334,7 @@ runtime::Task<bool> Http1Session::handle_request() {
     }
   } in_flight{ctx_, ctx_.try_begin_request()};
   SnapshotRef snap = ctx_.snapshot();
+  if (snap) x_.consumers = snap->consumers.get();
   const router::Route* route = nullptr;
   route_ = nullptr;
   chain_ = nullptr;
@@ -303,7 +361,7 @@ runtime::Task<bool> Http1Session::handle_request() {
     keep = co_await send_local_reply(false);
   } else {
     router::Match m = snap->routes->match(x_.request.method, x_.request.host, x_.request.path,
-                                          x_.request.headers, /*sni=*/{});  // no TLS yet
+                                          x_.request.headers, sni_);
     route = m.route;
     if (!route) {
       ctx_.stats.no_route.add();
@@ -317,7 +375,8 @@ runtime::Task<bool> Http1Session::handle_request() {
       router::named_captures(m, x_.request.path, x_.uri_captures);
       x_.service_name = route->service_name;
       auto t0 = core::MonoClock::now();
-      if (route->https_only) {
+      const bool redirect = route->https_only && !tls_listener_;
+      if (redirect) {
         redirect_to_https(*route);  // before any plugin, and no plugin sees the answer
       } else {
         chain_ = &route->chain;
@@ -347,7 +406,7 @@ runtime::Task<bool> Http1Session::handle_request() {
       x_.timings.request_filters_ms += request_filters;
       if (x_.reply.active()) {
         ctx_.stats.local_replies.add();
-        x_.answered_by_filter = !route->https_only;
+        x_.answered_by_filter = !redirect;
         keep = co_await send_local_reply(false);
       } else if (route->cluster == SIZE_MAX) {
         http::set_json_error(x_.reply, 503, "no Service found with those values");

@@ -23,12 +23,15 @@
 #include "proxy/worker_context.h"
 #include "runtime/task.h"
 #include "session/stream.h"
+#include "session/tls_server.h"
 
 namespace portico::proxy {
 
 class Http1Session {
  public:
-  Http1Session(WorkerContext& ctx, boost::asio::ip::tcp::socket socket);
+  // `tls`: the connection came in on a TLS listener; run() completes the handshake (with the
+  // certificates of the snapshot current now) before reading the first request.
+  Http1Session(WorkerContext& ctx, boost::asio::ip::tcp::socket socket, bool tls = false);
   ~Http1Session();
   Http1Session(const Http1Session&) = delete;
   Http1Session& operator=(const Http1Session&) = delete;
@@ -45,6 +48,9 @@ class Http1Session {
   enum class HeadResult { kOk, kClosed, kRejected };
 
   runtime::Task<HeadResult> read_head();
+  // TLS listener: the handshake, raced against client_header_timeout; false (counted by reason)
+  // when it failed.
+  runtime::Task<bool> accept_tls();
   runtime::Task<bool> handle_request();
   runtime::Task<bool> proxy_upstream(const config::Snapshot& snap, upstream::Balancer& balancer,
                                      const router::Route& route,
@@ -119,6 +125,13 @@ class Http1Session {
   core::MonoTime upstream_deadline_ = core::MonoTime::max();
   boost::asio::steady_timer* retry_timer_ = nullptr;
   char request_id_[36];
+  // TLS listener: the certificates the handshake used (kept with the connection), the server
+  // name (lower-case; router::kTlsWithoutSni when none) and the verified client certificate as an
+  // X-Forwarded-Client-Cert value (empty when none).
+  bool tls_listener_ = false;
+  std::shared_ptr<const session::TlsServerSet> tls_set_;
+  std::string sni_;
+  std::string xfcc_;
 };
 
 }  // namespace portico::proxy

@@ -94,9 +94,12 @@ std::string WorkerContext::config_version() const {
   return version_;
 }
 
-void WorkerContext::start(std::vector<asio::ip::tcp::acceptor> acceptors) {
+void WorkerContext::start(std::vector<asio::ip::tcp::acceptor> acceptors, std::vector<bool> tls) {
   observability::MetricsShard::set_current(&metrics);
+  observability::WorkerStats::set_current(&stats);
   acceptors_ = std::move(acceptors);
+  tls_ = std::move(tls);
+  tls_.resize(acceptors_.size(), false);
   accepting_.assign(acceptors_.size(), false);
   for (size_t i = 0; i < acceptors_.size(); ++i) accept_loop(i);
   schedule_flush();  // the access log and log plugins' per-thread buffers
@@ -117,7 +120,7 @@ void WorkerContext::accept_loop(size_t index) {
     if (draining_) return continue_accepting(index);
     // A connection taken from the backlog is always served, even one whose accept completed just
     // before the loop paused: closing it unanswered is what the pause exists to avoid.
-    auto session = std::make_unique<Http1Session>(*this, std::move(socket));
+    auto session = std::make_unique<Http1Session>(*this, std::move(socket), tls_[index]);
     asio::co_spawn(
         io(),
         [s = std::move(session)]() mutable -> runtime::Task<void> { co_await s->run(); },

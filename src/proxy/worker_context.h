@@ -121,7 +121,8 @@ class WorkerContext {
   // Worker thread. Starts accepting on the given acceptors (already bound and listening). With
   // limits().max_connections sessions open, the worker stops accepting (new connections wait in
   // the listen backlog) until a session ends or install() brings a higher limit.
-  void start(std::vector<boost::asio::ip::tcp::acceptor> acceptors);
+  // `tls[i]`: acceptor i is a TLS listener (missing = plaintext).
+  void start(std::vector<boost::asio::ip::tcp::acceptor> acceptors, std::vector<bool> tls = {});
   // Worker thread. Makes `snap` the snapshot new requests use.
   void install(std::shared_ptr<const config::Snapshot> snap, ProcessLimits limits,
                upstream::PoolSettings pool);
@@ -191,6 +192,7 @@ class WorkerContext {
   // Per acceptor: an accept (or its retry timer) is outstanding and its handler will decide
   // whether to accept again. A paused acceptor has none, so resume_accepting() restarts it.
   std::vector<bool> accepting_;
+  std::vector<bool> tls_;  // per acceptor: a TLS listener
   bool accept_paused_ = false;  // at max_connections: new connections wait in the kernel backlog
   uint32_t requests_in_flight_ = 0;
   LocalSnapshot* current_ = nullptr;

@@ -321,11 +321,14 @@ bool Server::apply_overrides(config::ProcessSettings& s) {
     s.listen.clear();
     for (const auto& text : options_.listen) {
       net::Address a;
-      if (!net::parse_address(text, a)) {
-        std::fprintf(stderr, "portico: --listen %s: expected HOST:PORT\n", text.c_str());
+      std::string_view address = text;
+      const bool ssl = address.ends_with(" ssl");
+      if (ssl) address.remove_suffix(4);
+      if (!net::parse_address(address, a)) {
+        std::fprintf(stderr, "portico: --listen %s: expected HOST:PORT or \"HOST:PORT ssl\"\n", text.c_str());
         return false;
       }
-      s.listen.push_back({a.host, a.port});
+      s.listen.push_back({a.host, a.port, ssl});
     }
   }
   if (options_.admin_listen) {
@@ -444,19 +447,21 @@ int Server::run() {
     // the port and the others join it through SO_REUSEPORT.
     std::vector<std::vector<asio::ip::tcp::acceptor>> per_worker(n);
     std::vector<std::string> bound;
+    std::vector<bool> tls_listeners;
     for (const auto& l : settings_.listen) {
+      tls_listeners.push_back(l.ssl);
       auto ep = net::resolve_listen(net::Address{l.host, l.port});
       for (int i = 0; i < n; ++i) {
         auto acc = net::open_acceptor(workers_[i]->io(), ep, true);
         if (i == 0) ep = acc.local_endpoint();
         per_worker[i].push_back(std::move(acc));
       }
-      bound.push_back(net::Address{ep.address().to_string(), ep.port()}.to_string());
+      bound.push_back(net::Address{ep.address().to_string(), ep.port()}.to_string() + (l.ssl ? " ssl" : ""));
     }
     for (int i = 0; i < n; ++i) {
       auto* ctx = contexts_[i].get();
       auto accs = std::make_shared<std::vector<asio::ip::tcp::acceptor>>(std::move(per_worker[i]));
-      workers_[i]->start([ctx, accs] { ctx->start(std::move(*accs)); });
+      workers_[i]->start([ctx, accs, tls_listeners] { ctx->start(std::move(*accs), tls_listeners); });
     }
     // Every worker installed the snapshot before it started.
     ready_ = true;
@@ -965,7 +970,31 @@ admin::AdminResponse Server::answer_admin(const admin::AdminRequest& req) {
       counters["tracing"] = std::move(tracing);
     }
     counters["accept_paused"] = sum(&S::accept_paused);
+    {
+      json::object failures;
+      for (size_t i = 0; i < static_cast<size_t>(observability::TlsFailure::kCount); ++i) {
+        uint64_t t = 0;
+        for (const auto& c : contexts_) t += c->stats.tls_handshake_failures[i].value();
+        failures[observability::kTlsFailureNames[i]] = t;
+      }
+      counters["tls_handshake_failures"] = std::move(failures);
+      counters["tls_handshakes"] = sum(&S::tls_handshakes);
+    }
     counters["overload_rejected"] = sum(&S::overload_rejected);
+    {
+      json::object rejected;
+      for (size_t p = 0; p < observability::kAuthPlugins; ++p) {
+        json::object reasons;
+        for (size_t r = 0; r < observability::kAuthReasons; ++r) {
+          if (!observability::kAuthReasonApplies[p][r]) continue;
+          uint64_t t = 0;
+          for (auto& ctx : contexts_) t += ctx->stats.auth_rejected[p][r].value();
+          reasons[observability::kAuthReasonNames[r]] = t;
+        }
+        rejected[observability::kAuthPluginNames[p]] = std::move(reasons);
+      }
+      counters["auth_rejected"] = std::move(rejected);
+    }
     json::object by_class;
     for (int c = 1; c <= 5; ++c) {
       uint64_t t = 0;

@@ -155,6 +155,35 @@ bool is_ip_literal(std::string_view host) {
   return inet_pton(AF_INET, buf, out) == 1 || inet_pton(AF_INET6, buf, out) == 1;
 }
 
+// ALPN, server side: HTTP/1.1 only. A client that offers ALPN without http/1.1 (h2 only) gets the
+// no_application_protocol alert (RFC 7301 §3.2); a client that offers none is served HTTP/1.1.
+int select_alpn(SSL*, const unsigned char** out, unsigned char* outlen, const unsigned char* in,
+                unsigned int inlen, void*) {
+  static constexpr std::string_view kHttp11 = "http/1.1";
+  for (unsigned int i = 0; i < inlen;) {
+    const unsigned int len = in[i];
+    if (i + 1 + len > inlen) break;
+    if (std::string_view(reinterpret_cast<const char*>(in + i + 1), len) == kHttp11) {
+      *out = in + i + 1;
+      *outlen = static_cast<unsigned char>(len);
+      return SSL_TLSEXT_ERR_OK;
+    }
+    i += 1 + len;
+  }
+  return SSL_TLSEXT_ERR_ALERT_FATAL;
+}
+
+std::string hex(const unsigned char* data, unsigned int len) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(len * 2);
+  for (unsigned int i = 0; i < len; ++i) {
+    out += kHex[data[i] >> 4];
+    out += kHex[data[i] & 15];
+  }
+  return out;
+}
+
 }  // namespace
 
 std::shared_ptr<const TlsContext> TlsContext::make_client(const TlsClientOptions& o, std::string& error) {
@@ -199,12 +228,17 @@ std::shared_ptr<const TlsContext> TlsContext::make_server(const TlsServerOptions
     error = "cannot create a TLS context: " + take_openssl_error("?");
     return nullptr;
   }
-  if (!use_cert_and_key(ctx, o.cert_pem, o.key_pem, error)) {
+  if (!o.cert_pem.empty() && !use_cert_and_key(ctx, o.cert_pem, o.key_pem, error)) {
     SSL_CTX_free(ctx);
     return nullptr;
   }
-  static constexpr unsigned char kSessionContext[] = "portico";
-  SSL_CTX_set_session_id_context(ctx, kSessionContext, sizeof kSessionContext - 1);
+  if (!o.cert_alt_pem.empty() && !use_cert_and_key(ctx, o.cert_alt_pem, o.key_alt_pem, error)) {
+    SSL_CTX_free(ctx);
+    return nullptr;
+  }
+  SSL_CTX_set_alpn_select_cb(ctx, &select_alpn, nullptr);
+  // Clients choose their preferred suite among ours only when ours are all equally strong.
+  SSL_CTX_set_options(ctx, SSL_OP_CIPHER_SERVER_PREFERENCE);
   bool verify = !o.client_ca_pems.empty();
   if (verify) {
     if (!add_cas(ctx, o.client_ca_pems, error)) {
@@ -214,9 +248,14 @@ std::shared_ptr<const TlsContext> TlsContext::make_server(const TlsServerOptions
     SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | (o.require_client_cert ? SSL_VERIFY_FAIL_IF_NO_PEER_CERT : 0),
                        nullptr);
   }
-  std::string identity_text = "server|" + o.cert_pem + "|" + std::to_string(o.require_client_cert);
+  std::string identity_text = "server|" + o.cert_pem + "|" + o.cert_alt_pem + "|" + std::to_string(o.require_client_cert);
   for (const auto& pem : o.client_ca_pems) identity_text += "|ca:" + pem;
-  return std::shared_ptr<const TlsContext>(new TlsContext(ctx, true, verify, digest_hex(identity_text)));
+  std::string identity = digest_hex(identity_text);
+  // Sessions resume only with the settings that made them (OpenSSL compares this context): a
+  // session from a connection that needed no client certificate never resumes on one that does.
+  SSL_CTX_set_session_id_context(ctx, reinterpret_cast<const unsigned char*>(identity.data()),
+                                 static_cast<unsigned int>(identity.size()));
+  return std::shared_ptr<const TlsContext>(new TlsContext(ctx, true, verify, std::move(identity)));
 }
 
 TlsContext::~TlsContext() { SSL_CTX_free(ctx_); }
@@ -316,6 +355,10 @@ TlsStatus TlsEngine::fail(int ret, const char* what) {
     default: break;
   }
   const long verify = SSL_get_verify_result(ssl_);
+  if (error_ == "unrecognized_name") {  // set by a server-name callback that found no certificate
+    ERR_clear_error();
+    return TlsStatus::kError;
+  }
   std::string reason = take_openssl_error(what);
   if (verify != X509_V_OK && !handshake_done_) {
     reason = "certificate verify failed: ";
@@ -393,6 +436,57 @@ std::string_view TlsEngine::server_name() const {
   const char* name = SSL_get_servername(ssl_, TLSEXT_NAMETYPE_host_name);
   return name ? std::string_view(name) : std::string_view();
 }
+
+bool TlsEngine::peer_verified() const {
+  if (!handshake_done_ || SSL_get_verify_result(ssl_) != X509_V_OK) return false;
+  return SSL_get0_peer_certificate(ssl_) != nullptr;
+}
+
+std::string TlsEngine::forwarded_client_cert() const {
+  if (!peer_verified()) return {};
+  X509* cert = SSL_get0_peer_certificate(ssl_);
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  X509_digest(cert, EVP_sha256(), md, &len);
+  std::string out = "Hash=" + hex(md, len);
+  if (BIO* bio = BIO_new(BIO_s_mem())) {
+    X509_NAME_print_ex(bio, X509_get_subject_name(cert), 0, XN_FLAG_RFC2253);
+    char* data = nullptr;
+    long n = BIO_get_mem_data(bio, &data);
+    out += ";Subject=\"";
+    for (long i = 0; i < n; ++i) {
+      if (data[i] == '"' || data[i] == '\\') out += '\\';
+      out += data[i];
+    }
+    out += '"';
+    BIO_free(bio);
+  }
+  auto* names = static_cast<GENERAL_NAMES*>(X509_get_ext_d2i(cert, NID_subject_alt_name, nullptr, nullptr));
+  if (names != nullptr) {
+    for (const char* kind : {"URI", "DNS"}) {
+      const int type = kind[0] == 'U' ? GEN_URI : GEN_DNS;
+      for (int i = 0; i < sk_GENERAL_NAME_num(names); ++i) {
+        const GENERAL_NAME* name = sk_GENERAL_NAME_value(names, i);
+        if (name->type != type) continue;
+        const ASN1_IA5STRING* v = type == GEN_URI ? name->d.uniformResourceIdentifier : name->d.dNSName;
+        std::string_view text(reinterpret_cast<const char*>(ASN1_STRING_get0_data(v)),
+                              static_cast<size_t>(ASN1_STRING_length(v)));
+        // Separators inside a value would forge extra elements: such names are left out.
+        if (text.find_first_of(";,\"= \r\n") != std::string_view::npos) continue;
+        out += ';';
+        out += kind;
+        out += '=';
+        out += text;
+      }
+    }
+    GENERAL_NAMES_free(names);
+  }
+  return out;
+}
+
+const char* TlsEngine::version() const { return SSL_get_version(ssl_); }
+
+TlsEngine* TlsEngine::from(SSL* ssl) { return static_cast<TlsEngine*>(SSL_get_ex_data(ssl, engine_index())); }
 
 void free_session(SSL_SESSION* session) {
   if (session != nullptr) SSL_SESSION_free(session);

@@ -47,8 +47,12 @@ struct TlsClientOptions {
 
 // What a server context presents and asks of clients.
 struct TlsServerOptions {
-  std::string cert_pem;  // leaf first, then any intermediates
-  std::string key_pem;
+  std::string cert_pem;  // leaf first, then any intermediates; empty = none (a context that only
+  std::string key_pem;   // selects another one by server name: TlsServerSet)
+  // A second certificate of another key type (e.g. ECDSA next to RSA); the handshake serves the
+  // one the client's signature algorithms accept. Both empty = none.
+  std::string cert_alt_pem;
+  std::string key_alt_pem;
   // Client certificates: none asked for when empty; otherwise verified against these CAs, and
   // required when `require_client_cert`.
   std::vector<std::string> client_ca_pems;
@@ -136,6 +140,17 @@ class TlsEngine {
   bool session_reused() const;
   // The server name the client asked for (server side), empty when none.
   std::string_view server_name() const;
+  // Server side, after the handshake: the client presented a certificate and it verified.
+  bool peer_verified() const;
+  // The verified client certificate in Envoy's X-Forwarded-Client-Cert element format:
+  // `Hash=<sha256 hex of the DER>;Subject="<RFC 2253>"` then `;URI=...` and `;DNS=...` for each
+  // SAN of those types; empty when peer_verified() is false.
+  std::string forwarded_client_cert() const;
+  // The negotiated protocol version ("TLSv1.3", ...).
+  const char* version() const;
+  SSL* native() const { return ssl_; }
+  // The engine of an SSL object it created (for OpenSSL callbacks), or null.
+  static TlsEngine* from(SSL* ssl);
   const std::string& error() const { return error_; }
   void set_error(std::string e) { error_ = std::move(e); }
   const TlsContext& context() const { return *context_; }

@@ -70,5 +70,28 @@ TEST(ExamplesTest, ProxyExampleStripsThePrefixAndAddsHeaders) {
   EXPECT_EQ(fetch(gw.port(), http_request("DELETE", "/api/orders/7")).status, 404) << "methods: GET, POST only";
 }
 
+TEST(ExamplesTest, KeyAuthExampleAuthenticatesAndChecksGroups) {
+  Upstream up;
+  std::string yaml = read_example("key-auth.yaml");
+  auto at = yaml.find("url: http://127.0.0.1:9000");
+  ASSERT_NE(at, std::string::npos);
+  yaml.replace(at + 12, 14, "127.0.0.1:" + std::to_string(up.port()));
+  Gateway gw(yaml, ephemeral_ports());
+  Response none = fetch(gw.port(), http_request("GET", "/api/orders"));
+  EXPECT_EQ(none.status, 401) << none.describe();
+  EXPECT_EQ(json_message(none.text()), "No API key found in request");
+  Response partner = fetch(gw.port(), http_request("GET", "/api/orders", {{"apikey", "partner-key-7c1e"}}));
+  EXPECT_EQ(partner.status, 200) << partner.describe();
+  EXPECT_EQ(partner.header("X-Plan").value_or(""), "partner");
+  ASSERT_EQ(up.request_count(), 1u);
+  auto seen = up.requests()[0];
+  EXPECT_EQ(seen.header("X-Consumer-Username").value_or(""), "partner");
+  EXPECT_FALSE(seen.header("apikey").has_value());
+  EXPECT_EQ(fetch(gw.port(), http_request("GET", "/api/reports?apikey=partner-key-7c1e")).status, 403);
+  Response staff = fetch(gw.port(), http_request("GET", "/api/reports", {{"apikey", "staff-key-52ab"}}));
+  EXPECT_EQ(staff.status, 200) << staff.describe();
+  EXPECT_FALSE(staff.has_header("X-Plan"));
+}
+
 }  // namespace
 }  // namespace portico::integration

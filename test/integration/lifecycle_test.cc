@@ -204,6 +204,10 @@ TEST(LifecycleTest, CheckAcceptsEveryExampleConfig) {
   ::setenv("PORTICO_UPSTREAM_CA", ca.cert.c_str(), 1);
   ::setenv("PORTICO_CLIENT_CERT", client.cert.c_str(), 1);
   ::setenv("PORTICO_CLIENT_KEY", client.key.c_str(), 1);
+  // examples/tls.yaml: a served certificate and the CA its clients' certificates chain to.
+  ::setenv("PORTICO_TLS_CERT", client.cert.c_str(), 1);
+  ::setenv("PORTICO_TLS_KEY", client.key.c_str(), 1);
+  ::setenv("PORTICO_CLIENT_CA", ca.cert.c_str(), 1);
   int checked = 0;
   if (std::filesystem::exists(examples)) {
     for (const auto& entry : std::filesystem::recursive_directory_iterator(examples)) {

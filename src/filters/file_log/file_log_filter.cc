@@ -20,9 +20,37 @@ using observability::append_json_string;
 constexpr std::array<std::string_view, 9> kTopLevel = {"request", "response", "latencies", "client_ip", "started_at",
                                                       "route",   "service",  "consumer",  "upstream"};
 
+// Credentials never reach the log: Authorization and cookies, and key-auth's default key names
+// (`apikey`, which Kong also accepts as a query argument, and `x-api-key`).
 bool redacted(std::string_view name) {
   return http::iequals(name, "authorization") || http::iequals(name, "proxy-authorization") ||
-         http::iequals(name, "cookie") || http::iequals(name, "set-cookie");
+         http::iequals(name, "cookie") || http::iequals(name, "set-cookie") ||
+         http::iequals(name, "apikey") || http::iequals(name, "x-api-key");
+}
+
+// A query argument whose value is a credential (decoded name compared case-sensitively, as
+// key-auth looks it up).
+bool redacted_arg(std::string_view raw_key) {
+  return decodes_to(raw_key, "apikey") || decodes_to(raw_key, "x-api-key");
+}
+
+// The query string as JSON-escaped text, with credential values replaced by REDACTED.
+void append_redacted_query(std::string& out, std::string_view query) {
+  bool first = true;
+  while (!query.empty()) {
+    size_t amp = query.find('&');
+    std::string_view segment = query.substr(0, amp);
+    query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
+    if (!first) out += '&';
+    first = false;
+    const size_t eq = segment.find('=');
+    if (eq != std::string_view::npos && redacted_arg(segment.substr(0, eq))) {
+      append_json_escaped(out, segment.substr(0, eq + 1));
+      out += "REDACTED";
+    } else {
+      append_json_escaped(out, segment);
+    }
+  }
 }
 
 void append_lower(std::string& out, std::string_view name) {
@@ -76,7 +104,11 @@ void append_querystring(std::string& out, std::string_view query) {
     for_each_query_arg(query, [&](std::string_view k, std::string_view v, bool has_value) {
       if (!decodes_to(k, key)) return;
       value.clear();
-      url_decode(v, value);
+      if (has_value && redacted_arg(k)) {
+        value = "REDACTED";
+      } else {
+        url_decode(v, value);
+      }
       values.emplace_back(has_value, value);
     });
     if (!first) out += ',';
@@ -167,7 +199,7 @@ void FileLogFilter::append_line(const filter::Exchange& x, std::string& out) con
     append_json_escaped(out, rq.path);
     if (rq.has_query) {
       out += '?';
-      append_json_escaped(out, rq.query);
+      append_redacted_query(out, rq.query);
     }
     out += "\",\"url\":\"";
     append_json_escaped(out, rq.scheme);
@@ -176,7 +208,7 @@ void FileLogFilter::append_line(const filter::Exchange& x, std::string& out) con
     append_json_escaped(out, rq.path);
     if (rq.has_query) {
       out += '?';
-      append_json_escaped(out, rq.query);
+      append_redacted_query(out, rq.query);
     }
     fmt::format_to(std::back_inserter(out), "\",\"size\":{},\"querystring\":", x.bytes_received);
     append_querystring(out, rq.query);

@@ -252,24 +252,29 @@ filter::Step OpenTelemetryFilter::on_request(filter::Exchange& x) const {
   filter::TraceRecord& t = x.trace;
   http::HeaderMap& headers = x.request.headers;
 
-  std::optional<obs::TraceParent> parent;
-  if (config_.extract_w3c) {
-    // Two traceparent fields are as bad as a malformed one: the trace restarts.
-    if (auto value = headers.get(kTraceparent); value && headers.count(kTraceparent) == 1) {
-      parent = obs::parse_traceparent(*value);
+  // One pass counts both fields and keeps the first of each; most requests carry neither, and
+  // then nothing needs removing below.
+  size_t parents = 0, states = 0;
+  std::string_view parent_value, state_value;
+  for (const auto& f : headers) {
+    if (f.name.size() == kTraceparent.size() && http::iequals(f.name, kTraceparent)) {
+      if (parents++ == 0) parent_value = f.value;
+    } else if (f.name.size() == kTracestate.size() && http::iequals(f.name, kTracestate)) {
+      if (states++ == 0) state_value = f.value;
     }
   }
+
+  std::optional<obs::TraceParent> parent;
+  // Two traceparent fields are as bad as a malformed one: the trace restarts.
+  if (config_.extract_w3c && parents == 1) parent = obs::parse_traceparent(parent_value);
   t.clear();
   t.active = true;
   if (parent) {
     t.trace_id = parent->trace_id;
     t.parent_span_id = parent->parent_id;
     // tracestate only means something next to a valid traceparent. Several fields are one list.
-    size_t n = headers.count(kTracestate);
-    std::string_view state;
-    if (n == 1) {
-      state = *headers.get(kTracestate);
-    } else if (n > 1) {
+    std::string_view state = state_value;
+    if (states > 1) {
       std::string joined;
       for (const auto& f : headers) {
         if (!http::iequals(f.name, kTracestate)) continue;
@@ -278,7 +283,7 @@ filter::Step OpenTelemetryFilter::on_request(filter::Exchange& x) const {
       }
       state = headers.own(joined);
     }
-    if (n > 0 && obs::valid_tracestate(state)) t.tracestate = state;
+    if (states > 0 && obs::valid_tracestate(state)) t.tracestate = state;
   } else {
     t.trace_id = obs::new_trace_id();
   }
@@ -289,16 +294,22 @@ filter::Step OpenTelemetryFilter::on_request(filter::Exchange& x) const {
   if (config_.inject_w3c) {
     char text[obs::kTraceparentLength];
     obs::format_traceparent(t.trace_id, t.span_id, t.sampled, text);
-    headers.set(kTraceparent, headers.own(std::string_view(text, sizeof text)));
+    std::string_view value = headers.own(std::string_view(text, sizeof text));
+    // The counts were taken before `clear`, which only removes: zero then is zero now.
+    if (parents != 0) {
+      headers.set(kTraceparent, value);
+    } else {
+      headers.add(kTraceparent, value);
+    }
     if (t.tracestate.empty()) {
-      headers.remove(kTracestate);
+      if (states != 0) headers.remove(kTracestate);
     } else {
       headers.set(kTracestate, t.tracestate);
     }
   } else if (config_.extract_w3c && !parent) {
     // Not injecting, but a malformed context is never passed on.
-    headers.remove(kTraceparent);
-    headers.remove(kTracestate);
+    if (parents != 0) headers.remove(kTraceparent);
+    if (states != 0) headers.remove(kTracestate);
   }
   return filter::Verdict::next();
 }
@@ -322,10 +333,13 @@ void OpenTelemetryFilter::on_log(filter::Exchange& x) const {
   auto unix_now = std::chrono::duration_cast<std::chrono::nanoseconds>(
                       std::chrono::system_clock::now().time_since_epoch())
                       .count();
-  std::vector<obs::Span> spans;
-  spans.reserve(1 + x.trace.attempts.size() + x.trace.waits.size());
+  // One vector per worker thread, reused: its slots keep their capacity across requests, and
+  // each span's text moves on into the queue.
+  thread_local std::vector<obs::Span> spans;
+  spans.clear();
   build_request_spans(x, mono_now, static_cast<uint64_t>(unix_now), spans);
   for (auto& span : spans) exporter_->enqueue(std::move(span));
+  spans.clear();
 }
 
 }  // namespace portico::filters

@@ -3,6 +3,7 @@
 #include <utility>
 
 #include "core/object_reader.h"
+#include "filters/header_ops.h"
 #include "filters/request_termination/echo_document.h"
 #include "filters/request_termination/query_args.h"
 #include "http/message.h"
@@ -13,18 +14,6 @@ namespace {
 constexpr std::string_view kJsonContentType = "application/json; charset=utf-8";
 
 bool is_present(const std::optional<std::string>& s) { return s && !s->empty(); }
-
-// Kong's typedefs.header_name: stricter than an HTTP token because the same name is also looked up
-// among query arguments and nginx variables.
-bool is_kong_header_name(std::string_view name) {
-  if (name.empty()) return false;
-  for (char c : name) {
-    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              c == '-' || c == '_';
-    if (!ok) return false;
-  }
-  return true;
-}
 
 }  // namespace
 

@@ -6,6 +6,7 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/rand.h>
+#include <openssl/rsa.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
@@ -29,8 +30,8 @@ using BioPtr = std::unique_ptr<BIO, Free<BIO, BIO_free_all>>;
   throw std::runtime_error(std::string("test_pki: ") + what + ": " + buf);
 }
 
-KeyPtr new_key() {
-  KeyPtr key(EVP_EC_gen("P-256"));
+KeyPtr new_key(bool rsa = false) {
+  KeyPtr key(rsa ? EVP_RSA_gen(2048) : EVP_EC_gen("P-256"));
   if (!key) fail("EVP_EC_gen");
   return key;
 }
@@ -115,10 +116,10 @@ Pem make_ca(const std::string& common_name, Validity validity) {
 }
 
 Pem make_leaf(const Pem& issuer, const std::string& common_name, const std::vector<std::string>& dns,
-              const std::vector<std::string>& ips, bool client, Validity validity) {
+              const std::vector<std::string>& ips, bool client, Validity validity, KeyType key_type) {
   CertPtr ca = cert_from_pem(issuer.cert);
   KeyPtr ca_key = key_from_pem(issuer.key);
-  KeyPtr key = new_key();
+  KeyPtr key = new_key(key_type == KeyType::kRsa);
   CertPtr cert = new_cert(key.get(), common_name, validity);
   X509_set_issuer_name(cert.get(), X509_get_subject_name(ca.get()));
   add_ext(cert.get(), ca.get(), NID_basic_constraints, "critical,CA:FALSE");

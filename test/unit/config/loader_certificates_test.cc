@@ -148,3 +148,82 @@ upstreams:
 
 }  // namespace
 }  // namespace portico::config
+
+namespace portico::config {
+namespace {
+
+// TLS listeners: Kong's top-level `snis`, the default certificate, Portico's `client_certificate`
+// (mutual TLS) on a certificate, and the default listen list.
+TEST(LoaderCertificates, ServedCertificatesSnisAndDefault) {
+  const std::string other = "5b8c3d0e-2f4a-4b6c-9d7e-0f1a2b3c4d5e";
+  Config c = load_ok(with_entities(R"(  - id: )" + other + R"(
+    cert: )" + yaml_quoted(pki().other_leaf.cert) + R"(
+    key: )" + yaml_quoted(pki().other_leaf.key) + R"(
+    client_certificate: {required: false, ca_certificates: [)" + kCa + R"(]}
+snis:
+  - {name: "*.Wild.example", certificate: {id: )" + other + R"(}}
+  - {name: shop.*, certificate: )" + kCert + R"(}
+)"));
+  ASSERT_EQ(c.certificates.size(), 2u);
+  EXPECT_EQ(c.certificates[0].snis, (std::vector<std::string>{"example.com", "api.example.com", "shop.*"}));
+  EXPECT_EQ(c.certificates[1].snis, (std::vector<std::string>{"*.wild.example"}));
+  EXPECT_TRUE(c.certificates[1].verify_clients);
+  EXPECT_FALSE(c.certificates[1].client_certificate_required);
+  EXPECT_EQ(c.certificates[1].client_ca_certificates, std::vector<int>{0});
+  EXPECT_FALSE(c.certificates[0].verify_clients);
+  EXPECT_EQ(c.default_certificate, -1) << "every certificate has SNIs: no default";
+  // Served certificates and no `listen`: Kong's 8443 with TLS joins 8000.
+  ASSERT_EQ(c.portico.listen.size(), 2u);
+  EXPECT_EQ(c.portico.listen[1], (Listen{"0.0.0.0", 8443, true}));
+  filter::Registry registry;
+  filters::register_builtin_plugins(registry);
+  auto built = compile(std::make_shared<const Config>(c), registry);
+  ASSERT_TRUE(built.ok()) << built.errors.to_string();
+  ASSERT_TRUE(built.snapshot->tls);
+  EXPECT_EQ(built.snapshot->tls->select("x.wild.example"), 1);
+  EXPECT_EQ(built.snapshot->tls->select("shop.example"), 0);
+  EXPECT_EQ(built.snapshot->tls->select("nothing.example"), -1);
+}
+
+TEST(LoaderCertificates, DefaultCertificateRules) {
+  const std::string base = "_format_version: \"3.0\"\ncertificates:\n";
+  auto cert = [](const Pem& p, const std::string& extra) {
+    return "  - {cert: " + yaml_quoted(p.cert) + ", key: " + yaml_quoted(p.key) + extra + "}\n";
+  };
+  // The first certificate without SNIs.
+  Config a = load_ok(base + cert(pki().leaf, ", snis: [a.example]") + cert(pki().other_leaf, ""));
+  EXPECT_EQ(a.default_certificate, 1);
+  // SNI "*" wins.
+  Config b = load_ok(base + cert(pki().leaf, "") + cert(pki().other_leaf, ", snis: [\"*\"]"));
+  EXPECT_EQ(b.default_certificate, 1);
+  // A certificate that a service presents upstream is not served by default; no certificate is
+  // served, so the listen list stays as it was.
+  Config d = load_ok(base + "  - {id: " + std::string(kCert) + ", cert: " + yaml_quoted(pki().leaf.cert) +
+                     ", key: " + yaml_quoted(pki().leaf.key) +
+                     "}\nservices:\n  - {name: s, url: \"https://example.com\", client_certificate: " + kCert + "}\n");
+  EXPECT_EQ(d.default_certificate, -1);
+  ASSERT_EQ(d.portico.listen.size(), 1u);
+  // An explicit listen list is kept as written.
+  Config e = load_ok(base + cert(pki().leaf, "") + "portico: {listen: [\"127.0.0.1:9000\"]}\n");
+  EXPECT_EQ(e.portico.listen.size(), 1u);
+}
+
+TEST(LoaderCertificates, SnisEntityAndClientCertificateErrors) {
+  EXPECT_EQ(load_errors(with_entities(R"(snis:
+  - {name: example.com, certificate: {id: )" + std::string(kCert) + R"(}}
+  - {name: x.example, certificate: 00000000-0000-4000-8000-000000000000}
+  - {name: "bad name", certificate: )" + kCert + R"(}
+)")),
+            "kong.yaml:7:12: snis[0].name: duplicate sni \"example.com\" (first defined at line 5)\n"
+            "kong.yaml:8:36: snis[1].certificate: no certificate has id \"00000000-0000-4000-8000-000000000000\"\n"
+            "kong.yaml:9:12: snis[2].name: sni \"bad name\" is not a valid server name");
+  const std::string errors = load_errors("_format_version: \"3.0\"\ncertificates:\n  - {cert: " +
+                                         yaml_quoted(pki().leaf.cert) + ", key: " + yaml_quoted(pki().leaf.key) +
+                                         ", client_certificate: {required: true, ca_certificates: [" + kCa + "]}}\n");
+  EXPECT_NE(errors.find("certificates[0].client_certificate.ca_certificates[0]: no ca_certificate has id"),
+            std::string::npos)
+      << errors;
+}
+
+}  // namespace
+}  // namespace portico::config

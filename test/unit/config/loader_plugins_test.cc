@@ -263,7 +263,7 @@ consumers:
     custom_id: c
   - username: bob
     custom_id: c
-    keyauth_credentials:
+    jwt_secrets:
       - key: secret
 )"),
             "kong.yaml:3:5: consumers[0]: a consumer needs a 'username' or a 'custom_id'\n"
@@ -271,7 +271,7 @@ consumers:
             "defined at line 4)\n"
             "kong.yaml:8:16: consumers[3].custom_id: duplicate consumer custom_id \"c\" (first "
             "defined at line 6)\n"
-            "kong.yaml:9:5: consumers[3].keyauth_credentials: Kong field 'keyauth_credentials' is "
+            "kong.yaml:9:5: consumers[3].jwt_secrets: Kong field 'jwt_secrets' is "
             "not supported yet");
 }
 

@@ -199,15 +199,16 @@ _format_version: "3.0"
 servics: []
 )"),
             "kong.yaml:2:1: servics: unknown field 'servics' (did you mean 'services'?); expected "
-            "one of: _format_version, _transform, services, routes, consumers, ca_certificates, "
-            "certificates, upstreams, plugins, portico");
+            "one of: _format_version, _transform, services, routes, consumers, "
+            "keyauth_credentials, basicauth_credentials, acls, ca_certificates, certificates, "
+            "snis, upstreams, plugins, portico");
   EXPECT_EQ(load_errors(R"(
 _format_version: "3.0"
-snis:
+vaults:
   - name: x
 _workspace: team-a
 )"),
-            "kong.yaml:2:1: snis: Kong entity 'snis' is not supported yet\n"
+            "kong.yaml:2:1: vaults: Kong entity 'vaults' is not supported yet\n"
             "kong.yaml:4:1: _workspace: workspaces are not supported (Portico has a single "
             "workspace); remove '_workspace'");
   Config c = load_ok("_format_version: \"3.0\"\n_transform: false\n");

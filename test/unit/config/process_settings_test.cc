@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include "harness/test_pki.h"
 #include "test_util.h"
 
 namespace portico::config::testing {
@@ -102,7 +103,7 @@ TEST(ProcessSettings, AdminListenOff) {
 TEST(ProcessSettings, BadListenAddresses) {
   EXPECT_EQ(
       portico_errors("  listen: [\"8000\", \"localhost:8000\", \"0.0.0.0:65536\", \"::1:80\", "
-                     "\"0.0.0.0:8443 ssl\"]\n"),
+                     "\"0.0.0.0:8443 http2\"]\n"),
       "kong.yaml:3:12: portico.listen[0]: listen address \"8000\" must be IP:port, e.g. "
       "0.0.0.0:8000 or [::1]:8000\n"
       "kong.yaml:3:20: portico.listen[1]: listen address \"localhost:8000\": \"localhost\" is "
@@ -111,8 +112,36 @@ TEST(ProcessSettings, BadListenAddresses) {
       "\"65536\" (expected 0..65535)\n"
       "kong.yaml:3:55: portico.listen[3]: listen address \"::1:80\": write IPv6 addresses in "
       "brackets, e.g. [::]:8000\n"
-      "kong.yaml:3:65: portico.listen[4]: listen address \"0.0.0.0:8443 ssl\": options after "
-      "the address (ssl, http2, reuseport, ...) are not supported yet");
+      "kong.yaml:3:65: portico.listen[4]: listen address \"0.0.0.0:8443 http2\": option \"http2\" "
+      "is not supported (supported: ssl; http2, reuseport, proxy_protocol and the others are not yet)");
+}
+
+TEST(ProcessSettings, ListenSslFlag) {
+  // A TLS listener needs a certificate to serve.
+  EXPECT_EQ(portico_errors("  listen: [\"0.0.0.0:8000\", \"0.0.0.0:8443 ssl\"]\n"),
+            "kong.yaml:3:28: portico.listen[1]: a TLS listener needs a certificate to serve: a certificate "
+            "with snis, or one without (the default certificate; see certificates)");
+  const integration::Pem ca = integration::make_ca("Listen CA");
+  const integration::Pem leaf = integration::make_leaf(ca, "leaf", {"example.com"}, {});
+  LoadResult result = load_string(
+      portico_yaml("  listen: [\"0.0.0.0:8000\", \"0.0.0.0:8443 ssl\", \"[::]:8443  ssl\"]\n") +
+          "certificates:\n  - {cert: " + integration::yaml_quoted(leaf.cert) + ", key: " +
+          integration::yaml_quoted(leaf.key) + "}\n",
+      "kong.yaml");
+  ASSERT_TRUE(result.ok()) << result.errors.to_string();
+  const auto& l = result.config->portico.listen;
+  ASSERT_EQ(l.size(), 3u);
+  EXPECT_EQ(l[0], (Listen{"0.0.0.0", 8000, false}));
+  EXPECT_EQ(l[1], (Listen{"0.0.0.0", 8443, true}));
+  EXPECT_EQ(l[2], (Listen{"::", 8443, true}));
+  EXPECT_EQ(portico_errors("  listen: [\"0.0.0.0:8443 ssl ssl\"]\n"),
+            "kong.yaml:3:12: portico.listen[0]: listen address \"0.0.0.0:8443 ssl ssl\": `ssl` is given twice");
+  // One port cannot be both plaintext and TLS.
+  EXPECT_EQ(portico_errors("  listen: [\"0.0.0.0:8443\", \"0.0.0.0:8443 ssl\"]\n"),
+            "kong.yaml:3:28: portico.listen[1]: listen address \"0.0.0.0:8443 ssl\" is given twice");
+  EXPECT_EQ(portico_errors("  admin_listen: \"127.0.0.1:8444 ssl\"\n"),
+            "kong.yaml:3:17: portico.admin_listen: admin_listen \"127.0.0.1:8444 ssl\": the admin API "
+            "does not serve TLS; keep it on a loopback address");
 }
 
 TEST(ProcessSettings, ListenListRules) {

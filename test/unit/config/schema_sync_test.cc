@@ -58,6 +58,12 @@ routes:
   - {name: r, paths: ["/"], service: s, zz: 1}
 consumers:
   - {username: u, zz: 1}
+keyauth_credentials:
+  - {key: k, consumer: u, zz: 1}
+basicauth_credentials:
+  - {username: b, password: p, consumer: u, zz: 1}
+acls:
+  - {group: g, consumer: u, zz: 1}
 ca_certificates:
   - {cert: x, zz: 1}
 certificates:
@@ -82,6 +88,11 @@ portico:
   EXPECT_EQ(loader_fields(r.errors, "routes[0].zz"), schema_fields(defs.at("route").at("properties").as_object()));
   EXPECT_EQ(loader_fields(r.errors, "consumers[0].zz"), schema_fields(defs.at("consumer").at("properties").as_object()));
   EXPECT_EQ(loader_fields(r.errors, "upstreams[0].zz"), schema_fields(defs.at("upstream").at("properties").as_object()));
+  EXPECT_EQ(loader_fields(r.errors, "keyauth_credentials[0].zz"),
+            schema_fields(defs.at("keyauth_credential").at("properties").as_object()));
+  EXPECT_EQ(loader_fields(r.errors, "basicauth_credentials[0].zz"),
+            schema_fields(defs.at("basicauth_credential").at("properties").as_object()));
+  EXPECT_EQ(loader_fields(r.errors, "acls[0].zz"), schema_fields(defs.at("acl").at("properties").as_object()));
   EXPECT_EQ(loader_fields(r.errors, "ca_certificates[0].zz"),
             schema_fields(defs.at("ca_certificate").at("properties").as_object()));
   EXPECT_EQ(loader_fields(r.errors, "certificates[0].zz"),

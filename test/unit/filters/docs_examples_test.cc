@@ -76,7 +76,9 @@ TEST_P(DocsExamples, Load) {
 INSTANTIATE_TEST_SUITE_P(Plugins, DocsExamples,
                          ::testing::Values("request-termination", "request-transformer",
                                            "response-transformer", "fault-injection", "prometheus",
-                                           "opentelemetry", "correlation-id"),
+                                           "opentelemetry", "correlation-id", "key-auth",
+                                           "basic-auth", "acl", "ip-restriction",
+                                           "request-size-limiting"),
                          [](const auto& info) {
                            std::string name = info.param;
                            for (char& c : name) {

@@ -14,6 +14,7 @@
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <vector>
 
 namespace portico::observability {
 namespace {
@@ -23,18 +24,18 @@ Span server_span() {
   std::memcpy(s.trace_id.data(), "ABCDEFGHIJKLMNOP", 16);
   std::memcpy(s.span_id.data(), "spanid01", 8);
   std::memcpy(s.parent_span_id.data(), "parent01", 8);
-  s.trace_state = "rojo=00f067aa0ba902b7";
-  s.name = "GET";
+  s.set_trace_state("rojo=00f067aa0ba902b7");
+  s.set_name("GET");
   s.kind = SpanKind::kServer;
   s.start_unix_nano = 1700000000123456789ull;
   s.end_unix_nano = 1700000000223456789ull;
-  s.attributes = {{"http.request.method", std::string("GET")},
-                  {"http.response.status_code", int64_t{503}},
-                  {"negative", int64_t{-5}},
-                  {"ratio", 1.5},
-                  {"flag", true}};
+  s.add_string("http.request.method", "GET");
+  s.add_int("http.response.status_code", 503);
+  s.add_int("negative", -5);
+  s.add_double("ratio", 1.5);
+  s.add_bool("flag", true);
   s.status_code = StatusCode::kError;
-  s.status_message = "upstream failed";
+  s.set_status_message("upstream failed");
   return s;
 }
 
@@ -43,7 +44,7 @@ Span client_span() {
   std::memcpy(s.trace_id.data(), "ABCDEFGHIJKLMNOP", 16);
   std::memcpy(s.span_id.data(), "spanid02", 8);
   std::memcpy(s.parent_span_id.data(), "spanid01", 8);
-  s.name = "GET";
+  s.set_name("GET");
   s.kind = SpanKind::kClient;
   s.start_unix_nano = 1;
   s.end_unix_nano = 2;
@@ -174,6 +175,67 @@ TEST(OtlpProtobuf, RootSpanHasNoParentField) {
   std::string text = run_protoc(bytes);
   EXPECT_EQ(text.find("parent_span_id"), std::string::npos) << text;
   EXPECT_NE(text.find("span_id: \"spanid02\""), std::string::npos) << text;
+}
+
+// The exporter's path: one buffer reused across batches of different sizes gives exactly the
+// bytes of a fresh encoding, and what lies past the returned length is not part of the request.
+TEST(OtlpProtobuf, ReusedBufferGivesTheSameBytes) {
+  Span spans[] = {server_span(), client_span(), server_span()};
+  std::string buf;
+  for (size_t n : {3u, 1u, 2u, 3u}) {
+    std::span<const Span> batch(spans, n);
+    std::string fresh;
+    encode_protobuf(header(), batch, fresh);
+    size_t size = encode_protobuf_over(header(), batch, buf);
+    ASSERT_EQ(size, fresh.size()) << n;
+    EXPECT_EQ(std::string_view(buf.data(), size), fresh) << n;
+  }
+  std::string prefixed = "xyz";
+  encode_protobuf(header(), spans, prefixed);  // appends
+  std::string fresh;
+  encode_protobuf(header(), spans, fresh);
+  EXPECT_EQ(prefixed, "xyz" + fresh);
+}
+
+// A span's text travels with it: copies and moves keep every string attribute readable, and an
+// attribute value may be shared (client.address / network.peer.address).
+TEST(OtlpSpan, TextSurvivesCopiesAndMoves) {
+  Span s;
+  s.set_name("GET");
+  TextRef ip = s.add_text("10.0.0.1");
+  s.add_string("client.address", ip);
+  s.add_string("network.peer.address", ip);
+  s.add_int("n", 7);
+  Span copy = s;
+  Span moved = std::move(s);
+  for (const Span* p : {&copy, &moved}) {
+    ASSERT_EQ(p->attributes().size(), 3u);
+    EXPECT_EQ(p->name(), "GET");
+    EXPECT_EQ(p->string_value(*p->find("client.address")), "10.0.0.1");
+    EXPECT_EQ(p->string_value(*p->find("network.peer.address")), "10.0.0.1");
+    EXPECT_EQ(p->find("n")->int_value, 7);
+    EXPECT_EQ(p->find("absent"), nullptr);
+  }
+}
+
+TEST(OtlpSpan, LongValuesAndManySpansEncode) {
+  if (std::string(PROTOC_PROGRAM).empty()) GTEST_SKIP() << "protoc not installed";
+  // Lengths of two and three varint bytes, and a batch whose size needs a three-byte length.
+  std::string long_path(300, 'p'), longer(20000, 'q');
+  std::vector<Span> spans(40, client_span());
+  spans[0].add_string("url.path", long_path);
+  spans[1].add_string("big", longer);
+  std::string bytes;
+  encode_protobuf(header(), spans, bytes);
+  std::string text = run_protoc(bytes);
+  EXPECT_NE(text.find("string_value: \"" + long_path + "\""), std::string::npos);
+  EXPECT_NE(text.find("string_value: \"" + longer + "\""), std::string::npos);
+  size_t count = 0;
+  for (size_t at = text.find("span_id: \"spanid02\""); at != std::string::npos;
+       at = text.find("span_id: \"spanid02\"", at + 1)) {
+    ++count;
+  }
+  EXPECT_EQ(count, 40u);
 }
 
 TEST(OtlpJson, FollowsTheJsonMapping) {

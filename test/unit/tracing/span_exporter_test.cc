@@ -138,7 +138,7 @@ Span test_span(int i) {
   Span s;
   s.trace_id = new_trace_id();
   s.span_id = new_span_id();
-  s.name = "span-" + std::to_string(i);
+  s.set_name("span-" + std::to_string(i));
   s.kind = SpanKind::kServer;
   s.start_unix_nano = 1;
   s.end_unix_nano = 2;

@@ -1,0 +1,194 @@
+// Kong's credential entities: keyauth_credentials, basicauth_credentials, acls.
+#include <fmt/format.h>
+
+#include <array>
+#include <string_view>
+
+#include "config/kong_schema.h"
+#include "filter/consumer_directory.h"
+
+namespace portico::config {
+namespace {
+
+using core::ConfigNode;
+using core::ObjectReader;
+using core::path_index;
+
+constexpr std::array<std::string_view, 3> kEntityNames = {"keyauth_credential",
+                                                          "basicauth_credential", "acl"};
+
+}  // namespace
+
+void KongSchema::read_credentials(const ConfigNode& list, const std::string& path,
+                                  CredentialType type, int consumer) {
+  for (size_t i = 0; i < list.size(); ++i) read_credential(list[i], path_index(path, i), type, consumer);
+}
+
+// A top-level credential's `consumer`: a string (id or username) or a map with `id` or `username`.
+// Returns the consumer's index, or -1 after recording an error.
+int KongSchema::read_credential_consumer(ObjectReader& r) {
+  const ConfigNode* value = r.child("consumer");
+  if (value == nullptr) {
+    r.require("consumer");
+    return -1;
+  }
+  std::string text;
+  std::string path = r.path_of("consumer");
+  const ConfigNode* at = value;
+  Lookup lookup = Lookup::kIdOrName;
+  if (value->is_map()) {
+    ObjectReader m(*value, path, errors_);
+    std::string id, name;
+    bool has_id = m.get("id", id);
+    bool has_name = m.get("username", name);
+    m.finish();
+    if (has_id && has_name) {
+      errors_.add(*value, path, "give either 'id' or 'username', not both");
+      return -1;
+    }
+    if (!has_id && !has_name) {
+      if (!m.has("id") && !m.has("username")) {
+        errors_.add(*value, path, "a consumer reference needs 'id' or 'username'");
+      }
+      return -1;
+    }
+    lookup = has_id ? Lookup::kId : Lookup::kName;
+    text = has_id ? id : name;
+    path = core::path_key(path, has_id ? "id" : "username");
+    at = value->find(has_id ? "id" : "username");
+  } else if (!core::read_string(*value, path, errors_, text)) {
+    return -1;
+  }
+  if (lookup != Lookup::kName) {
+    if (auto it = consumers_.by_id.find(text); it != consumers_.by_id.end()) return it->second.first;
+  }
+  if (lookup != Lookup::kId) {
+    if (auto it = consumers_.by_name.find(text); it != consumers_.by_name.end()) return it->second.first;
+  }
+  std::string message =
+      lookup == Lookup::kId     ? fmt::format("no consumer has id \"{}\"", text)
+      : lookup == Lookup::kName ? fmt::format("no consumer has username \"{}\"", text)
+                                : fmt::format("consumer \"{}\" not found: no consumer has that "
+                                              "username or id",
+                                              text);
+  errors_.add(*at, std::move(path), std::move(message));
+  return -1;
+}
+
+void KongSchema::read_credential(const ConfigNode& node, std::string path, CredentialType type,
+                                 int consumer) {
+  ObjectReader r(node, path, errors_);
+  if (!r.valid()) return;
+  const size_t kind = static_cast<size_t>(type);
+  const std::string_view entity = kEntityNames[kind];
+  if (consumer >= 0) {
+    r.reject("consumer", fmt::format("a {} nested under a consumer must not have a 'consumer' "
+                                     "field; it belongs to that consumer already",
+                                     entity));
+  } else {
+    consumer = read_credential_consumer(r);
+  }
+  std::string id;
+  std::vector<std::string> tags;
+  read_common(r, id, tags);
+  const core::Mark mark = node.mark();
+  auto register_id = [&](int index) {
+    if (!id.empty()) register_unique(credential_ids_[kind], entity, "id", id, index, r, "id");
+  };
+  auto consumer_label = [&](int index) {
+    const Consumer& c = config_.consumers[static_cast<size_t>(index)];
+    return !c.username.empty() ? c.username : !c.id.empty() ? c.id : c.custom_id;
+  };
+
+  switch (type) {
+    case CredentialType::kKeyAuth: {
+      KeyAuthCredential k;
+      k.mark = mark;
+      if (!r.has("key")) {
+        errors_.add(node, r.path(),
+                    "missing required field 'key'; Kong generates a key when none is given, "
+                    "Portico cannot store one: write the key in the file");
+      } else if (r.get("key", k.key) && k.key.empty()) {
+        r.error("key", "key must not be empty");
+      }
+      r.reject("ttl", "'ttl' is not supported: Portico's credentials do not expire; remove it");
+      const int index = static_cast<int>(config_.keyauth_credentials.size());
+      if (!k.key.empty()) {
+        if (const ConfigNode* at = node.find("key")) {
+          auto [it, inserted] = credential_keys_.emplace(k.key, std::make_pair(consumer, at->mark()));
+          if (!inserted) {
+            // The key itself is a secret: never in an error message.
+            errors_.add(*at, r.path_of("key"),
+                        fmt::format("duplicate keyauth_credential key (first defined at line {}); "
+                                    "API keys must be unique across consumers",
+                                    it->second.second.line));
+          }
+        }
+      }
+      register_id(index);
+      k.id = std::move(id);
+      k.tags = std::move(tags);
+      k.consumer = consumer;
+      k.yaml_path = std::move(path);
+      config_.keyauth_credentials.push_back(std::move(k));
+      break;
+    }
+    case CredentialType::kBasicAuth: {
+      BasicAuthCredential b;
+      b.mark = mark;
+      r.require("username");
+      r.require("password");
+      if (r.get("username", b.username) && b.username.empty()) {
+        r.error("username", "username must not be empty");
+      }
+      std::string password;
+      if (r.get("password", password) && password.empty()) {
+        r.error("password", "password must not be empty");
+      }
+      const int index = static_cast<int>(config_.basicauth_credentials.size());
+      if (!b.username.empty()) {
+        register_unique(basicauth_usernames_, entity, "username", b.username, index, r, "username");
+      }
+      register_id(index);
+      if (!password.empty()) {
+        b.salt = filter::random_salt();
+        b.password_hash = filter::password_digest(b.salt, password);
+        std::fill(password.begin(), password.end(), '\0');
+      }
+      b.id = std::move(id);
+      b.tags = std::move(tags);
+      b.consumer = consumer;
+      b.yaml_path = std::move(path);
+      config_.basicauth_credentials.push_back(std::move(b));
+      break;
+    }
+    case CredentialType::kAcl: {
+      AclGroup a;
+      a.mark = mark;
+      r.require("group");
+      if (r.get("group", a.group) && a.group.empty()) r.error("group", "group must not be empty");
+      const int index = static_cast<int>(config_.acls.size());
+      if (!a.group.empty() && consumer >= 0) {
+        if (const ConfigNode* at = node.find("group")) {
+          auto [it, inserted] = acl_groups_.emplace(fmt::format("{}\x1f{}", consumer, a.group),
+                                                    std::make_pair(index, at->mark()));
+          if (!inserted) {
+            errors_.add(*at, r.path_of("group"),
+                        fmt::format("consumer \"{}\" is already in group \"{}\" (first at line {})",
+                                    consumer_label(consumer), a.group, it->second.second.line));
+          }
+        }
+      }
+      register_id(index);
+      a.id = std::move(id);
+      a.tags = std::move(tags);
+      a.consumer = consumer;
+      a.yaml_path = std::move(path);
+      config_.acls.push_back(std::move(a));
+      break;
+    }
+  }
+  r.finish();
+}
+
+}  // namespace portico::config

@@ -136,6 +136,23 @@ class Writer {
   void escaped(std::string_view s) {
     static constexpr char kHex[] = "0123456789abcdef";
     need(s.size() * 6);
+    if (s.size() <= 64) {
+      // Short values (nearly all): byte by byte, no call.
+      for (const char c : s) {
+        const auto u = static_cast<unsigned char>(c);
+        if (kJsonPlain[u]) [[likely]] {
+          *p_++ = c;
+        } else if (u == '"' || u == '\\') {
+          *p_++ = '\\';
+          *p_++ = c;
+        } else {
+          const char esc[6] = {'\\', 'u', '0', '0', kHex[u >> 4], kHex[u & 15]};
+          std::memcpy(p_, esc, 6);
+          p_ += 6;
+        }
+      }
+      return;
+    }
     const char* in = s.data();
     const char* const stop = in + s.size();
     while (in < stop) {
@@ -231,7 +248,8 @@ namespace {
 
 // Writes the variable's text (no JSON quoting) or number; `quoted` strings are escaped for
 // JSON. Returns false when the value is absent (a header that is not there).
-bool write_var(const Exchange& x, const Latencies& l, Var v, std::string_view header, bool quoted, Writer& w) {
+[[gnu::always_inline]] inline bool write_var(const Exchange& x, const Latencies& l, Var v, std::string_view header,
+                                             bool quoted, Writer& w) {
   auto text = [&](std::string_view s) {
     if (quoted) {
       w.escaped(s);  // the caller writes the quotes

@@ -68,6 +68,7 @@ struct WorkerStats {
   core::Counter accept_paused;       // times the worker stopped accepting at limits.max_connections
   core::Counter overload_rejected;   // requests answered 503 at limits.max_concurrent_requests
   core::Counter tls_handshakes;      // completed on a TLS listener
+  core::Counter tls_misdirected;    // TLS requests answered 421: Host and SNI ask for different client checks
   core::Counter tls_handshake_failures[static_cast<size_t>(TlsFailure::kCount)];
   core::Counter auth_rejected[kAuthPlugins][kAuthReasons];
 

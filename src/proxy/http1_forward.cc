@@ -14,6 +14,7 @@
 #include <span>
 
 #include "codec/http1/head_writer.h"
+#include "filter/consumer_directory.h"
 #include "observability/log.h"
 #include "proxy/headers.h"
 #include "proxy/http1_session.h"
@@ -29,6 +30,33 @@ namespace {
 
 constexpr std::string_view kCrlf = "\r\n";
 constexpr std::string_view kLastChunk = "0\r\n";
+
+}  // namespace
+
+// Request trailers go upstream as the client sent them, except the fields only the gateway may
+// set (X-Consumer-*, X-Credential-Identifier, X-Anonymous-Consumer, X-Forwarded-Client-Cert): a
+// next hop that merges trailers into headers must not see a forged identity. `raw` is the
+// decoder's "Name: value\r\n" lines; the result views `raw` itself when nothing is removed.
+std::string_view Http1Session::gateway_owned_fields_removed(std::string_view raw, std::string& kept) {
+  bool copying = false;  // set at the first removed field: from then on the kept lines are copied
+  for (size_t at = 0; at < raw.size();) {
+    size_t end = raw.find("\r\n", at);
+    end = end == std::string_view::npos ? raw.size() : end + 2;
+    const std::string_view line = raw.substr(at, end - at);
+    const std::string_view name = line.substr(0, line.find(':'));
+    const bool owned = filter::is_consumer_header(name) || http::iequals(name, "x-forwarded-client-cert");
+    if (owned && !copying) {
+      kept.assign(raw.substr(0, at));
+      copying = true;
+    } else if (!owned && copying) {
+      kept.append(line);
+    }
+    at = end;
+  }
+  return copying ? std::string_view(kept) : raw;
+}
+
+namespace {
 
 // Spans for one writev: body data plus the chunk framing around it.
 class SpanBatch {
@@ -289,7 +317,7 @@ runtime::Task<IoStatus> Http1Session::send_request(upstream::UpstreamConnection&
         body_consumed_ = true;
         if (chunked) {
           batch.add(kLastChunk);
-          batch.add(step.trailers);
+          batch.add(gateway_owned_fields_removed(step.trailers, trailers_kept_));
           batch.add(kCrlf);
         }
         break;

@@ -132,9 +132,25 @@ runtime::Task<bool> Http1Session::accept_tls() {
   const session::TlsEngine& tls = *down_.tls();
   sni_ = tls.server_name();
   for (char& c : sni_) c = static_cast<char>(c >= 'A' && c <= 'Z' ? c + 32 : c);
+  if (!sni_.empty() && sni_.back() == '.') sni_.pop_back();  // "a.example." is "a.example"
+  tls_certificate_ = tls_set_->select(sni_);  // the same choice the handshake made
   if (sni_.empty()) sni_ = router::kTlsWithoutSni;
   xfcc_ = tls.forwarded_client_cert();
   co_return true;
+}
+
+bool Http1Session::misdirected() const {
+  if (!tls_set_) return false;
+  std::string_view host = x_.request.host;
+  if (!host.empty() && host.front() == '[') {
+    host = host.substr(0, host.find(']') + 1);  // IPv6 literal: no certificate name
+  } else if (auto colon = host.rfind(':'); colon != std::string_view::npos) {
+    host = host.substr(0, colon);
+  }
+  if (!host.empty() && host.back() == '.') host.remove_suffix(1);
+  // A Host that names no certificate asks nothing of the client: nothing to bypass.
+  const int wanted = tls_set_->select(host);
+  return wanted >= 0 && !tls_set_->same_client_policy(wanted, tls_certificate_);
 }
 
 runtime::Task<Http1Session::HeadResult> Http1Session::read_head() {
@@ -359,6 +375,12 @@ runtime::Task<bool> Http1Session::handle_request() {
   } else if (!snap) {
     http::set_json_error(x_.reply, 503, "no configuration loaded");
     keep = co_await send_local_reply(false);
+  } else if (tls_listener_ && misdirected()) {
+    // RFC 9110 §15.5.20: the Host names a certificate whose client verification this connection
+    // did not go through (e.g. SNI a.example without mTLS, Host m.example that requires it).
+    ctx_.stats.tls_misdirected.add();
+    http::set_json_error(x_.reply, 421, "Misdirected Request: the Host needs another TLS connection");
+    keep = co_await send_local_reply(true);
   } else {
     router::Match m = snap->routes->match(x_.request.method, x_.request.host, x_.request.path,
                                           x_.request.headers, sni_);

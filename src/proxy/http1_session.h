@@ -56,6 +56,8 @@ class Http1Session {
                                      const router::Route& route,
                                      size_t matched_len);
   runtime::Task<bool> send_local_reply(bool close_after);
+  std::string_view gateway_owned_fields_removed(std::string_view raw_trailers, std::string& kept);
+  std::string trailers_kept_;  // request trailers without gateway-owned fields (rarely used)
   // A filter hook that returned a task: awaits it and, for a traced request, records the wait as
   // a span named after the plugin (filter/trace_record.h).
   runtime::Task<filter::Verdict> wait_for_filter(filter::Step& step, const filter::Filter* f);
@@ -130,6 +132,9 @@ class Http1Session {
   // X-Forwarded-Client-Cert value (empty when none).
   bool tls_listener_ = false;
   std::shared_ptr<const session::TlsServerSet> tls_set_;
+  int tls_certificate_ = -1;  // the certificate the handshake chose
+  // A TLS request whose Host selects a certificate with another client-certificate policy.
+  bool misdirected() const;
   std::string sni_;
   std::string xfcc_;
 };

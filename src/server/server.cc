@@ -979,6 +979,7 @@ admin::AdminResponse Server::answer_admin(const admin::AdminRequest& req) {
       }
       counters["tls_handshake_failures"] = std::move(failures);
       counters["tls_handshakes"] = sum(&S::tls_handshakes);
+      counters["tls_misdirected"] = sum(&S::tls_misdirected);
     }
     counters["overload_rejected"] = sum(&S::overload_rejected);
     {

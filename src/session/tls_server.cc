@@ -48,6 +48,13 @@ std::shared_ptr<const TlsServerSet> TlsServerSet::make(const TlsServerSettings& 
       return nullptr;
     }
     set->contexts_.push_back(std::move(ctx));
+    const TlsServerOptions& o = settings.certificates[i];
+    std::string policy;
+    if (!o.client_ca_pems.empty()) {
+      policy = o.require_client_cert ? "required\n" : "optional\n";
+      for (const auto& pem : o.client_ca_pems) policy += pem;
+    }
+    set->client_policies_.push_back(std::move(policy));
   }
   // The front context has no certificate of its own: the ClientHello callback switches every
   // connection to the selected certificate's context first thing, before a session is looked up
@@ -114,6 +121,12 @@ int TlsServerSet::on_client_hello(SSL* ssl, int* alert, void* arg) {
   SSL_set_verify(ssl, SSL_CTX_get_verify_mode(chosen), SSL_CTX_get_verify_callback(chosen));
   SSL_set_verify_depth(ssl, SSL_CTX_get_verify_depth(chosen));
   return SSL_CLIENT_HELLO_SUCCESS;
+}
+
+bool TlsServerSet::same_client_policy(int a, int b) const {
+  if (a == b) return true;
+  if (a < 0 || b < 0) return false;
+  return client_policies_[static_cast<size_t>(a)] == client_policies_[static_cast<size_t>(b)];
 }
 
 std::unique_ptr<TlsEngine> TlsServerSet::new_engine(std::string& error) const {

@@ -38,6 +38,11 @@ class TlsServerSet {
   // The index of the certificate for `server_name` (any case, a trailing dot ignored; empty =
   // the client sent none), or -1.
   int select(std::string_view server_name) const;
+  // Whether two certificates ask the same of clients (no client certificate, or the same CAs and
+  // the same `required`). A request whose Host selects a certificate with another policy than the
+  // one its connection was handshaken under is misdirected: it must not ride a connection that
+  // skipped (or did other) client verification. -1 (no certificate) matches only itself.
+  bool same_client_policy(int a, int b) const;
   // A server-side engine for a new connection; null with `error` when OpenSSL cannot allocate.
   std::unique_ptr<TlsEngine> new_engine(std::string& error) const;
   size_t size() const { return contexts_.size(); }
@@ -51,6 +56,7 @@ class TlsServerSet {
 
   std::shared_ptr<const TlsContext> front_;
   std::vector<std::shared_ptr<const TlsContext>> contexts_;
+  std::vector<std::string> client_policies_;  // per certificate: "" (none) or required flag + CA PEMs
   std::unordered_map<std::string, int> names_;
   int default_ = -1;
   std::string identity_;

@@ -123,6 +123,18 @@ TEST_F(AuthTest, KeyInHeaderSetsConsumerHeadersAndDropsForgedOnes) {
   EXPECT_EQ(p.status, 200);
   EXPECT_FALSE(upstream_header("X-Consumer-ID").has_value());
   EXPECT_FALSE(upstream_header("X-Credential-Identifier").has_value());
+
+  // Nor as chunked trailers (a next hop may merge trailers into headers); other trailers pass.
+  Response t = fetch(gw_->port(), http_request("POST", "/public", {{"Transfer-Encoding", "chunked"}}) +
+                                     chunked("body", 2, {{"X-Consumer-Username", "root"},
+                                                         {"X-Checksum", "abc"},
+                                                         {"X-Forwarded-Client-Cert", "Hash=forged"}}));
+  EXPECT_EQ(t.status, 200) << t.describe();
+  const RecordedRequest last = up_.requests().back();  // requests() returns a copy
+  const Headers& trailers = last.body.trailers;
+  EXPECT_FALSE(find_header(trailers, "X-Consumer-Username").has_value());
+  EXPECT_FALSE(find_header(trailers, "X-Forwarded-Client-Cert").has_value());
+  EXPECT_EQ(find_header(trailers, "X-Checksum").value_or(""), "abc") << last.raw_head;
 }
 
 TEST_F(AuthTest, KeyInQueryAndHiddenCredentials) {
@@ -141,6 +153,12 @@ TEST_F(AuthTest, KeyInQueryAndHiddenCredentials) {
   EXPECT_FALSE(req.header("x-api-key").has_value());
   EXPECT_EQ(req.raw_head.find("alice-secret-key"), std::string::npos) << req.raw_head;
   EXPECT_EQ(req.header("X-Consumer-Username"), "alice");
+  // The key in a header and again in the query: the header authenticates, neither copy goes on.
+  Response both = get("/hidden/z?apikey=alice-secret-key&c=3", {{"apikey", "alice-secret-key"}});
+  EXPECT_EQ(both.status, 200) << both.describe();
+  const RecordedRequest last = up_.requests().back();
+  EXPECT_EQ(last.target, "/z?c=3");
+  EXPECT_EQ(last.raw_head.find("alice-secret-key"), std::string::npos) << last.raw_head;
 }
 
 TEST_F(AuthTest, MissingAndInvalidKeysAreCountedAndTheConnectionGoesOn) {

@@ -143,8 +143,14 @@ Shell s_client(uint16_t port, const std::string& args) {
 
 // s_client sending one request and reading until the gateway closes (so that TLS 1.3 session
 // tickets, which follow the handshake, have arrived before it exits).
+// The request's Host is the -servername of `args` (a.portico.test without one): Host and SNI agree.
 Shell s_client_request(uint16_t port, const std::string& args) {
-  return sh("sh -c 'printf \"GET / HTTP/1.1\\r\\nHost: a.portico.test\\r\\nConnection: close\\r\\n\\r\\n\" | "
+  std::string host = "a.portico.test";
+  if (auto at = args.find("-servername "); at != std::string::npos) {
+    at += 12;
+    host = args.substr(at, args.find(' ', at) - at);
+  }
+  return sh("sh -c 'printf \"GET / HTTP/1.1\\r\\nHost: " + host + "\\r\\nConnection: close\\r\\n\\r\\n\" | "
             "openssl s_client -ign_eof -connect 127.0.0.1:" +
             std::to_string(port) + " " + args + "'");
 }
@@ -441,6 +447,33 @@ TEST_F(TlsListenerTest, MutualTls) {
   bool ok = optional_untrusted.connect(tls_port(), "o.portico.test", &pki().untrusted_client) &&
             optional_untrusted.request(http_request("GET", "/", {}, {}, "o.portico.test")) == 200;
   EXPECT_FALSE(ok) << "an optional certificate must still verify when given";
+}
+
+// A connection handshaken for a name without mTLS cannot carry requests for a name that requires
+// it: the Host selects another client-certificate policy than the SNI did → 421, counted, and the
+// connection closes. The same name (or one with the same client checks) is served.
+TEST_F(TlsListenerTest, HostAskingForStricterClientChecksThanTheSniIsMisdirected) {
+  const uint64_t before = status_counter(*gw_, "tls_misdirected");
+  TlsConn sneaky;
+  ASSERT_TRUE(sneaky.connect(tls_port(), "a.portico.test")) << sneaky.error();
+  std::string body;
+  EXPECT_EQ(sneaky.request(http_request("GET", "/", {}, {}, "m.portico.test"), &body), 421) << body;
+  EXPECT_NE(body.find("Misdirected Request"), std::string::npos) << body;
+  // With a port and a trailing dot, and on the optional-mTLS name: all misdirected.
+  for (const char* host : {"m.portico.test:8443", "m.portico.test.", "o.portico.test"}) {
+    TlsConn conn;
+    ASSERT_TRUE(conn.connect(tls_port(), "a.portico.test")) << conn.error();
+    EXPECT_EQ(conn.request(http_request("GET", "/", {}, {}, host)), 421) << host;
+  }
+  EXPECT_TRUE(eventually([&] { return status_counter(*gw_, "tls_misdirected") >= before + 4; }));
+  // The connection's own name is served.
+  TlsConn fine;
+  ASSERT_TRUE(fine.connect(tls_port(), "a.portico.test")) << fine.error();
+  EXPECT_EQ(fine.request(http_request("GET", "/", {}, {}, "a.portico.test")), 200);
+  // A verified m.portico.test connection serves its own name, with a trailing dot too.
+  TlsConn verified;
+  ASSERT_TRUE(verified.connect(tls_port(), "m.portico.test", &pki().client)) << verified.error();
+  EXPECT_EQ(verified.request(http_request("GET", "/", {}, {}, "m.portico.test.")), 200);
 }
 
 TEST_F(TlsListenerTest, ForgedXfccFromPlaintextIsStripped) {

@@ -103,6 +103,12 @@ filter::Step BasicAuthFilter::on_request(filter::Exchange& x) const {
     const size_t colon = text.find(':');
     if (colon != std::string_view::npos && colon > 0 && x.consumers) {
       cred = x.consumers->find_basic(text.substr(0, colon));
+      if (!cred) {
+        // The same work for an unknown username as for a wrong password: no timing oracle for
+        // which usernames exist.
+        static const std::string kNoSalt(16, '\0');
+        (void)filter::password_digest(kNoSalt, text.substr(colon + 1));
+      }
       if (cred) {
         const std::string digest = filter::password_digest(cred->salt, text.substr(colon + 1));
         ok = filter::digest_equals(digest, cred->hash);

@@ -84,6 +84,11 @@ bool IpMatcher::matches_v6(const uint8_t* addr) const {
   return false;
 }
 
+bool IpMatcher::parses(std::string_view address) {
+  in6_addr a{};
+  return parse(address, address.find(':') == std::string_view::npos ? AF_INET : AF_INET6, &a);
+}
+
 bool IpMatcher::matches(std::string_view address) const {
   in_addr a4{};
   if (address.find(':') == std::string_view::npos) {
@@ -135,9 +140,10 @@ std::shared_ptr<const filter::Filter> IpRestrictionFilter::create(const core::Co
 }
 
 filter::Step IpRestrictionFilter::on_request(filter::Exchange& x) const {
-  const std::string_view ip = x.request.client_ip;
-  // Kong checks deny first, then allow.
-  if ((!deny_.empty() && deny_.matches(ip)) || (!allow_.empty() && !allow_.matches(ip))) {
+  std::string_view ip = x.request.client_ip;
+  if (const size_t scope = ip.find('%'); scope != std::string_view::npos) ip = ip.substr(0, scope);  // fe80::1%eth0
+  // Kong checks deny first, then allow. An address that cannot be judged is not let through.
+  if (!IpMatcher::parses(ip) || (!deny_.empty() && deny_.matches(ip)) || (!allow_.empty() && !allow_.matches(ip))) {
     return refuse(x, config_.status, config_.message, {}, AuthPlugin::kIpRestriction,
                   AuthReason::kForbidden);
   }

@@ -29,6 +29,8 @@ class IpMatcher {
   bool empty() const { return v4_.empty() && v6_.empty(); }
   // `address` is the textual client address; false when it does not parse.
   bool matches(std::string_view address) const;
+  // True when `address` is an IPv4 or IPv6 address the matcher can judge.
+  static bool parses(std::string_view address);
 
  private:
   struct V4 {

@@ -100,7 +100,17 @@ filter::Step KeyAuthFilter::on_request(filter::Exchange& x) const {
       if (n == 1) {
         key = *r.headers.get(name);
         found = true;
-        if (config_.hide_credentials) r.headers.remove(name);
+        if (config_.hide_credentials) {
+          r.headers.remove(name);
+          // A second copy in the query string must not reach the upstream either.
+          if (config_.key_in_query && r.has_query) {
+            std::string rest = without_arg(r.query, name);
+            if (rest.size() != r.query.size()) {
+              r.query = r.headers.own(rest);
+              r.has_query = !r.query.empty();
+            }
+          }
+        }
       }
     }
     if (!found && config_.key_in_query && r.has_query) {

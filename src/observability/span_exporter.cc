@@ -314,7 +314,11 @@ std::shared_ptr<SpanExporter> SpanExporter::shared(const ExporterSettings& setti
     }
   }
   auto exporter = std::make_shared<SpanExporter>(settings);
-  std::lock_guard<std::mutex> lock(r.mu);
+  std::lock_guard<std::mutex> lock(r.mu);  // released before `exporter` goes out of scope
+  // Another thread may have made one for the same settings meanwhile: one exporter per key.
+  if (auto it = r.by_key.find(key); it != r.by_key.end()) {
+    if (auto live = it->second.lock()) return live;
+  }
   for (auto it = r.by_key.begin(); it != r.by_key.end();) {
     it = it->second.expired() ? r.by_key.erase(it) : std::next(it);
   }

@@ -5,6 +5,16 @@
 
 namespace portico::filters {
 
+void allow_or_deny_required(const core::ConfigNode* node, const std::string& path, core::ConfigErrors& errors) {
+  static constexpr std::string_view kMessage =
+      "at least one of these fields must be non-empty: 'config.allow', 'config.deny'";
+  if (node == nullptr) {
+    errors.add(core::ConfigError{{}, {}, path, std::string(kMessage)});
+  } else {
+    errors.add(*node, path, std::string(kMessage));
+  }
+}
+
 void read_anonymous(core::ObjectReader& reader, std::string& out) {
   reader.get("anonymous", out);  // null = none, as an absent key
 }

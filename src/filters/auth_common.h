@@ -16,6 +16,10 @@
 
 namespace portico::filters {
 
+// acl and ip-restriction (Kong's entity check): `allow` or `deny` must hold something. Records
+// the error at `node` (at `path` alone when the plugin has no config at all).
+void allow_or_deny_required(const core::ConfigNode* node, const std::string& path, core::ConfigErrors& errors);
+
 // Reads Kong's `anonymous` (a consumer id or username; null or "" = none). Whether it names a
 // consumer is checked when the snapshot compiles (config/snapshot.cc).
 void read_anonymous(core::ObjectReader& reader, std::string& out);

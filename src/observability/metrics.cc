@@ -13,17 +13,7 @@ const char* response_source_name(ResponseSource s) {
   return "portico";
 }
 
-void RouteSeries::merge(const RouteSeries& o) {
-  for (const auto& [k, v] : o.requests) requests[k] += v;
-  request_latency.merge(o.request_latency);
-  upstream_latency.merge(o.upstream_latency);
-  gateway_latency.merge(o.gateway_latency);
-  for (const auto& [k, v] : o.bandwidth) {
-    auto& b = bandwidth[k];
-    b.ingress += v.ingress;
-    b.egress += v.egress;
-  }
-}
+void RouteSeries::merge(const RouteSeries& o) { add_counts(*this, o, kSameKey, kSameKey); }
 
 MetricsEpoch MetricsEpoch::copy() const {
   MetricsEpoch out;

@@ -49,6 +49,23 @@ struct LatencyHistogram {
   }
 };
 
+// Adds the counts of `from` into `into`: RouteSeries or a collector's totals, whose request and
+// bandwidth maps may be keyed differently (`request_key` and `consumer_key` turn a key of `from`
+// into one of `into`).
+template <typename Into, typename From, typename RequestKey, typename ConsumerKey>
+void add_counts(Into& into, const From& from, RequestKey request_key, ConsumerKey consumer_key) {
+  for (const auto& [k, v] : from.requests) into.requests[request_key(k)] += v;
+  into.request_latency.merge(from.request_latency);
+  into.upstream_latency.merge(from.upstream_latency);
+  into.gateway_latency.merge(from.gateway_latency);
+  for (const auto& [k, b] : from.bandwidth) {
+    auto& t = into.bandwidth[consumer_key(k)];
+    t.ingress += b.ingress;
+    t.egress += b.egress;
+  }
+}
+inline constexpr auto kSameKey = [](const auto& k) -> const auto& { return k; };
+
 // Who produced the response, the `source` label of portico_http_requests_total.
 enum class ResponseSource : uint8_t { kService = 0, kPortico = 1, kExit = 2 };
 const char* response_source_name(ResponseSource s);

@@ -28,31 +28,16 @@ void add_histogram(MetricFamily& f, const Labels& labels, const LatencyHistogram
 }  // namespace
 
 void MetricsCollector::Totals::merge(const RouteSeries& s, const MetricNames& names) {
-  for (const auto& [k, v] : s.requests) {
-    requests[RequestKey{RouteSeries::key_status(k), RouteSeries::key_source(k),
-                        names.consumer(RouteSeries::key_consumer(k))}] += v;
-  }
-  request_latency.merge(s.request_latency);
-  upstream_latency.merge(s.upstream_latency);
-  gateway_latency.merge(s.gateway_latency);
-  for (const auto& [consumer, b] : s.bandwidth) {
-    auto& t = bandwidth[names.consumer(consumer)];
-    t.ingress += b.ingress;
-    t.egress += b.egress;
-  }
+  add_counts(
+      *this, s,
+      [&names](uint64_t k) {
+        return RequestKey{RouteSeries::key_status(k), RouteSeries::key_source(k),
+                          names.consumer(RouteSeries::key_consumer(k))};
+      },
+      [&names](int32_t consumer) -> const std::string& { return names.consumer(consumer); });
 }
 
-void MetricsCollector::Totals::merge(const Totals& o) {
-  for (const auto& [k, v] : o.requests) requests[k] += v;
-  request_latency.merge(o.request_latency);
-  upstream_latency.merge(o.upstream_latency);
-  gateway_latency.merge(o.gateway_latency);
-  for (const auto& [k, b] : o.bandwidth) {
-    auto& t = bandwidth[k];
-    t.ingress += b.ingress;
-    t.egress += b.egress;
-  }
-}
+void MetricsCollector::Totals::merge(const Totals& o) { add_counts(*this, o, kSameKey, kSameKey); }
 
 void MetricsCollector::fold(std::map<RouteKey, Totals>& into, const MetricsEpoch& epoch) {
   if (!epoch.names) return;

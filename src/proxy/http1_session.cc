@@ -139,9 +139,12 @@ runtime::Task<bool> Http1Session::accept_tls() {
   co_return true;
 }
 
-bool Http1Session::misdirected() const {
+bool Http1Session::misdirected() {
   if (!tls_set_) return false;
   std::string_view host = x_.request.host;
+  if (misdirected_judged_ && host == misdirected_host_) return misdirected_;  // the same Host again
+  misdirected_judged_ = true;
+  misdirected_host_.assign(host);
   if (!host.empty() && host.front() == '[') {
     host = host.substr(0, host.find(']') + 1);  // IPv6 literal: no certificate name
   } else if (auto colon = host.rfind(':'); colon != std::string_view::npos) {
@@ -150,7 +153,8 @@ bool Http1Session::misdirected() const {
   if (!host.empty() && host.back() == '.') host.remove_suffix(1);
   // A Host that names no certificate asks nothing of the client: nothing to bypass.
   const int wanted = tls_set_->select(host);
-  return wanted >= 0 && !tls_set_->same_client_policy(wanted, tls_certificate_);
+  misdirected_ = wanted >= 0 && !tls_set_->same_client_policy(wanted, tls_certificate_);
+  return misdirected_;
 }
 
 runtime::Task<Http1Session::HeadResult> Http1Session::read_head() {

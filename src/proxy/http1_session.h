@@ -133,8 +133,12 @@ class Http1Session {
   bool tls_listener_ = false;
   std::shared_ptr<const session::TlsServerSet> tls_set_;
   int tls_certificate_ = -1;  // the certificate the handshake chose
+  // misdirected()'s last verdict, by Host: keep-alive requests for the same Host reuse it.
+  std::string misdirected_host_;
+  bool misdirected_judged_ = false;  // misdirected_host_ holds a judged Host
+  bool misdirected_ = false;
   // A TLS request whose Host selects a certificate with another client-certificate policy.
-  bool misdirected() const;
+  bool misdirected();
   std::string sni_;
   std::string xfcc_;
 };

@@ -27,9 +27,7 @@ std::shared_ptr<const filter::Filter> AclFilter::create(const core::ConfigNode* 
                                                         core::ConfigErrors& errors) {
   Config config;
   if (node == nullptr) {
-    errors.add(core::ConfigError{{}, {}, path,
-                                 "at least one of these fields must be non-empty: 'config.allow', "
-                                 "'config.deny'"});
+    allow_or_deny_required(node, path, errors);
     return nullptr;
   }
   const size_t errors_before = errors.count();
@@ -52,8 +50,7 @@ std::shared_ptr<const filter::Filter> AclFilter::create(const core::ConfigNode* 
       errors.add(*node->find("deny"), reader.path_of("deny"),
                  "only one of these fields must be non-empty: 'config.allow', 'config.deny'");
     } else if (config.allow.empty() && config.deny.empty()) {
-      errors.add(*node, path,
-                 "at least one of these fields must be non-empty: 'config.allow', 'config.deny'");
+      allow_or_deny_required(node, path, errors);
     }
   }
   if (errors.count() != errors_before) return nullptr;

@@ -84,25 +84,35 @@ bool IpMatcher::matches_v6(const uint8_t* addr) const {
   return false;
 }
 
-bool IpMatcher::parses(std::string_view address) {
-  in6_addr a{};
-  return parse(address, address.find(':') == std::string_view::npos ? AF_INET : AF_INET6, &a);
-}
-
-bool IpMatcher::matches(std::string_view address) const {
-  in_addr a4{};
-  if (address.find(':') == std::string_view::npos) {
-    return parse(address, AF_INET, &a4) && matches_v4(ntohl(a4.s_addr));
+std::optional<IpMatcher::Address> IpMatcher::parse_address(std::string_view text) {
+  Address out;
+  if (text.find(':') == std::string_view::npos) {
+    in_addr a4{};
+    if (!parse(text, AF_INET, &a4)) return std::nullopt;
+    out.v4 = true;
+    out.a4 = ntohl(a4.s_addr);
+    return out;
   }
   in6_addr a6{};
-  if (!parse(address, AF_INET6, &a6)) return false;
-  const auto* b = reinterpret_cast<const uint8_t*>(&a6);
+  if (!parse(text, AF_INET6, &a6)) return std::nullopt;
+  std::memcpy(out.a6.data(), &a6, 16);
+  return out;
+}
+
+bool IpMatcher::matches(const Address& address) const {
+  if (address.v4) return matches_v4(address.a4);
+  const uint8_t* b = address.a6.data();
   static constexpr uint8_t kMapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
   if (std::memcmp(b, kMapped, 12) == 0) {
-    uint32_t v4 = (uint32_t{b[12]} << 24) | (uint32_t{b[13]} << 16) | (uint32_t{b[14]} << 8) | b[15];
+    const uint32_t v4 = (uint32_t{b[12]} << 24) | (uint32_t{b[13]} << 16) | (uint32_t{b[14]} << 8) | b[15];
     if (matches_v4(v4)) return true;
   }
   return matches_v6(b);
+}
+
+bool IpMatcher::matches(std::string_view address) const {
+  const auto parsed = parse_address(address);
+  return parsed && matches(*parsed);
 }
 
 std::shared_ptr<const filter::Filter> IpRestrictionFilter::create(const core::ConfigNode* node,
@@ -110,9 +120,7 @@ std::shared_ptr<const filter::Filter> IpRestrictionFilter::create(const core::Co
                                                                   core::ConfigErrors& errors) {
   Config config;
   if (node == nullptr) {
-    errors.add(core::ConfigError{{}, {}, path,
-                                 "at least one of these fields must be non-empty: 'config.allow', "
-                                 "'config.deny'"});
+    allow_or_deny_required(node, path, errors);
     return nullptr;
   }
   const size_t errors_before = errors.count();
@@ -132,8 +140,7 @@ std::shared_ptr<const filter::Filter> IpRestrictionFilter::create(const core::Co
   reader.get("message", config.message);
   reader.finish();
   if (errors.count() == errors_before && config.allow.empty() && config.deny.empty()) {
-    errors.add(*node, path,
-               "at least one of these fields must be non-empty: 'config.allow', 'config.deny'");
+    allow_or_deny_required(node, path, errors);
   }
   if (errors.count() != errors_before) return nullptr;
   return std::make_shared<IpRestrictionFilter>(std::move(config), std::move(allow), std::move(deny));
@@ -143,7 +150,8 @@ filter::Step IpRestrictionFilter::on_request(filter::Exchange& x) const {
   std::string_view ip = x.request.client_ip;
   if (const size_t scope = ip.find('%'); scope != std::string_view::npos) ip = ip.substr(0, scope);  // fe80::1%eth0
   // Kong checks deny first, then allow. An address that cannot be judged is not let through.
-  if (!IpMatcher::parses(ip) || (!deny_.empty() && deny_.matches(ip)) || (!allow_.empty() && !allow_.matches(ip))) {
+  const auto address = IpMatcher::parse_address(ip);
+  if (!address || (!deny_.empty() && deny_.matches(*address)) || (!allow_.empty() && !allow_.matches(*address))) {
     return refuse(x, config_.status, config_.message, {}, AuthPlugin::kIpRestriction,
                   AuthReason::kForbidden);
   }

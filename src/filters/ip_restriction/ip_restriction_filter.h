@@ -11,6 +11,7 @@
 #include <array>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -27,10 +28,17 @@ class IpMatcher {
   // Adds "a.b.c.d", "a.b.c.d/n", "v6" or "v6/n"; returns an error message, empty when valid.
   std::string add(std::string_view text);
   bool empty() const { return v4_.empty() && v6_.empty(); }
+  // A client address in binary: IPv4, or IPv6 (IPv4-mapped ones also match IPv4 entries).
+  struct Address {
+    bool v4 = false;
+    uint32_t a4 = 0;
+    std::array<uint8_t, 16> a6{};
+  };
+  // The textual client address parsed once; nullopt when it is not an address.
+  static std::optional<Address> parse_address(std::string_view text);
+  bool matches(const Address& address) const;
   // `address` is the textual client address; false when it does not parse.
   bool matches(std::string_view address) const;
-  // True when `address` is an IPv4 or IPv6 address the matcher can judge.
-  static bool parses(std::string_view address);
 
  private:
   struct V4 {

@@ -115,4 +115,8 @@ bool is_consumer_header(std::string_view name) {
   return false;
 }
 
+bool is_gateway_owned_field(std::string_view name) {
+  return is_consumer_header(name) || (name.size() == 23 && http::iequals(name, "x-forwarded-client-cert"));
+}
+
 }  // namespace portico::filter

@@ -94,5 +94,8 @@ void authenticate(Exchange& x, const ConsumerDirectory& dir, int consumer,
 // True when `name` is one of the headers above (or X-Consumer-Groups), which only the gateway
 // may set: the proxy drops them from every client request.
 bool is_consumer_header(std::string_view name);
+// The fields only the gateway may set, removed from whatever a client sends (headers and request
+// trailers alike): the consumer identity headers and X-Forwarded-Client-Cert.
+bool is_gateway_owned_field(std::string_view name);
 
 }  // namespace portico::filter

@@ -44,7 +44,7 @@ std::string_view Http1Session::gateway_owned_fields_removed(std::string_view raw
     end = end == std::string_view::npos ? raw.size() : end + 2;
     const std::string_view line = raw.substr(at, end - at);
     const std::string_view name = line.substr(0, line.find(':'));
-    const bool owned = filter::is_consumer_header(name) || http::iequals(name, "x-forwarded-client-cert");
+    const bool owned = filter::is_gateway_owned_field(name);
     if (owned && !copying) {
       kept.assign(raw.substr(0, at));
       copying = true;

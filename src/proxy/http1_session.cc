@@ -264,11 +264,9 @@ void Http1Session::build_request() {
   for (const auto& h : head_.headers) {
     if (is_hop_by_hop(h.name) || iequals_any(h.name, head_.connection_tokens)) continue;
     if (http::iequals(h.name, "content-length") || http::iequals(h.name, "expect")) continue;
-    // Only Portico speaks for the client certificate: whatever the client sent is dropped.
-    if (h.name.size() == 23 && http::iequals(h.name, "x-forwarded-client-cert")) continue;
-    // Consumer identity headers are the gateway's to set (authentication plugins): a client
-    // sending them must not pass as a consumer upstream.
-    if (filter::is_consumer_header(h.name)) continue;
+    // Consumer identity and the client certificate are the gateway's to state (authentication
+    // plugins, the TLS listener): a client sending them must not pass as someone upstream.
+    if (filter::is_gateway_owned_field(h.name)) continue;
     if (!have_id && http::iequals(h.name, "x-request-id") && !h.value.empty()) {
       have_id = true;
       r.request_id = h.value;

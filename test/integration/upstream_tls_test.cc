@@ -246,6 +246,8 @@ services:
   Response without = get(gw, "/without");
   EXPECT_EQ(without.status, 502) << without.describe();
   EXPECT_EQ(up.request_count(), 1u);
+  // The upstream's thread records its failed handshake just after the gateway has given up.
+  eventually([&] { return up.tls_handshake_failures() >= 1u; });
   EXPECT_GE(up.tls_handshake_failures(), 1u);
 }
 

@@ -205,6 +205,11 @@ TEST(SpanExporter, PartialBatchGoesAfterTheFlushDelay) {
   auto waited = collector.received()[0].at - start;
   EXPECT_LE(waited, 1000ms);
   EXPECT_NE(collector.received()[0].head.find("Content-Type: application/x-protobuf"), std::string::npos);
+  // The exporter counts a batch once the collector has answered, just after the collector saw it.
+  const auto until = Clock::now() + 3000ms;
+  while (exporter.counters().batches_exported.load() == 0 && Clock::now() < until) {
+    std::this_thread::sleep_for(5ms);
+  }
   EXPECT_EQ(exporter.counters().spans_exported.load(), 2u);
   EXPECT_EQ(exporter.counters().batches_exported.load(), 1u);
 }

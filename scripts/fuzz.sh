@@ -9,7 +9,7 @@ seconds="${1:-60}"
 shift || true
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
-  targets=(fuzz_request_parser fuzz_response_parser fuzz_path_normalizer fuzz_config_loader fuzz_admin_config_body fuzz_trace_context fuzz_jwt fuzz_jwks)
+  targets=(fuzz_request_parser fuzz_response_parser fuzz_path_normalizer fuzz_config_loader fuzz_admin_config_body fuzz_trace_context fuzz_jwt fuzz_jwks fuzz_resp)
 fi
 
 build="$root/build-fuzz"
@@ -30,6 +30,7 @@ for target in "${targets[@]}"; do
     fuzz_trace_context) dict="$root/test/fuzz/trace_context.dict" ;;
     fuzz_jwt) dict="$root/test/fuzz/jwt.dict" ;;
     fuzz_jwks) dict="$root/test/fuzz/jwks.dict" ;;
+    fuzz_resp) dict="$root/test/fuzz/resp.dict" ;;
     *) dict="$root/test/fuzz/http.dict" ;;
   esac
   work="$root/test/fuzz/corpus-work/$corpus_name"

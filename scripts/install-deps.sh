@@ -13,6 +13,7 @@ PACKAGES=(
   protobuf-compiler  # protoc decodes the OTLP encoder's output in the tracing tests
   python3-prometheus-client  # the metrics tests parse GET /metrics with the reference parser
   openssl  # throwaway certificates for the TLS examples' checks and the TLS benchmark
+  redis-server  # the rate limiter's redis policy is tested against a real server
   nginx-light haproxy wrk
 )
 

@@ -1,15 +1,19 @@
 // Kong `ca_certificates` and `certificates`, and the references services and upstreams make to
-// them (`ca_certificates`, `client_certificate`). Every PEM is parsed and checked while loading,
+// them (`ca_certificates`, `client_certificate`); Kong `mtls_auth_credentials`, which name one. Every PEM is parsed and checked while loading,
 // so a bad certificate is a load error with its line and column, never a failed reload.
 #include <fmt/format.h>
 #include <openssl/bio.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
+#include <openssl/ocsp.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
 #include <memory>
 #include <string_view>
 
@@ -97,6 +101,37 @@ std::string sha256_hex(X509* x) {
     out += kHex[md[i] & 15];
   }
   return out;
+}
+
+// `ocsp_stapling`: reads the file (a relative path is relative to the configuration file's
+// directory) and checks that it holds a successful DER OCSP response; an error message or "".
+std::string read_ocsp_response(const std::string& path, const std::string& config_file, std::string& out) {
+  std::string full = path;
+  if (!path.empty() && path.front() != '/') {
+    const size_t slash = config_file.rfind('/');
+    if (slash != std::string::npos) full = config_file.substr(0, slash + 1) + path;
+  }
+  std::unique_ptr<std::FILE, decltype(&std::fclose)> f(std::fopen(full.c_str(), "rb"), &std::fclose);
+  if (!f) return fmt::format("cannot read \"{}\": {}", full, std::strerror(errno));
+  out.clear();
+  char buf[8192];
+  for (size_t n; (n = std::fread(buf, 1, sizeof buf, f.get())) > 0;) {
+    out.append(buf, n);
+    if (out.size() > 1024 * 1024) return fmt::format("\"{}\" is larger than 1 MiB: not an OCSP response", full);
+  }
+  ERR_clear_error();
+  const auto* p = reinterpret_cast<const unsigned char*>(out.data());
+  OCSP_RESPONSE* resp = d2i_OCSP_RESPONSE(nullptr, &p, static_cast<long>(out.size()));
+  if (resp == nullptr) {
+    ERR_clear_error();
+    return fmt::format("\"{}\" is not a DER OCSP response", full);
+  }
+  const int status = OCSP_response_status(resp);
+  OCSP_RESPONSE_free(resp);
+  if (status != OCSP_RESPONSE_STATUS_SUCCESSFUL) {
+    return fmt::format("\"{}\" is an unsuccessful OCSP response ({})", full, OCSP_response_status_str(status));
+  }
+  return "";
 }
 
 // Checks a `cert` + `key` pair; an error message or "".
@@ -215,6 +250,11 @@ void KongSchema::read_certificates(const ConfigNode& list, const std::string& pa
           continue;
         }
         if (add_sni(c, std::move(name), *at, item_path)) continue;
+      }
+    }
+    if (r.get("ocsp_stapling", c.ocsp_stapling)) {
+      if (std::string e = read_ocsp_response(c.ocsp_stapling, list[i].file(), c.ocsp_response); !e.empty()) {
+        r.error("ocsp_stapling", std::move(e));
       }
     }
     if (const ConfigNode* verify = r.map("client_certificate")) {
@@ -386,6 +426,67 @@ void KongSchema::resolve_certificate_refs() {
   }
   for (size_t i = 0; i < config_.certificates.size() && config_.default_certificate < 0; ++i) {
     if (config_.certificates[i].snis.empty() && !presented[i]) config_.default_certificate = static_cast<int>(i);
+  }
+  for (MtlsAuthCredential& m : config_.mtls_auth_credentials) {
+    if (m.ca_certificate_at == nullptr) continue;
+    auto it = ca_certificates_.by_id.find(m.ca_certificate_ref);
+    if (it == ca_certificates_.by_id.end()) {
+      errors_.add(*m.ca_certificate_at, m.ca_certificate_path,
+                  fmt::format("no ca_certificate has id \"{}\"{}", m.ca_certificate_ref,
+                              ca_certificates_.by_id.empty() ? "; declare it in the top-level 'ca_certificates' list"
+                                                             : ""));
+      continue;
+    }
+    m.ca_certificate = it->second.first;
+  }
+}
+
+// Kong's mtls_auth_credentials: `subject_name` (required), `ca_certificate` (an id, or a map with
+// `id`), and the owning consumer (nested, or a top-level `consumer` reference).
+void KongSchema::read_mtls_auth_credentials(const ConfigNode& list, const std::string& path, int consumer) {
+  for (size_t i = 0; i < list.size(); ++i) {
+    ObjectReader r(list[i], path_index(path, i), errors_);
+    if (!r.valid()) continue;
+    MtlsAuthCredential m;
+    m.mark = list[i].mark();
+    if (consumer >= 0) {
+      r.reject("consumer", "an mtls_auth_credential nested under a consumer must not have a 'consumer' field; it "
+                           "belongs to that consumer already");
+      m.consumer = consumer;
+    } else {
+      m.consumer = read_credential_consumer(r);
+    }
+    r.require("subject_name");
+    if (r.get("subject_name", m.subject_name) && m.subject_name.empty()) {
+      r.error("subject_name", "subject_name must not be empty");
+    }
+    if (const ConfigNode* value = r.child("ca_certificate")) {
+      std::string at_path = r.path_of("ca_certificate");
+      const ConfigNode* at = value;
+      std::string id;
+      bool ok = false;
+      if (value->is_map()) {
+        ObjectReader ref(*value, at_path, errors_);
+        ref.require("id");
+        ok = ref.get("id", id);
+        ref.finish();
+        if (ok) {
+          at = value->find("id");
+          at_path = ref.path_of("id");
+        }
+      } else {
+        ok = core::read_string(*value, at_path, errors_, id);
+      }
+      if (ok) {
+        m.ca_certificate_ref = std::move(id);
+        m.ca_certificate_at = at;
+        m.ca_certificate_path = std::move(at_path);
+      }
+    }
+    read_common(r, m.id, m.tags);
+    m.yaml_path = r.path();
+    r.finish();
+    config_.mtls_auth_credentials.push_back(std::move(m));
   }
 }
 

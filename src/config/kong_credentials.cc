@@ -1,6 +1,7 @@
-// Kong's credential entities: keyauth_credentials, basicauth_credentials, acls.
+// Kong's credential entities: keyauth_credentials, basicauth_credentials, acls, jwt_secrets.
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <array>
 #include <string_view>
 
@@ -14,8 +15,13 @@ using core::ConfigNode;
 using core::ObjectReader;
 using core::path_index;
 
-constexpr std::array<std::string_view, 3> kEntityNames = {"keyauth_credential",
-                                                          "basicauth_credential", "acl"};
+constexpr std::array<std::string_view, 4> kEntityNames = {"keyauth_credential",
+                                                          "basicauth_credential", "acl", "jwt_secret"};
+
+// Kong's jwt_secrets.algorithm values (all that Portico verifies).
+constexpr std::array<std::string_view, 12> kJwtAlgorithms = {
+    "HS256", "HS384", "HS512", "RS256", "RS384", "RS512",
+    "PS256", "PS384", "PS512", "ES256", "ES384", "EdDSA"};
 
 }  // namespace
 
@@ -185,6 +191,70 @@ void KongSchema::read_credential(const ConfigNode& node, std::string path, Crede
       a.consumer = consumer;
       a.yaml_path = std::move(path);
       config_.acls.push_back(std::move(a));
+      break;
+    }
+    case CredentialType::kJwt: {
+      JwtSecret j;
+      j.mark = mark;
+      if (!r.has("key")) {
+        errors_.add(node, r.path(),
+                    "missing required field 'key'; Kong generates a key when none is given, "
+                    "Portico cannot store one: write the key in the file");
+      } else if (r.get("key", j.key) && j.key.empty()) {
+        r.error("key", "key must not be empty");
+      }
+      bool known_algorithm = true;
+      if (r.get("algorithm", j.algorithm) &&
+          std::find(kJwtAlgorithms.begin(), kJwtAlgorithms.end(), j.algorithm) == kJwtAlgorithms.end()) {
+        known_algorithm = false;
+        std::string known;
+        for (std::string_view a : kJwtAlgorithms) known += (known.empty() ? "" : ", ") + std::string(a);
+        r.error("algorithm", fmt::format("unknown algorithm \"{}\" (expected one of: {})", j.algorithm, known));
+      }
+      const bool hmac = j.algorithm.size() == 5 && j.algorithm.starts_with("HS");
+      // The material is checked (decoded, parsed) when the snapshot compiles; here only its
+      // presence. Values are never quoted in messages: they are secrets or keys.
+      const std::string_view material = hmac ? "secret" : "rsa_public_key";
+      const std::string_view unused = hmac ? "rsa_public_key" : "secret";
+      std::string& value = hmac ? j.secret : j.rsa_public_key;
+      if (!r.has(material)) {
+        // Which field is missing depends on the algorithm; when that is wrong, one error is enough.
+        if (known_algorithm) {
+          errors_.add(node, r.path(),
+                      hmac ? fmt::format("missing required field 'secret' for algorithm {}; Kong generates "
+                                         "a secret when none is given, Portico cannot store one: write it "
+                                         "in the file",
+                                         j.algorithm)
+                           : fmt::format("missing required field 'rsa_public_key' for algorithm {} (a PEM "
+                                         "public key)",
+                                         j.algorithm));
+        }
+      } else if (r.get(material, value)) {
+        if (value.empty()) r.error(material, fmt::format("{} must not be empty", material));
+        if (const ConfigNode* at = node.find(material)) j.material_mark = at->mark();
+      }
+      std::string ignored;
+      r.get(unused, ignored);  // Kong accepts both fields whatever the algorithm
+      std::fill(ignored.begin(), ignored.end(), '\0');
+      const int index = static_cast<int>(config_.jwt_secrets.size());
+      if (!j.key.empty()) {
+        if (const ConfigNode* at = node.find("key")) {
+          auto [it, inserted] = jwt_secret_keys_.emplace(j.key, std::make_pair(consumer, at->mark()));
+          if (!inserted) {
+            errors_.add(*at, r.path_of("key"),
+                        fmt::format("duplicate jwt_secret key (first defined at line {}); the key "
+                                    "names the secret a token is checked with, so it must be unique "
+                                    "across consumers",
+                                    it->second.second.line));
+          }
+        }
+      }
+      register_id(index);
+      j.id = std::move(id);
+      j.tags = std::move(tags);
+      j.consumer = consumer;
+      j.yaml_path = std::move(path);
+      config_.jwt_secrets.push_back(std::move(j));
       break;
     }
   }

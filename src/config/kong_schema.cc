@@ -26,10 +26,8 @@ constexpr int32_t kMaxTimeoutMs = 2147483646;  // Kong: 1..2^31-2 ms
 constexpr std::array kNotSupportedYet = {
     "consumer_groups",
     "vaults",
-    "jwt_secrets",
     "hmacauth_credentials",
     "oauth2_credentials",
-    "mtls_auth_credentials",
     "key_sets",
     "keys",
     "filter_chains",
@@ -39,8 +37,6 @@ constexpr std::array kNotSupportedYet = {
 };
 constexpr std::array kRouteFieldsNotYet = {"sources", "destinations", "expression", "priority"};
 constexpr std::array kConsumerFieldsNotYet = {"hmacauth_credentials",
-                                              "jwt_secrets",
-                                              "mtls_auth_credentials",
                                               "oauth2_credentials",
                                               "groups"};
 constexpr std::array kPluginFieldsNotYet = {"consumer_group", "ordering"};
@@ -325,6 +321,12 @@ void KongSchema::read(const ConfigNode& root) {
     read_credentials(*list, "basicauth_credentials", CredentialType::kBasicAuth, -1);
   }
   if (const ConfigNode* list = r.sequence("acls")) read_credentials(*list, "acls", CredentialType::kAcl, -1);
+  if (const ConfigNode* list = r.sequence("jwt_secrets")) {
+    read_credentials(*list, "jwt_secrets", CredentialType::kJwt, -1);
+  }
+  if (const ConfigNode* list = r.sequence("mtls_auth_credentials")) {
+    read_mtls_auth_credentials(*list, "mtls_auth_credentials", -1);
+  }
   if (const ConfigNode* list = r.sequence("ca_certificates")) read_ca_certificates(*list, "ca_certificates");
   if (const ConfigNode* list = r.sequence("certificates")) read_certificates(*list, "certificates");
   if (const ConfigNode* list = r.sequence("snis")) read_snis(*list, "snis");
@@ -641,13 +643,17 @@ void KongSchema::read_consumer(const ConfigNode& node, std::string path) {
   if (const ConfigNode* plugins = r.sequence("plugins")) {
     read_plugins(*plugins, r.path_of("plugins"), Parent{EntityType::kConsumer, index});
   }
-  static constexpr std::array<std::pair<std::string_view, CredentialType>, 3> kCredentials = {{
+  static constexpr std::array<std::pair<std::string_view, CredentialType>, 4> kCredentials = {{
       {"keyauth_credentials", CredentialType::kKeyAuth},
       {"basicauth_credentials", CredentialType::kBasicAuth},
       {"acls", CredentialType::kAcl},
+      {"jwt_secrets", CredentialType::kJwt},
   }};
   for (const auto& [key, type] : kCredentials) {
     if (const ConfigNode* list = r.sequence(key)) read_credentials(*list, r.path_of(key), type, index);
+  }
+  if (const ConfigNode* list = r.sequence("mtls_auth_credentials")) {
+    read_mtls_auth_credentials(*list, r.path_of("mtls_auth_credentials"), index);
   }
   r.finish();
 }

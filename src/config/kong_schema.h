@@ -86,10 +86,14 @@ class KongSchema {
   void read_snis(const core::ConfigNode& list, const std::string& path);
   bool add_sni(Certificate& c, std::string name, const core::ConfigNode& at, const std::string& path);
   void resolve_certificate_refs();
-  // kong_credentials.cc: Kong `keyauth_credentials`, `basicauth_credentials` and `acls`, nested
+  // Kong `mtls_auth_credentials` (nested under consumer `consumer`, or top-level with -1); their
+  // `ca_certificate` references resolve in resolve_certificate_refs().
+  void read_mtls_auth_credentials(const core::ConfigNode& list, const std::string& path, int consumer);
+  // kong_credentials.cc: Kong `keyauth_credentials`, `basicauth_credentials`, `acls` and
+  // `jwt_secrets`, nested
   // under the consumer of index `consumer`, or top-level (consumer -1: they name theirs in a
   // `consumer` field, resolved against the consumers read before them).
-  enum class CredentialType { kKeyAuth, kBasicAuth, kAcl };
+  enum class CredentialType { kKeyAuth, kBasicAuth, kAcl, kJwt };
   void read_credentials(const core::ConfigNode& list, const std::string& path, CredentialType type,
                         int consumer);
   void read_credential(const core::ConfigNode& node, std::string path, CredentialType type,
@@ -140,7 +144,8 @@ class KongSchema {
   // groups per consumer ("<consumer>\x1f<group>").
   std::unordered_map<std::string, std::pair<int, core::Mark>> credential_keys_;
   std::unordered_map<std::string, std::pair<int, core::Mark>> basicauth_usernames_;
-  std::unordered_map<std::string, std::pair<int, core::Mark>> credential_ids_[3];
+  std::unordered_map<std::string, std::pair<int, core::Mark>> credential_ids_[4];
+  std::unordered_map<std::string, std::pair<int, core::Mark>> jwt_secret_keys_;
   std::unordered_map<std::string, std::pair<int, core::Mark>> acl_groups_;
   std::unordered_map<std::string, std::pair<int, core::Mark>> plugin_ids_;
   std::unordered_map<std::string, std::pair<int, core::Mark>> plugin_instance_names_;

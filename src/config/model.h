@@ -82,6 +82,10 @@ struct Certificate {
   bool verify_clients = false;                // the block is present
   bool client_certificate_required = true;    // no certificate: handshake failure
   std::vector<int> client_ca_certificates;    // indices into Config::ca_certificates
+  // Portico: `ocsp_stapling` — a file with a DER OCSP response for `cert`, stapled when a client
+  // asks (status_request); read and checked when the file loads. Empty = none.
+  std::string ocsp_stapling;  // the path as written
+  std::string ocsp_response;  // its bytes
   std::vector<std::string> tags;
   core::Mark mark;
   std::string yaml_path;
@@ -172,11 +176,47 @@ struct BasicAuthCredential {
   std::string yaml_path;
 };
 
+// Kong `jwt_secrets`: a consumer's key for the `jwt` plugin (nested under it or top-level with
+// `consumer:`). `key` is what the token's `key_claim_name` claim names; `secret` serves HS*,
+// `rsa_public_key` (a PEM public key of any supported type, despite Kong's name) the others.
+// Both are required here (Kong generates them when absent; Portico cannot persist them). The
+// material is only turned into verification keys when the snapshot compiles (config/snapshot.cc),
+// and is never part of an error message.
+struct JwtSecret {
+  std::string id;
+  std::string key;
+  std::string algorithm = "HS256";
+  std::string secret;          // HS* only
+  std::string rsa_public_key;  // every other algorithm
+  core::Mark material_mark;    // where the secret or rsa_public_key value is written
+  int consumer = -1;
+  std::vector<std::string> tags;
+  core::Mark mark;
+  std::string yaml_path;
+};
+
 // Kong `acls`: a consumer's membership of a group, read by the `acl` plugin.
 struct AclGroup {
   std::string id;
   std::string group;
   int consumer = -1;
+  std::vector<std::string> tags;
+  core::Mark mark;
+  std::string yaml_path;
+};
+
+// Kong `mtls_auth_credentials` (the mtls-auth plugin): a client certificate whose subject CN or
+// a subjectAltName equals `subject_name` authenticates as `consumer`, optionally only when its
+// chain ends at `ca_certificate`.
+struct MtlsAuthCredential {
+  std::string id;
+  std::string subject_name;
+  int consumer = -1;
+  int ca_certificate = -1;  // index into Config::ca_certificates, -1 = any CA the plugin trusts
+  // The `ca_certificate` id as written and where (resolved once ca_certificates are read).
+  std::string ca_certificate_ref;
+  const core::ConfigNode* ca_certificate_at = nullptr;
+  std::string ca_certificate_path;
   std::vector<std::string> tags;
   core::Mark mark;
   std::string yaml_path;
@@ -330,9 +370,11 @@ struct Config {
   std::vector<KeyAuthCredential> keyauth_credentials;
   std::vector<BasicAuthCredential> basicauth_credentials;
   std::vector<AclGroup> acls;
+  std::vector<JwtSecret> jwt_secrets;
   std::vector<Upstream> upstreams;
   std::vector<CaCertificate> ca_certificates;
   std::vector<Certificate> certificates;
+  std::vector<MtlsAuthCredential> mtls_auth_credentials;
   // The certificate a TLS listener serves when no SNI matches (-1 = none: unrecognized_name):
   // the one with SNI "*", else the first without SNIs that no service or upstream presents as
   // its client certificate.

@@ -4,6 +4,7 @@
 #include <map>
 #include <unordered_map>
 
+#include "auth/jwk.h"
 #include "core/object_reader.h"
 #include "http/header_map.h"
 #include "session/tls_server.h"
@@ -87,7 +88,96 @@ void configure_upstream(const Upstream& u, upstream::Cluster& c) {
 }
 
 // The lookup tables of consumers and credentials the authentication plugins read.
-std::shared_ptr<const filter::ConsumerDirectory> build_consumer_directory(const Config& config) {
+// Kong jwt_secrets become verification keys here; bad material is an error at the value's mark.
+// Messages come from auth/jwk.h, which never quotes key material.
+void add_jwt_secrets(const Config& config, filter::ConsumerDirectory& dir, const core::ConfigNode& root,
+                     core::ConfigErrors& errors) {
+  for (const JwtSecret& j : config.jwt_secrets) {
+    if (j.consumer < 0 || j.key.empty()) continue;
+    const std::optional<auth::JwsAlg> alg = auth::parse_alg(j.algorithm);
+    if (!alg) continue;  // reported by the loader
+    filter::JwtCredentialEntry e;
+    e.consumer = j.consumer;
+    e.id = j.id;
+    e.algorithm = *alg;
+    const bool hmac = auth::key_type_for(*alg) == auth::KeyType::kOct;
+    if (hmac) {
+      if (j.secret.empty()) continue;
+      auth::KeyResult plain = auth::load_hmac_secret(j.secret, false, j.key, *alg);
+      if (!plain.key) {
+        errors.add(root, j.material_mark, j.yaml_path + ".secret", "bad secret: " + plain.error);
+        continue;
+      }
+      e.key = std::move(plain.key);
+      e.key_base64 = auth::load_hmac_secret(j.secret, true, j.key, *alg).key;
+    } else {
+      if (j.rsa_public_key.empty()) continue;
+      auth::KeyResult pem = auth::load_pem_public_key(j.rsa_public_key, j.key, *alg);
+      if (!pem.key) {
+        errors.add(root, j.material_mark, j.yaml_path + ".rsa_public_key",
+                   "bad rsa_public_key for algorithm " + j.algorithm + ": " + pem.error);
+        continue;
+      }
+      e.key = std::move(pem.key);
+    }
+    dir.add_jwt(j.key, std::move(e));
+  }
+}
+
+// mtls-auth: the `ca_certificates` ids of each instance must name ca_certificates entities (an
+// error at the id otherwise); their PEMs become one trust store per distinct id list, keyed as
+// filters/mtls_auth/mtls_auth_filter.h finds it (the ids joined with '\n').
+void add_mtls_auth(const Config& config, filter::ConsumerDirectory& dir, core::ConfigErrors& errors) {
+  std::unordered_map<std::string_view, size_t> ca_by_id;
+  for (size_t i = 0; i < config.ca_certificates.size(); ++i) {
+    if (!config.ca_certificates[i].id.empty()) ca_by_id.emplace(config.ca_certificates[i].id, i);
+  }
+  for (const PluginInstance& p : config.plugins) {
+    if (p.name != "mtls-auth" || p.config == nullptr || !p.config->is_map()) continue;
+    const core::ConfigNode* list = p.config->find("ca_certificates");
+    if (list == nullptr || !list->is_sequence() || list->empty()) continue;  // the plugin reports it
+    const std::string list_path = p.yaml_path + ".config.ca_certificates";
+    std::string key;
+    std::vector<std::string> pems;
+    bool ok = true;
+    for (size_t j = 0; j < list->size(); ++j) {
+      const core::ConfigNode& item = (*list)[j];
+      if (!item.is_scalar() || item.scalar().empty()) {
+        ok = false;
+        continue;
+      }
+      if (!key.empty()) key += '\n';
+      key += item.scalar();
+      auto it = ca_by_id.find(item.scalar());
+      if (it == ca_by_id.end()) {
+        errors.add(item, core::path_index(list_path, j),
+                   "no ca_certificate has id \"" + item.scalar() + "\"" +
+                       (ca_by_id.empty() ? "; declare it in the top-level 'ca_certificates' list" : ""));
+        ok = false;
+        continue;
+      }
+      pems.push_back(config.ca_certificates[it->second].cert);
+    }
+    if (!ok || dir.find_trust_store(key) != nullptr) continue;
+    std::string error;
+    auto store = session::TrustStore::make(pems, error);
+    if (!store) {
+      errors.add(*list, list_path, "cannot load the CA certificates: " + error);
+      continue;
+    }
+    dir.add_trust_store(std::move(key), std::move(store));
+  }
+  for (const MtlsAuthCredential& m : config.mtls_auth_credentials) {
+    if (m.consumer < 0 || m.subject_name.empty()) continue;
+    const std::string ca_id =
+        m.ca_certificate >= 0 ? config.ca_certificates[static_cast<size_t>(m.ca_certificate)].id : std::string();
+    dir.add_mtls(m.subject_name, {m.consumer, m.id, ca_id});
+  }
+}
+
+std::shared_ptr<const filter::ConsumerDirectory> build_consumer_directory(const Config& config,
+                                                                          const core::ConfigNode& root,
+                                                                          core::ConfigErrors& errors) {
   auto dir = std::make_shared<filter::ConsumerDirectory>();
   dir->consumers.reserve(config.consumers.size());
   for (const Consumer& c : config.consumers) {
@@ -106,6 +196,8 @@ std::shared_ptr<const filter::ConsumerDirectory> build_consumer_directory(const 
     if (!c.groups_header.empty()) c.groups_header += ", ";
     c.groups_header += a.group;
   }
+  add_jwt_secrets(config, *dir, root, errors);
+  add_mtls_auth(config, *dir, errors);
   dir->index_consumers();
   return dir;
 }
@@ -116,6 +208,25 @@ std::shared_ptr<const filter::ConsumerDirectory> build_consumer_directory(const 
 // has SNIs or is the default; none when no certificate is served.
 static void compile_tls_listener(const Config& config, Snapshot& snap, core::ConfigErrors& errors) {
   session::TlsServerSettings settings;
+  // mtls-auth anywhere: every handshake asks for an optional client certificate (as Kong does: the
+  // route is not known yet), which the plugin judges per request; `send_ca_dn` lists its CAs.
+  bool request_client_cert = false;
+  std::vector<std::string> request_ca_pems;
+  for (const PluginInstance& p : config.plugins) {
+    if (p.name != "mtls-auth" || !p.enabled) continue;
+    request_client_cert = true;
+    const core::ConfigNode* send = p.config && p.config->is_map() ? p.config->find("send_ca_dn") : nullptr;
+    const core::ConfigNode* list = p.config && p.config->is_map() ? p.config->find("ca_certificates") : nullptr;
+    if (send == nullptr || send->as_bool() != true || list == nullptr || !list->is_sequence()) continue;
+    for (size_t j = 0; j < list->size(); ++j) {
+      for (const CaCertificate& ca : config.ca_certificates) {
+        if (ca.id != (*list)[j].scalar()) continue;
+        if (std::find(request_ca_pems.begin(), request_ca_pems.end(), ca.cert) == request_ca_pems.end()) {
+          request_ca_pems.push_back(ca.cert);
+        }
+      }
+    }
+  }
   for (size_t i = 0; i < config.certificates.size(); ++i) {
     const Certificate& c = config.certificates[i];
     const bool is_default = static_cast<int>(i) == config.default_certificate;
@@ -130,6 +241,9 @@ static void compile_tls_listener(const Config& config, Snapshot& snap, core::Con
       for (int ca : c.client_ca_certificates) o.client_ca_pems.push_back(config.ca_certificates[static_cast<size_t>(ca)].cert);
       o.require_client_cert = c.client_certificate_required;
     }
+    o.request_client_cert = request_client_cert;
+    o.ocsp_response = c.ocsp_response;
+    o.request_ca_pems = request_ca_pems;
     settings.certificates.push_back(std::move(o));
     for (const std::string& name : c.snis) {
       if (name != "*") settings.names.emplace(name, index);
@@ -249,7 +363,7 @@ CompileResult compile(std::shared_ptr<const Config> config, const filter::Regist
     snap->clusters.push_back(std::move(c));
   }
 
-  snap->consumers = build_consumer_directory(*config);
+  snap->consumers = build_consumer_directory(*config, root, result.errors);
   // An authentication plugin's `anonymous` must name an existing consumer (by id or username):
   // checked here, where the consumers are known, rather than answering 500 at request time.
   for (const PluginInstance& p : config->plugins) {
@@ -259,6 +373,17 @@ CompileResult compile(std::shared_ptr<const Config> config, const filter::Regist
       result.errors.add(*anon, p.yaml_path + ".config.anonymous",
                         "anonymous consumer \"" + anon->scalar() +
                             "\" not found: no consumer has that id or username");
+    }
+  }
+
+  // mtls-auth's `default_consumer`, like `anonymous`, must name a consumer.
+  for (const PluginInstance& p : config->plugins) {
+    if (p.name != "mtls-auth") continue;
+    const core::ConfigNode* dc = p.config && p.config->is_map() ? p.config->find("default_consumer") : nullptr;
+    if (!dc || !dc->is_scalar() || dc->scalar().empty()) continue;
+    if (snap->consumers->find_consumer(dc->scalar()) < 0) {
+      result.errors.add(*dc, p.yaml_path + ".config.default_consumer",
+                        "default_consumer \"" + dc->scalar() + "\" not found: no consumer has that id or username");
     }
   }
 
@@ -292,7 +417,11 @@ CompileResult compile(std::shared_ptr<const Config> config, const filter::Regist
     if (!filters[pi] || !p.enabled) continue;
     // Requests arrive over plain HTTP only, so a plugin whose `protocols` leave out http never
     // runs (Kong's rule: a plugin runs only on the protocols it lists).
-    if (std::find(p.protocols.begin(), p.protocols.end(), "http") == p.protocols.end()) continue;
+    // mtls-auth is the exception that must not fail open: listed for https only it still runs on
+    // every request (a plaintext request has no certificate and is refused).
+    const bool https_auth = p.name == "mtls-auth" &&
+                            std::find(p.protocols.begin(), p.protocols.end(), "https") != p.protocols.end();
+    if (!https_auth && std::find(p.protocols.begin(), p.protocols.end(), "http") == p.protocols.end()) continue;
     if (p.consumer >= 0) {
       // Chosen per request, once authentication names the consumer (Snapshot::chain_for).
       if (snap->consumer_plugins.size() <= static_cast<size_t>(p.consumer)) {

@@ -19,10 +19,16 @@ void ConsumerDirectory::add_basic(BasicCredentialEntry entry) {
   basic_.emplace(std::move(name), std::move(entry));
 }
 
+void ConsumerDirectory::add_jwt(std::string key, JwtCredentialEntry entry) {
+  jwt_.emplace(std::move(key), std::move(entry));
+}
+
 void ConsumerDirectory::index_consumers() {
   by_id_.clear();
   by_username_.clear();
+  by_custom_id_.clear();
   for (size_t i = 0; i < consumers.size(); ++i) {
+    if (!consumers[i].custom_id.empty()) by_custom_id_.emplace(consumers[i].custom_id, static_cast<int>(i));
     if (!consumers[i].id.empty()) by_id_.emplace(consumers[i].id, static_cast<int>(i));
     if (!consumers[i].username.empty()) by_username_.emplace(consumers[i].username, static_cast<int>(i));
   }
@@ -36,6 +42,45 @@ const KeyCredentialEntry* ConsumerDirectory::find_key(std::string_view key) cons
 const BasicCredentialEntry* ConsumerDirectory::find_basic(std::string_view username) const {
   auto it = basic_.find(username);
   return it == basic_.end() ? nullptr : &it->second;
+}
+
+const JwtCredentialEntry* ConsumerDirectory::find_jwt(std::string_view key) const {
+  auto it = jwt_.find(key);
+  return it == jwt_.end() ? nullptr : &it->second;
+}
+
+int ConsumerDirectory::find_consumer_by_username_or_custom_id(std::string_view value) const {
+  if (auto it = by_username_.find(value); it != by_username_.end()) return it->second;
+  if (auto it = by_custom_id_.find(value); it != by_custom_id_.end()) return it->second;
+  return -1;
+}
+
+void ConsumerDirectory::add_trust_store(std::string ca_ids, std::shared_ptr<const session::TrustStore> store) {
+  trust_stores_.emplace(std::move(ca_ids), std::move(store));
+}
+
+const session::TrustStore* ConsumerDirectory::find_trust_store(std::string_view ca_ids) const {
+  auto it = trust_stores_.find(ca_ids);
+  return it == trust_stores_.end() ? nullptr : it->second.get();
+}
+
+void ConsumerDirectory::add_mtls(std::string subject_name, MtlsCredentialEntry entry) {
+  mtls_[std::move(subject_name)].push_back(std::move(entry));
+}
+
+const std::vector<MtlsCredentialEntry>* ConsumerDirectory::find_mtls(std::string_view subject_name) const {
+  auto it = mtls_.find(subject_name);
+  return it == mtls_.end() ? nullptr : &it->second;
+}
+
+int ConsumerDirectory::find_consumer_by_username(std::string_view username) const {
+  auto it = by_username_.find(username);
+  return it == by_username_.end() ? -1 : it->second;
+}
+
+int ConsumerDirectory::find_consumer_by_custom_id(std::string_view custom_id) const {
+  auto it = by_custom_id_.find(custom_id);
+  return it == by_custom_id_.end() ? -1 : it->second;
 }
 
 int ConsumerDirectory::find_consumer(std::string_view id_or_username) const {
@@ -116,7 +161,9 @@ bool is_consumer_header(std::string_view name) {
 }
 
 bool is_gateway_owned_field(std::string_view name) {
-  return is_consumer_header(name) || (name.size() == 23 && http::iequals(name, "x-forwarded-client-cert"));
+  // X-Credential-*: claims an authentication plugin (oauth2-introspection) vouches for.
+  return is_consumer_header(name) || (name.size() == 23 && http::iequals(name, "x-forwarded-client-cert")) ||
+         (name.size() > 13 && http::iequals(name.substr(0, 13), "x-credential-"));
 }
 
 }  // namespace portico::filter

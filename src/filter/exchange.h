@@ -16,6 +16,10 @@
 #include "filter/trace_record.h"
 #include "http/message.h"
 
+namespace portico::session {
+class PeerCertificate;
+}  // namespace portico::session
+
 namespace portico::filter {
 
 class ConsumerDirectory;
@@ -76,6 +80,10 @@ class Exchange {
   const ConsumerDirectory* consumers = nullptr;
   // True when consumer_index is a plugin's `anonymous` consumer (no credential was presented).
   bool anonymous_consumer = false;
+  // The client certificate of the downstream TLS connection (session/tls.h), owned by the
+  // connection and set by the proxy before any filter runs; null on plaintext connections. Checks
+  // that verify it (mtls-auth) keep their verdicts there, so keep-alive requests verify once.
+  session::PeerCertificate* peer_certificate = nullptr;
   // A per-request limit on the request body (bytes; 0 = none) that the proxy's body streaming
   // honours on top of limits.max_body_bytes: set by request-size-limiting.
   uint64_t max_body_bytes = 0;
@@ -105,6 +113,7 @@ class Exchange {
     consumer_index = -1;
     consumers = nullptr;
     anonymous_consumer = false;
+    peer_certificate = nullptr;
     max_body_bytes = 0;
     uri_captures.clear();
     upstream_address.clear();

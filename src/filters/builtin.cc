@@ -6,7 +6,10 @@
 #include "filters/basic_auth/basic_auth_filter.h"
 #include "filters/correlation_id/correlation_id_filter.h"
 #include "filters/ip_restriction/ip_restriction_filter.h"
+#include "filters/jwt/jwt_filter.h"
 #include "filters/key_auth/key_auth_filter.h"
+#include "filters/mtls_auth/mtls_auth_filter.h"
+#include "filters/oauth2_introspection/oauth2_introspection_filter.h"
 #include "filters/request_size_limiting/request_size_limiting_filter.h"
 #include "filters/fault_injection/fault_injection_filter.h"
 #include "filters/prometheus/prometheus_filter.h"
@@ -36,6 +39,9 @@ void register_builtin_plugins(filter::Registry& registry) {
   add<OpenTelemetryFilter>(registry);
   add<CorrelationIdFilter>(registry);
   add<KeyAuthFilter>(registry);
+  add<JwtFilter>(registry);
+  add<OAuth2IntrospectionFilter>(registry);
+  add<MtlsAuthFilter>(registry);
   add<BasicAuthFilter>(registry);
   add<AclFilter>(registry);
   add<IpRestrictionFilter>(registry);

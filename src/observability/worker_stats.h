@@ -13,20 +13,46 @@ namespace portico::observability {
 
 // Requests the authentication and access plugins refused, by plugin and reason; /status reports
 // them as counters.auth_rejected.<plugin>.<reason> (only the reasons a plugin can give).
-enum class AuthPlugin : uint8_t { kKeyAuth, kBasicAuth, kAcl, kIpRestriction, kRequestSizeLimiting };
-enum class AuthReason : uint8_t { kMissing, kInvalid, kNoConsumer, kForbidden, kTooLarge, kLengthRequired };
-inline constexpr size_t kAuthPlugins = 5;
-inline constexpr size_t kAuthReasons = 6;
+enum class AuthPlugin : uint8_t {
+  kKeyAuth, kBasicAuth, kAcl, kIpRestriction, kRequestSizeLimiting, kJwt, kMtlsAuth, kOAuth2Introspection
+};
+// From kJwtMultiple on: the jwt plugin's reasons; those named like auth::JwtError labels are
+// exactly those errors (kTooLarge doubles as the jwt's too_large).
+enum class AuthReason : uint8_t {
+  kMissing, kInvalid, kNoConsumer, kForbidden, kTooLarge, kLengthRequired,
+  kJwtMultiple, kJwtNoKeyClaim, kJwtUnknownKey, kJwtAlgMismatch, kJwtBadSecret, kJwtJwksUnavailable,
+  kJwtMalformed, kJwtBadBase64, kJwtBadJson, kJwtDuplicateKey, kJwtAlgMissing, kJwtAlgNone,
+  kJwtAlgUnknown, kJwtAlgNotAllowed, kJwtUnsupportedCrit, kJwtBadKid, kJwtUnknownKid,
+  kJwtBadSignature, kJwtBadClaim, kJwtExpired, kJwtNotYetValid, kJwtIssuedInFuture,
+  kJwtTooLongLived, kJwtBadIssuer, kJwtBadAudience, kJwtMissingClaim, kJwtMissingScope,
+  // oauth2-introspection: the endpoint gave no answer (503) / an answer that is not RFC 7662 (502).
+  kIntrospectionUnavailable, kIntrospectionBadAnswer,
+};
+inline constexpr size_t kAuthPlugins = 8;
+inline constexpr size_t kAuthReasons = 35;
 inline constexpr const char* kAuthPluginNames[kAuthPlugins] = {
-    "key-auth", "basic-auth", "acl", "ip-restriction", "request-size-limiting"};
+    "key-auth", "basic-auth", "acl", "ip-restriction", "request-size-limiting", "jwt", "mtls-auth",
+    "oauth2-introspection"};
 inline constexpr const char* kAuthReasonNames[kAuthReasons] = {
-    "missing", "invalid", "no_consumer", "forbidden", "too_large", "length_required"};
+    "missing", "invalid", "no_consumer", "forbidden", "too_large", "length_required",
+    "multiple_tokens", "no_key_claim", "unknown_key", "alg_mismatch", "bad_secret", "jwks_unavailable",
+    "malformed", "bad_base64", "bad_json", "duplicate_key", "alg_missing", "alg_none",
+    "alg_unknown", "alg_not_allowed", "unsupported_crit", "bad_kid", "unknown_kid",
+    "bad_signature", "bad_claim", "expired", "not_yet_valid", "issued_in_future",
+    "too_long_lived", "bad_issuer", "bad_audience", "missing_claim", "missing_scope",
+    "introspection_unavailable", "introspection_bad_answer"};
 inline constexpr bool kAuthReasonApplies[kAuthPlugins][kAuthReasons] = {
     {true, true, false, false, false, false},   // key-auth
     {true, true, false, false, false, false},   // basic-auth
     {false, false, true, true, false, false},   // acl
     {false, false, false, true, false, false},  // ip-restriction
     {false, false, false, false, true, true},   // request-size-limiting
+    {true, false, true, false, true, false, true, true, true, true, true, true, true, true, true, true, true,
+     true, true, true, true, true, true, true, true, true, true, true, true, true, true, true, true},  // jwt
+    {true, true, true},  // mtls-auth: missing, invalid (untrusted, expired), no_consumer
+    {true, true, false, false, false, false, false, false, false, false, false, false, false, false, false, false,
+     false, false, false, false, false, false, false, false, false, false, false, false, false, false, false, false,
+     false, true, true},  // oauth2-introspection: missing, invalid (inactive, expired), the endpoint's failures
 };
 
 // Why a TLS listener's handshake failed (WorkerStats::tls_handshake_failures index).

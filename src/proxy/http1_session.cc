@@ -136,6 +136,7 @@ runtime::Task<bool> Http1Session::accept_tls() {
   tls_certificate_ = tls_set_->select(sni_);  // the same choice the handshake made
   if (sni_.empty()) sni_ = router::kTlsWithoutSni;
   xfcc_ = tls.forwarded_client_cert();
+  peer_.reset(down_.tls());
   co_return true;
 }
 
@@ -353,6 +354,7 @@ runtime::Task<bool> Http1Session::handle_request() {
   } in_flight{ctx_, ctx_.try_begin_request()};
   SnapshotRef snap = ctx_.snapshot();
   if (snap) x_.consumers = snap->consumers.get();
+  if (tls_listener_) x_.peer_certificate = &peer_;
   const router::Route* route = nullptr;
   route_ = nullptr;
   chain_ = nullptr;

@@ -141,6 +141,8 @@ class Http1Session {
   bool misdirected();
   std::string sni_;
   std::string xfcc_;
+  // The client certificate as request-time checks (mtls-auth) see it, with their cached verdicts.
+  session::PeerCertificate peer_;
 };
 
 }  // namespace portico::proxy

@@ -26,6 +26,7 @@
 #include "admin/config_body.h"
 #include "config/snapshot.h"
 #include "filters/builtin.h"
+#include "filters/jwt/jwks_source.h"
 #include "net/listener.h"
 #include "server/discovery.h"
 #include "server/metrics_endpoint.h"
@@ -431,6 +432,8 @@ int Server::run() {
   }
 
   health_->update(current_->clusters);
+  // Remote key sets (jwt plugin `jwks_uri`) fetch on the control thread from here on.
+  filters::JwksSource::start(control_);
 
   try {
     if (settings_.access_log != "off") access_log_ = std::make_unique<observability::AccessLog>(settings_.access_log);
@@ -470,6 +473,7 @@ int Server::run() {
     PORTICO_LOG_INFO("listening{} admin={} workers={} config={}", proxies, admin_text, n, current_->version);
   } catch (const std::exception& e) {
     PORTICO_LOG_ERROR("cannot start: {}", e.what());
+    filters::JwksSource::stop();
     for (auto& w : workers_) w->stop();
     for (auto& w : workers_) w->join();
     return 1;
@@ -664,6 +668,7 @@ void Server::begin_shutdown(const char* why) {
   PORTICO_LOG_INFO("{}: draining (grace period {} ms)", why, settings_.drain_timeout_ms);
   if (admin_) admin_->stop();
   if (health_) health_->stop();
+  filters::JwksSource::stop();
   for (auto& ctx : contexts_) {
     auto* c = ctx.get();
     c->worker().post([c] { c->begin_drain(); });
@@ -1048,6 +1053,22 @@ admin::AdminResponse Server::answer_admin(const admin::AdminRequest& req) {
       hc["probes"] = health_->probes();
       hc["state_changes"] = health_->state_changes();
       root["health_checks"] = std::move(hc);
+    }
+    {
+      json::array jwks;
+      for (const auto& j : filters::JwksSource::all_status()) {
+        json::object o;
+        o["uri"] = j.uri;
+        o["fetches_ok"] = j.fetches_ok;
+        o["fetches_failed"] = j.fetches_failed;
+        o["unknown_kid_refreshes"] = j.unknown_kid_refreshes;
+        o["unknown_kid_suppressed"] = j.unknown_kid_suppressed;
+        o["keys"] = j.keys;
+        o["seconds_since_good_fetch"] = j.seconds_since_good_fetch;
+        o["last_error"] = j.last_error;
+        jwks.push_back(std::move(o));
+      }
+      root["jwks"] = std::move(jwks);
     }
     resp.body = json::serialize(root);
     return resp;

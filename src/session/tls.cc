@@ -173,6 +173,21 @@ int select_alpn(SSL*, const unsigned char** out, unsigned char* outlen, const un
   return SSL_TLSEXT_ERR_ALERT_FATAL;
 }
 
+// Server side, the client asked for the certificate's status: staple the configured OCSP response
+// (OpenSSL takes ownership of the copy).
+int staple_ocsp_response(SSL* ssl, void* arg) {
+  const auto* der = static_cast<const std::string*>(arg);
+  if (der == nullptr || der->empty()) return SSL_TLSEXT_ERR_NOACK;
+  void* copy = OPENSSL_memdup(der->data(), der->size());
+  if (copy == nullptr) return SSL_TLSEXT_ERR_NOACK;
+  SSL_set_tlsext_status_ocsp_resp(ssl, static_cast<unsigned char*>(copy), static_cast<long>(der->size()));
+  return SSL_TLSEXT_ERR_OK;
+}
+
+// Server side, client certificate asked for but judged at request time: any chain (or none) is
+// accepted; the verification result OpenSSL records stays, so peer_verified() reports false.
+int accept_any_client_cert(int, X509_STORE_CTX*) { return 1; }
+
 std::string hex(const unsigned char* data, unsigned int len) {
   static constexpr char kHex[] = "0123456789abcdef";
   std::string out;
@@ -247,15 +262,44 @@ std::shared_ptr<const TlsContext> TlsContext::make_server(const TlsServerOptions
     }
     SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | (o.require_client_cert ? SSL_VERIFY_FAIL_IF_NO_PEER_CERT : 0),
                        nullptr);
+  } else if (o.request_client_cert) {
+    // Asked for, never required, never judged here: the chain is kept on the connection for the
+    // request-time checks of the routes that want one.
+    SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, &accept_any_client_cert);
+  }
+  if (!o.request_ca_pems.empty() && (verify || o.request_client_cert)) {
+    STACK_OF(X509_NAME)* names = sk_X509_NAME_new_null();
+    for (const std::string& pem : o.request_ca_pems) {
+      std::vector<X509*> certs;
+      if (!read_certs(pem, certs, error)) {
+        sk_X509_NAME_pop_free(names, X509_NAME_free);
+        SSL_CTX_free(ctx);
+        return nullptr;
+      }
+      for (X509* c : certs) {
+        if (X509_NAME* name = X509_NAME_dup(X509_get_subject_name(c))) sk_X509_NAME_push(names, name);
+        X509_free(c);
+      }
+    }
+    SSL_CTX_set_client_CA_list(ctx, names);  // takes ownership
   }
   std::string identity_text = "server|" + o.cert_pem + "|" + o.cert_alt_pem + "|" + std::to_string(o.require_client_cert);
   for (const auto& pem : o.client_ca_pems) identity_text += "|ca:" + pem;
+  if (!verify && o.request_client_cert) identity_text += "|requested";
+  for (const auto& pem : o.request_ca_pems) identity_text += "|dn:" + pem;
+  if (!o.ocsp_response.empty()) identity_text += "|ocsp:" + o.ocsp_response;
   std::string identity = digest_hex(identity_text);
   // Sessions resume only with the settings that made them (OpenSSL compares this context): a
   // session from a connection that needed no client certificate never resumes on one that does.
   SSL_CTX_set_session_id_context(ctx, reinterpret_cast<const unsigned char*>(identity.data()),
                                  static_cast<unsigned int>(identity.size()));
-  return std::shared_ptr<const TlsContext>(new TlsContext(ctx, true, verify, std::move(identity)));
+  std::shared_ptr<TlsContext> context(new TlsContext(ctx, true, verify, std::move(identity)));
+  if (!o.ocsp_response.empty()) {
+    context->ocsp_response_ = o.ocsp_response;
+    SSL_CTX_set_tlsext_status_cb(ctx, &staple_ocsp_response);
+    SSL_CTX_set_tlsext_status_arg(ctx, &context->ocsp_response_);
+  }
+  return context;
 }
 
 TlsContext::~TlsContext() { SSL_CTX_free(ctx_); }
@@ -485,6 +529,143 @@ std::string TlsEngine::forwarded_client_cert() const {
 }
 
 const char* TlsEngine::version() const { return SSL_get_version(ssl_); }
+
+void PeerCertificate::reset(const TlsEngine* engine) {
+  engine_ = engine;
+  names_read_ = false;
+  names_ = PeerNames{};
+  verdicts_.clear();
+}
+
+bool PeerCertificate::present() const {
+  return engine_ != nullptr && SSL_get0_peer_certificate(engine_->native()) != nullptr;
+}
+
+const PeerNames& PeerCertificate::names() {
+  if (names_read_) return names_;
+  names_read_ = true;
+  if (!present()) return names_;
+  X509* cert = SSL_get0_peer_certificate(engine_->native());
+  const X509_NAME* subject = X509_get_subject_name(cert);
+  if (BIO* bio = BIO_new(BIO_s_mem())) {
+    X509_NAME_print_ex(bio, subject, 0, XN_FLAG_RFC2253);
+    char* data = nullptr;
+    const long n = BIO_get_mem_data(bio, &data);
+    if (n > 0) names_.subject.assign(data, static_cast<size_t>(n));
+    BIO_free(bio);
+  }
+  for (int at = -1;;) {
+    at = X509_NAME_get_index_by_NID(subject, NID_commonName, at);
+    if (at < 0) break;
+    const ASN1_STRING* value = X509_NAME_ENTRY_get_data(X509_NAME_get_entry(subject, at));
+    unsigned char* utf8 = nullptr;
+    const int len = ASN1_STRING_to_UTF8(&utf8, value);
+    if (len >= 0) names_.common_name.assign(reinterpret_cast<const char*>(utf8), static_cast<size_t>(len));
+    OPENSSL_free(utf8);
+  }
+  auto* alt = static_cast<GENERAL_NAMES*>(X509_get_ext_d2i(cert, NID_subject_alt_name, nullptr, nullptr));
+  if (alt != nullptr) {
+    for (int i = 0; i < sk_GENERAL_NAME_num(alt); ++i) {
+      const GENERAL_NAME* name = sk_GENERAL_NAME_value(alt, i);
+      const ASN1_IA5STRING* v = nullptr;
+      std::vector<std::string>* to = nullptr;
+      if (name->type == GEN_DNS) {
+        v = name->d.dNSName;
+        to = &names_.dns;
+      } else if (name->type == GEN_EMAIL) {
+        v = name->d.rfc822Name;
+        to = &names_.email;
+      } else if (name->type == GEN_URI) {
+        v = name->d.uniformResourceIdentifier;
+        to = &names_.uri;
+      }
+      if (to == nullptr) continue;
+      to->emplace_back(reinterpret_cast<const char*>(ASN1_STRING_get0_data(v)),
+                       static_cast<size_t>(ASN1_STRING_length(v)));
+    }
+    GENERAL_NAMES_free(alt);
+  }
+  ERR_clear_error();
+  return names_;
+}
+
+const PeerCertificate::Verdict* PeerCertificate::verdict(uint64_t checker) const {
+  for (const auto& [key, v] : verdicts_) {
+    if (key == checker) return &v;
+  }
+  return nullptr;
+}
+
+void PeerCertificate::remember(uint64_t checker, Verdict verdict) {
+  // Reloads make new checkers: a long-lived connection forgets old ones rather than growing.
+  if (verdicts_.size() >= 16) verdicts_.erase(verdicts_.begin());
+  verdicts_.emplace_back(checker, verdict);
+}
+
+std::shared_ptr<const TrustStore> TrustStore::make(const std::vector<std::string>& ca_pems, std::string& error) {
+  ERR_clear_error();
+  std::shared_ptr<TrustStore> trust(new TrustStore());
+  trust->store_ = X509_STORE_new();
+  if (trust->store_ == nullptr) {
+    error = "out of memory";
+    return nullptr;
+  }
+  for (size_t i = 0; i < ca_pems.size(); ++i) {
+    std::vector<X509*> certs;
+    if (!read_certs(ca_pems[i], certs, error)) return nullptr;
+    for (X509* c : certs) {
+      X509_STORE_add_cert(trust->store_, c);
+      trust->anchors_.emplace_back(c, static_cast<int>(i));  // keeps read_certs' reference
+    }
+  }
+  ERR_clear_error();
+  return trust;
+}
+
+TrustStore::~TrustStore() {
+  for (auto& [cert, unused] : anchors_) X509_free(cert);
+  X509_STORE_free(store_);
+}
+
+PeerCertificate::Verdict TrustStore::verify(const PeerCertificate& peer, bool allow_partial_chain) const {
+  PeerCertificate::Verdict out;
+  const TlsEngine* engine = peer.engine();
+  X509* leaf = engine ? SSL_get0_peer_certificate(engine->native()) : nullptr;
+  if (leaf == nullptr) {
+    out.error = X509_V_ERR_UNSPECIFIED;
+    return out;
+  }
+  // Server side, the peer chain holds what the client sent after its leaf: untrusted helpers.
+  STACK_OF(X509)* sent = SSL_get_peer_cert_chain(engine->native());
+  X509_STORE_CTX* ctx = X509_STORE_CTX_new();
+  if (ctx == nullptr || X509_STORE_CTX_init(ctx, store_, leaf, sent) != 1) {
+    X509_STORE_CTX_free(ctx);
+    ERR_clear_error();
+    out.error = X509_V_ERR_OUT_OF_MEM;
+    return out;
+  }
+  X509_STORE_CTX_set_purpose(ctx, X509_PURPOSE_SSL_CLIENT);
+  if (allow_partial_chain) X509_VERIFY_PARAM_set_flags(X509_STORE_CTX_get0_param(ctx), X509_V_FLAG_PARTIAL_CHAIN);
+  if (X509_verify_cert(ctx) == 1) {
+    STACK_OF(X509)* chain = X509_STORE_CTX_get0_chain(ctx);
+    X509* top = chain ? sk_X509_value(chain, sk_X509_num(chain) - 1) : nullptr;
+    for (const auto& [cert, index] : anchors_) {
+      if (top != nullptr && X509_cmp(cert, top) == 0) {
+        out.anchor = index;
+        break;
+      }
+    }
+    out.error = X509_V_OK;
+  } else {
+    out.error = X509_STORE_CTX_get_error(ctx);
+    if (out.error == X509_V_OK) out.error = X509_V_ERR_UNSPECIFIED;
+  }
+  X509_STORE_CTX_free(ctx);
+  ERR_clear_error();
+  return out;
+}
+
+const char* TrustStore::error_text(int error) { return X509_verify_cert_error_string(error); }
 
 TlsEngine* TlsEngine::from(SSL* ssl) { return static_cast<TlsEngine*>(SSL_get_ex_data(ssl, engine_index())); }
 

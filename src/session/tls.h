@@ -24,12 +24,15 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 typedef struct ssl_ctx_st SSL_CTX;
 typedef struct ssl_st SSL;
 typedef struct bio_st BIO;
 typedef struct ssl_session_st SSL_SESSION;
+typedef struct x509_st X509;
+typedef struct x509_store_st X509_STORE;
 
 namespace portico::session {
 
@@ -57,6 +60,17 @@ struct TlsServerOptions {
   // required when `require_client_cert`.
   std::vector<std::string> client_ca_pems;
   bool require_client_cert = false;
+  // Without `client_ca_pems`: ask for a client certificate anyway, optionally, and accept
+  // whatever arrives (or none) without judging it, so that request-time checks (the mtls-auth
+  // plugin, with PeerCertificate and TrustStore below) decide per route. Such a certificate is not
+  // "verified" for peer_verified() / X-Forwarded-Client-Cert.
+  bool request_client_cert = false;
+  // CAs (PEM) whose subject names the certificate request lists as acceptable issuers (Kong's
+  // mtls-auth `send_ca_dn`); empty = no list.
+  std::vector<std::string> request_ca_pems;
+  // A DER OCSP response for `cert_pem`, stapled to handshakes whose client asks (status_request);
+  // empty = none.
+  std::string ocsp_response;
 };
 
 class TlsContext {
@@ -84,6 +98,7 @@ class TlsContext {
   bool server_;
   bool verify_;
   std::string identity_;
+  std::string ocsp_response_;  // stapled by the status callback (its argument points here)
 };
 
 // The result of one engine step.
@@ -167,6 +182,73 @@ class TlsEngine {
   SSL_SESSION* latest_session_ = nullptr;
   bool handshake_done_ = false;
   std::string error_;
+};
+
+// What a client certificate says about its subject, read once per connection.
+struct PeerNames {
+  std::string subject;                     // RFC 2253 distinguished name ("CN=a,O=b")
+  std::string common_name;                 // the subject's (last) CN, empty when none
+  std::vector<std::string> dns;            // subjectAltName entries by type, certificate order
+  std::vector<std::string> email;
+  std::vector<std::string> uri;
+};
+
+// The client certificate of one downstream TLS connection as request-time checks see it (the
+// mtls-auth plugin): the certificate and chain the client sent, its names, and the verdicts of
+// the checks that already looked at it, so keep-alive requests verify once.
+//
+// Contract: owned by the connection's session next to the Stream whose TlsEngine it reads (the
+// engine must outlive it or `reset` must be called first); used on that session's worker only.
+// `reset(engine)` after the handshake; `reset(nullptr)` = no TLS.
+class PeerCertificate {
+ public:
+  // One check's result: X509_V_OK (0) or OpenSSL's verification error code, and the index of the
+  // trust anchor the chain ended at (TrustStore order; -1 when it failed).
+  struct Verdict {
+    int error = 0;
+    int anchor = -1;
+  };
+
+  void reset(const TlsEngine* engine);
+  // The client sent a certificate (checked or not).
+  bool present() const;
+  // Its names (computed on first use); empty names when !present().
+  const PeerNames& names();
+  // The verdict `checker` (a number unique to one checking configuration: reloads make new
+  // numbers) remembered for this connection, or null.
+  const Verdict* verdict(uint64_t checker) const;
+  void remember(uint64_t checker, Verdict verdict);
+  const TlsEngine* engine() const { return engine_; }
+
+ private:
+  const TlsEngine* engine_ = nullptr;
+  bool names_read_ = false;
+  PeerNames names_;
+  std::vector<std::pair<uint64_t, Verdict>> verdicts_;  // few: one per mtls-auth instance used
+};
+
+// Trusted CA certificates for request-time verification of client certificates (mtls-auth): an
+// X509_STORE built once on the control thread from `ca_certificates` entities, immutable and
+// shared afterwards; verify() may run on any worker, concurrently.
+class TrustStore {
+ public:
+  // Null with `error` when a PEM does not load. Each PEM may hold several certificates; every one
+  // of them becomes a trust anchor of the CA at that index.
+  static std::shared_ptr<const TrustStore> make(const std::vector<std::string>& ca_pems, std::string& error);
+  ~TrustStore();
+  TrustStore(const TrustStore&) = delete;
+  TrustStore& operator=(const TrustStore&) = delete;
+
+  // Verifies the peer's certificate and the chain it sent for TLS client use, now.
+  // `allow_partial_chain`: a CA that is not self-signed (an intermediate) may end the chain.
+  PeerCertificate::Verdict verify(const PeerCertificate& peer, bool allow_partial_chain) const;
+  // OpenSSL's text for a verification error code.
+  static const char* error_text(int error);
+
+ private:
+  TrustStore() = default;
+  X509_STORE* store_ = nullptr;
+  std::vector<std::pair<X509*, int>> anchors_;  // each certificate, the CA index it came from
 };
 
 // Frees an SSL_SESSION reference (for owners that do not include OpenSSL headers).

@@ -21,6 +21,9 @@ std::string settings_identity(const TlsServerSettings& s) {
     text += "\n#cert\n" + c.cert_pem + c.key_pem + c.cert_alt_pem + c.key_alt_pem;
     text += c.require_client_cert ? "|required" : "|optional";
     for (const auto& ca : c.client_ca_pems) text += "\n#ca\n" + ca;
+    if (c.request_client_cert) text += "|requested";
+    if (!c.ocsp_response.empty()) text += "\n#ocsp\n" + c.ocsp_response;
+    for (const auto& ca : c.request_ca_pems) text += "\n#dn\n" + ca;
   }
   std::map<std::string, int> sorted(s.names.begin(), s.names.end());
   for (const auto& [name, index] : sorted) text += "\n#name " + name + "=" + std::to_string(index);
@@ -53,6 +56,8 @@ std::shared_ptr<const TlsServerSet> TlsServerSet::make(const TlsServerSettings& 
     if (!o.client_ca_pems.empty()) {
       policy = o.require_client_cert ? "required\n" : "optional\n";
       for (const auto& pem : o.client_ca_pems) policy += pem;
+    } else if (o.request_client_cert) {
+      policy = "requested\n";  // asked for, judged per request: no verification to bypass
     }
     set->client_policies_.push_back(std::move(policy));
   }

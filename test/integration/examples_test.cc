@@ -93,5 +93,64 @@ TEST(ExamplesTest, KeyAuthExampleAuthenticatesAndChecksGroups) {
   EXPECT_FALSE(staff.has_header("X-Plan"));
 }
 
+TEST(ExamplesTest, JwtExampleAuthenticatesWithTheTokenItDocuments) {
+  Upstream up;
+  std::string yaml = read_example("jwt.yaml");
+  auto at = yaml.find("url: http://127.0.0.1:9000");
+  ASSERT_NE(at, std::string::npos);
+  yaml.replace(at + 12, 14, "127.0.0.1:" + std::to_string(up.port()));
+  // The token the file's comment gives (HS256 with the example secret, kid in the header).
+  auto token_at = yaml.find("TOKEN=");
+  ASSERT_NE(token_at, std::string::npos);
+  const std::string token = yaml.substr(token_at + 6, yaml.find('\n', token_at) - token_at - 6);
+  Gateway gw(yaml, ephemeral_ports());
+  Response none = fetch(gw.port(), http_request("GET", "/api/orders"));
+  EXPECT_EQ(none.status, 401) << none.describe();
+  EXPECT_EQ(json_message(none.text()), "Unauthorized");
+  Response ok = fetch(gw.port(), http_request("GET", "/api/orders", {{"Authorization", "Bearer " + token}}));
+  EXPECT_EQ(ok.status, 200) << ok.describe();
+  ASSERT_EQ(up.request_count(), 1u);
+  EXPECT_EQ(up.requests()[0].header("X-Consumer-Username").value_or(""), "mobile-app");
+  EXPECT_EQ(up.requests()[0].header("X-Credential-Identifier").value_or(""), "8e2b6f41-0c9d-4a57-b3e8-61d7f2a9c5e4");
+  std::string forged = token;
+  forged.back() = forged.back() == 'A' ? 'B' : 'A';
+  EXPECT_EQ(fetch(gw.port(), http_request("GET", "/api/orders", {{"Authorization", "Bearer " + forged}})).status, 401);
+}
+
+TEST(ExamplesTest, OAuth2IntrospectionExampleAsksTheAuthorizationServer) {
+  Upstream up;
+  Upstream idp;
+  idp.set_handler([](const RecordedRequest& req) {
+    UpstreamResponse r;
+    r.headers = {{"Content-Type", "application/json"}};
+    const bool good = req.body.data.find("token=good-token") != std::string::npos &&
+                      req.header("Authorization").value_or("") == "Basic Z2F0ZXdheTpzM2NyZXQ=";
+    r.body = good ? R"({"active":true,"client_id":"billing-client","sub":"svc-7","tenant":"t1"})"
+                  : R"({"active":false})";
+    return r;
+  });
+  std::string yaml = read_example("oauth2-introspection.yaml");
+  auto at = yaml.find("url: http://127.0.0.1:9000");
+  ASSERT_NE(at, std::string::npos);
+  yaml.replace(at + 12, 14, "127.0.0.1:" + std::to_string(up.port()));
+  at = yaml.find("introspection_url: http://127.0.0.1:9001");
+  ASSERT_NE(at, std::string::npos);
+  yaml.replace(at + 26, 14, "127.0.0.1:" + std::to_string(idp.port()));
+  Gateway gw(yaml, ephemeral_ports());
+  Response none = fetch(gw.port(), http_request("GET", "/invoices"));
+  EXPECT_EQ(none.status, 401) << none.describe();
+  EXPECT_EQ(json_message(none.text()), "The access token is missing");
+  Response bad = fetch(gw.port(), http_request("GET", "/invoices", {{"Authorization", "Bearer bad-token"}}));
+  EXPECT_EQ(bad.status, 401) << bad.describe();
+  Response good = fetch(gw.port(), http_request("GET", "/invoices", {{"Authorization", "Bearer good-token"}}));
+  EXPECT_EQ(good.status, 200) << good.describe();
+  ASSERT_EQ(up.request_count(), 1u);
+  auto seen = up.requests()[0];
+  EXPECT_EQ(seen.header("X-Consumer-Username").value_or(""), "billing-service");
+  EXPECT_EQ(seen.header("X-Credential-Sub").value_or(""), "svc-7");
+  EXPECT_EQ(seen.header("X-Credential-tenant").value_or(""), "t1");
+  EXPECT_FALSE(seen.header("Authorization").has_value());
+}
+
 }  // namespace
 }  // namespace portico::integration

@@ -208,6 +208,8 @@ TEST(LifecycleTest, CheckAcceptsEveryExampleConfig) {
   ::setenv("PORTICO_TLS_CERT", client.cert.c_str(), 1);
   ::setenv("PORTICO_TLS_KEY", client.key.c_str(), 1);
   ::setenv("PORTICO_CLIENT_CA", ca.cert.c_str(), 1);
+  // examples/jwt-authorizer.yaml: the identity provider's JWKS URL (check never fetches it).
+  ::setenv("PORTICO_JWKS_URI", "https://127.0.0.1:9/.well-known/jwks.json", 1);
   int checked = 0;
   if (std::filesystem::exists(examples)) {
     for (const auto& entry : std::filesystem::recursive_directory_iterator(examples)) {

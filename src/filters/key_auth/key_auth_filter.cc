@@ -15,22 +15,6 @@ namespace {
 using observability::AuthPlugin;
 using observability::AuthReason;
 
-// The query string without the arguments whose decoded name is `name`.
-std::string without_arg(std::string_view query, std::string_view name) {
-  std::string out;
-  out.reserve(query.size());
-  while (!query.empty()) {
-    size_t amp = query.find('&');
-    std::string_view segment = query.substr(0, amp);
-    query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
-    std::string_view key = segment.substr(0, segment.find('='));
-    if (!key.empty() && decodes_to(key, name)) continue;
-    if (!out.empty()) out.push_back('&');
-    out.append(segment);
-  }
-  return out;
-}
-
 }  // namespace
 
 std::shared_ptr<const filter::Filter> KeyAuthFilter::create(const core::ConfigNode* node,

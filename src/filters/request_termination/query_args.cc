@@ -35,4 +35,19 @@ bool decodes_to(std::string_view raw, std::string_view decoded) {
   return buffer == decoded;
 }
 
+std::string without_arg(std::string_view query, std::string_view name) {
+  std::string out;
+  out.reserve(query.size());
+  while (!query.empty()) {
+    const size_t amp = query.find('&');
+    std::string_view segment = query.substr(0, amp);
+    query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
+    std::string_view key = segment.substr(0, segment.find('='));
+    if (!key.empty() && decodes_to(key, name)) continue;
+    if (!out.empty()) out.push_back('&');
+    out.append(segment);
+  }
+  return out;
+}
+
 }  // namespace portico::filters

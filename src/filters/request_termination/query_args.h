@@ -37,4 +37,8 @@ void url_decode(std::string_view in, std::string& out);
 // key with nothing to decode.
 bool decodes_to(std::string_view raw, std::string_view decoded);
 
+// The query string without the arguments whose decoded name is `name` (what key-auth and
+// oauth2-introspection forward when they hide a credential sent as a query argument).
+std::string without_arg(std::string_view query, std::string_view name);
+
 }  // namespace portico::filters

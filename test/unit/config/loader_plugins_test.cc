@@ -263,15 +263,15 @@ consumers:
     custom_id: c
   - username: bob
     custom_id: c
-    jwt_secrets:
-      - key: secret
+    hmacauth_credentials:
+      - username: secret
 )"),
             "kong.yaml:3:5: consumers[0]: a consumer needs a 'username' or a 'custom_id'\n"
             "kong.yaml:5:15: consumers[2].username: duplicate consumer username \"alice\" (first "
             "defined at line 4)\n"
             "kong.yaml:8:16: consumers[3].custom_id: duplicate consumer custom_id \"c\" (first "
             "defined at line 6)\n"
-            "kong.yaml:9:5: consumers[3].jwt_secrets: Kong field 'jwt_secrets' is "
+            "kong.yaml:9:5: consumers[3].hmacauth_credentials: Kong field 'hmacauth_credentials' is "
             "not supported yet");
 }
 

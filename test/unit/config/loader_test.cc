@@ -200,8 +200,8 @@ servics: []
 )"),
             "kong.yaml:2:1: servics: unknown field 'servics' (did you mean 'services'?); expected "
             "one of: _format_version, _transform, services, routes, consumers, "
-            "keyauth_credentials, basicauth_credentials, acls, ca_certificates, certificates, "
-            "snis, upstreams, plugins, portico");
+            "keyauth_credentials, basicauth_credentials, acls, jwt_secrets, mtls_auth_credentials, ca_certificates, "
+            "certificates, snis, upstreams, plugins, portico");
   EXPECT_EQ(load_errors(R"(
 _format_version: "3.0"
 vaults:

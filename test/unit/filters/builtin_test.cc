@@ -15,9 +15,12 @@ TEST(BuiltinPlugins, RegisteredUnderKongNamesAndPriorities) {
   const filter::Registry& registry = testing::builtin_registry();
   EXPECT_EQ(registry.names(),
             (std::vector<std::string>{"acl", "basic-auth", "correlation-id", "fault-injection",
-                                      "file-log", "ip-restriction", "key-auth", "opentelemetry",
+                                      "file-log", "ip-restriction", "jwt", "key-auth", "mtls-auth", "oauth2-introspection", "opentelemetry",
                                       "prometheus", "request-size-limiting", "request-termination",
                                       "request-transformer", "response-transformer"}));
+  EXPECT_EQ(registry.find("oauth2-introspection")->priority, 1700);
+  EXPECT_EQ(registry.find("jwt")->priority, 1450);
+  EXPECT_EQ(registry.find("mtls-auth")->priority, 1600);
   EXPECT_EQ(registry.find("key-auth")->priority, 1250);
   EXPECT_EQ(registry.find("basic-auth")->priority, 1100);
   EXPECT_EQ(registry.find("ip-restriction")->priority, 990);

@@ -1,0 +1,674 @@
+// The `jwt` plugin through the real gateway: Kong's jwt_secrets (HS256 with a plain and a base64
+// secret, RS256, PS256, ES256, ES384, EdDSA), key_claim_name iss and kid, header / query / cookie
+// names, claims_to_verify and maximum_expiration, anonymous, consumer headers upstream (forged
+// ones dropped) and the consumer seen by acl; the attacks a JWT validator must survive, each
+// refused with a JSON body and counted in /status; Portico's issuer/audience and JWKS extension
+// (503 before the first good fetch, then keys from a real JWKS server); and config errors with
+// file:line:column. Keys and tokens are made here with OpenSSL; nothing is committed.
+
+#include <openssl/bn.h>
+#include <openssl/core_names.h>
+#include <openssl/ecdsa.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/pem.h>
+#include <openssl/rsa.h>
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <ctime>
+#include <memory>
+#include <string>
+
+#include "harness/client.h"
+#include "harness/gateway.h"
+#include "harness/json_body.h"
+#include "harness/upstream.h"
+
+namespace portico::integration {
+namespace {
+
+using namespace std::chrono_literals;
+
+// ---- a small, independent JOSE signer ---------------------------------------------------------
+
+std::string b64(std::string_view in, bool url) {
+  std::string out(4 * ((in.size() + 2) / 3) + 1, '\0');
+  const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                                reinterpret_cast<const unsigned char*>(in.data()), static_cast<int>(in.size()));
+  out.resize(static_cast<size_t>(n));
+  if (url) {
+    while (!out.empty() && out.back() == '=') out.pop_back();
+    for (char& c : out) c = c == '+' ? '-' : c == '/' ? '_' : c;
+  }
+  return out;
+}
+
+EVP_PKEY* generate(const char* type, const char* curve = nullptr) {
+  if (std::string_view(type) == "RSA") return EVP_PKEY_Q_keygen(nullptr, nullptr, "RSA", size_t{2048});
+  if (curve) return EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", curve);
+  return EVP_PKEY_Q_keygen(nullptr, nullptr, type);
+}
+
+// Generated once per process: RSA generation is slow. Never freed (process lifetime).
+EVP_PKEY* rsa_key() { static EVP_PKEY* k = generate("RSA"); return k; }
+EVP_PKEY* rsa_other() { static EVP_PKEY* k = generate("RSA"); return k; }
+EVP_PKEY* p256_key() { static EVP_PKEY* k = generate("EC", "P-256"); return k; }
+EVP_PKEY* p384_key() { static EVP_PKEY* k = generate("EC", "P-384"); return k; }
+EVP_PKEY* ed_key() { static EVP_PKEY* k = generate("ED25519"); return k; }
+
+std::string public_pem(EVP_PKEY* key) {
+  BIO* bio = BIO_new(BIO_s_mem());
+  PEM_write_bio_PUBKEY(bio, key);
+  char* data = nullptr;
+  const long n = BIO_get_mem_data(bio, &data);
+  std::string out(data, static_cast<size_t>(n));
+  BIO_free(bio);
+  return out;
+}
+
+const EVP_MD* md_for(std::string_view alg) {
+  if (alg.ends_with("384")) return EVP_sha384();
+  if (alg.ends_with("512")) return EVP_sha512();
+  return EVP_sha256();
+}
+
+std::string sign(std::string_view alg, EVP_PKEY* key, std::string_view secret, std::string_view input) {
+  unsigned char buf[1024];
+  if (alg.starts_with("HS")) {
+    unsigned int len = 0;
+    HMAC(md_for(alg), secret.data(), static_cast<int>(secret.size()),
+         reinterpret_cast<const unsigned char*>(input.data()), input.size(), buf, &len);
+    return std::string(reinterpret_cast<char*>(buf), len);
+  }
+  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+  EVP_PKEY_CTX* pctx = nullptr;
+  const EVP_MD* md = alg == "EdDSA" ? nullptr : md_for(alg);
+  EVP_DigestSignInit(ctx, &pctx, md, nullptr, key);
+  if (alg.starts_with("PS")) {
+    EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING);
+    EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, RSA_PSS_SALTLEN_DIGEST);
+  }
+  size_t len = sizeof(buf);
+  EVP_DigestSign(ctx, buf, &len, reinterpret_cast<const unsigned char*>(input.data()), input.size());
+  EVP_MD_CTX_free(ctx);
+  if (!alg.starts_with("ES")) return std::string(reinterpret_cast<char*>(buf), len);
+  // JWS wants raw r||s, OpenSSL gives DER.
+  const unsigned char* p = buf;
+  ECDSA_SIG* sig = d2i_ECDSA_SIG(nullptr, &p, static_cast<long>(len));
+  const int half = alg == "ES256" ? 32 : 48;
+  std::string raw(static_cast<size_t>(2 * half), '\0');
+  BN_bn2binpad(ECDSA_SIG_get0_r(sig), reinterpret_cast<unsigned char*>(raw.data()), half);
+  BN_bn2binpad(ECDSA_SIG_get0_s(sig), reinterpret_cast<unsigned char*>(raw.data()) + half, half);
+  ECDSA_SIG_free(sig);
+  return raw;
+}
+
+// base64url(header).base64url(claims).base64url(signature) with `alg` as the signing algorithm.
+std::string make_token(std::string_view header_json, std::string_view claims_json, std::string_view alg,
+                       EVP_PKEY* key, std::string_view secret = {}) {
+  std::string input = b64(header_json, true) + "." + b64(claims_json, true);
+  return input + "." + b64(sign(alg, key, secret, input), true);
+}
+
+std::string header_for(std::string_view alg, std::string_view kid = {}) {
+  std::string h = "{\"alg\":\"" + std::string(alg) + "\",\"typ\":\"JWT\"";
+  if (!kid.empty()) h += ",\"kid\":\"" + std::string(kid) + "\"";
+  return h + "}";
+}
+
+int64_t now() { return static_cast<int64_t>(std::time(nullptr)); }
+
+// The RSA public JWK of `key` with kid and alg.
+std::string rsa_jwk(EVP_PKEY* key, std::string_view kid) {
+  auto part = [&](const char* name) {
+    BIGNUM* bn = nullptr;
+    EVP_PKEY_get_bn_param(key, name, &bn);
+    std::string bytes(static_cast<size_t>(BN_num_bytes(bn)), '\0');
+    BN_bn2bin(bn, reinterpret_cast<unsigned char*>(bytes.data()));
+    BN_free(bn);
+    return b64(bytes, true);
+  };
+  return "{\"kty\":\"RSA\",\"use\":\"sig\",\"alg\":\"RS256\",\"kid\":\"" + std::string(kid) + "\",\"n\":\"" +
+         part(OSSL_PKEY_PARAM_RSA_N) + "\",\"e\":\"" + part(OSSL_PKEY_PARAM_RSA_E) + "\"}";
+}
+
+// A PEM as a YAML double-quoted scalar.
+std::string yaml_quoted(const std::string& text) {
+  std::string out = "\"";
+  for (char c : text) out += c == '\n' ? std::string("\\n") : std::string(1, c);
+  return out + "\"";
+}
+
+// ---- fixture -----------------------------------------------------------------------------------
+
+constexpr std::string_view kHsSecret = "example-hs256-secret-for-tests-only";
+constexpr std::string_view kBinarySecret = "example\x01\x02 binary secret";
+
+constexpr std::string_view kConfig = R"(
+consumers:
+  - username: alice
+    id: 11111111-1111-4111-8111-111111111111
+    custom_id: A-1
+    acls:
+      - group: admins
+    jwt_secrets:
+      - key: alice-hs
+        id: 22222222-2222-4222-8222-222222222222
+        secret: {{HS}}
+      - key: alice-b64
+        secret: {{B64}}
+      - key: alice-rs
+        algorithm: RS256
+        rsa_public_key: {{RSA}}
+      - key: alice-ps
+        algorithm: PS256
+        rsa_public_key: {{RSA}}
+      - key: alice-es256
+        algorithm: ES256
+        rsa_public_key: {{P256}}
+      - key: alice-es384
+        algorithm: ES384
+        rsa_public_key: {{P384}}
+      - key: alice-ed
+        algorithm: EdDSA
+        rsa_public_key: {{ED}}
+  - username: bob
+    custom_id: B-2
+    acls:
+      - group: users
+  - username: guest
+    id: 33333333-3333-4333-8333-333333333333
+jwt_secrets:
+  - key: bob-hs
+    algorithm: HS384
+    secret: example-bob-secret-for-tests-only
+    consumer: bob
+services:
+  - name: svc
+    url: http://127.0.0.1:{{UP}}
+    routes:
+      - name: jwt
+        paths: ["/jwt"]
+        plugins:
+          - name: jwt
+      - name: kid
+        paths: ["/kid"]
+        plugins:
+          - name: jwt
+            config: { key_claim_name: kid }
+      - name: b64
+        paths: ["/b64"]
+        plugins:
+          - name: jwt
+            config: { secret_is_base64: true }
+      - name: names
+        paths: ["/names"]
+        plugins:
+          - name: jwt
+            config: { header_names: [x-token], uri_param_names: [token], cookie_names: [session], realm: portico }
+      - name: claims
+        paths: ["/claims"]
+        plugins:
+          - name: jwt
+            config: { claims_to_verify: [exp, nbf], maximum_expiration: 3600 }
+      - name: anon
+        paths: ["/anon"]
+        plugins:
+          - name: jwt
+            config: { anonymous: guest }
+      - name: acl
+        paths: ["/acl"]
+        plugins:
+          - name: jwt
+          - name: acl
+            config: { allow: [admins] }
+      - name: idp
+        paths: ["/idp"]
+        plugins:
+          - name: jwt
+            config: { issuers: ["https://idp.example"], key_claim_name: kid, audiences: [portico-api], leeway: 5 }
+)";
+
+class JwtTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string hs(kHsSecret);
+    yaml_ = config_prelude() + render(kConfig, {{"UP", std::to_string(up_.port())},
+                                                 {"HS", hs},
+                                                 {"B64", b64(kBinarySecret, false)},
+                                                 {"RSA", yaml_quoted(public_pem(rsa_key()))},
+                                                 {"P256", yaml_quoted(public_pem(p256_key()))},
+                                                 {"P384", yaml_quoted(public_pem(p384_key()))},
+                                                 {"ED", yaml_quoted(public_pem(ed_key()))}});
+    gw_ = std::make_unique<Gateway>(yaml_);
+  }
+  Response get(std::string_view target, Headers headers = {}) {
+    return fetch(gw_->port(), http_request("GET", target, headers));
+  }
+  Response bearer(std::string_view target, const std::string& token) {
+    return get(target, {{"Authorization", "Bearer " + token}});
+  }
+  // A 401 with a JSON {"message": ...} body; returns the message.
+  std::string refused(const Response& r, int status = 401) {
+    EXPECT_TRUE(r.ok()) << r.error;
+    EXPECT_EQ(r.status, status) << r.describe();
+    auto m = json_message(r.text());
+    EXPECT_TRUE(m.has_value()) << "not a JSON message body: " << r.text();
+    return m.value_or("");
+  }
+  std::uint64_t rejected(std::string_view reason) {
+    return status_counter(*gw_, "auth_rejected.jwt." + std::string(reason));
+  }
+  std::string hs_token(std::string_view claims) {
+    return make_token(header_for("HS256"), claims, "HS256", nullptr, kHsSecret);
+  }
+
+  Upstream up_;
+  std::unique_ptr<Gateway> gw_;
+  std::string yaml_;
+};
+
+// ---- Kong behaviour ----------------------------------------------------------------------------
+
+TEST_F(JwtTest, Hs256TokenAuthenticatesAndForwardsConsumerHeadersOnly) {
+  const std::string token = hs_token(R"({"iss":"alice-hs","sub":"alice"})");
+  Response r = get("/jwt", {{"Authorization", "Bearer " + token},
+                            {"X-Consumer-Username", "root"},
+                            {"X-Anonymous-Consumer", "true"},
+                            {"X-Credential-Identifier", "forged"}});
+  ASSERT_TRUE(r.ok()) << r.error;
+  ASSERT_EQ(r.status, 200) << r.describe();
+  const RecordedRequest req = up_.requests().back();
+  EXPECT_EQ(req.header("X-Consumer-ID"), "11111111-1111-4111-8111-111111111111");
+  EXPECT_EQ(req.header("X-Consumer-Custom-ID"), "A-1");
+  EXPECT_EQ(req.header("X-Consumer-Username"), "alice");
+  EXPECT_EQ(req.header_count("X-Consumer-Username"), 1u);
+  EXPECT_EQ(req.header("X-Credential-Identifier"), "22222222-2222-4222-8222-222222222222");
+  EXPECT_FALSE(req.header("X-Anonymous-Consumer").has_value());
+
+  // "Bearer " is optional.
+  EXPECT_EQ(get("/jwt", {{"Authorization", token}}).status, 200);
+  // A secret of another consumer (HS384, top-level jwt_secrets with consumer:).
+  const std::string bob = make_token(header_for("HS384"), R"({"iss":"bob-hs"})", "HS384", nullptr,
+                                     "example-bob-secret-for-tests-only");
+  ASSERT_EQ(bearer("/jwt", bob).status, 200);
+  EXPECT_EQ(up_.requests().back().header("X-Consumer-Username"), "bob");
+}
+
+TEST_F(JwtTest, EveryAsymmetricAlgorithmThroughRsaPublicKey) {
+  struct Case {
+    const char* alg;
+    const char* key_name;
+    EVP_PKEY* key;
+  };
+  for (const Case& c : {Case{"RS256", "alice-rs", rsa_key()}, Case{"PS256", "alice-ps", rsa_key()},
+                        Case{"ES256", "alice-es256", p256_key()}, Case{"ES384", "alice-es384", p384_key()},
+                        Case{"EdDSA", "alice-ed", ed_key()}}) {
+    SCOPED_TRACE(c.alg);
+    const std::string claims = std::string(R"({"iss":")") + c.key_name + R"("})";
+    Response ok = bearer("/jwt", make_token(header_for(c.alg), claims, c.alg, c.key));
+    EXPECT_EQ(ok.status, 200) << ok.describe();
+    EXPECT_EQ(up_.requests().back().header("X-Consumer-Username"), "alice");
+    // The same claims signed by another key of the right type.
+    if (std::string_view(c.alg).starts_with("RS") || std::string_view(c.alg).starts_with("PS")) {
+      EXPECT_EQ(refused(bearer("/jwt", make_token(header_for(c.alg), claims, c.alg, rsa_other()))),
+                "Invalid signature");
+    }
+  }
+}
+
+TEST_F(JwtTest, SecretIsBase64DecodesTheSecret) {
+  const std::string token =
+      make_token(header_for("HS256"), R"({"iss":"alice-b64"})", "HS256", nullptr, kBinarySecret);
+  EXPECT_EQ(bearer("/b64", token).status, 200);
+  // Without secret_is_base64 the secret is the base64 text itself.
+  EXPECT_EQ(refused(bearer("/jwt", token)), "Invalid signature");
+  const std::string text_signed =
+      make_token(header_for("HS256"), R"({"iss":"alice-b64"})", "HS256", nullptr, b64(kBinarySecret, false));
+  EXPECT_EQ(bearer("/jwt", text_signed).status, 200);
+  EXPECT_EQ(refused(bearer("/b64", text_signed)), "Invalid signature");
+}
+
+TEST_F(JwtTest, KeyClaimNameKidReadsTheJwtHeader) {
+  const std::string token =
+      make_token(header_for("RS256", "alice-rs"), R"({"sub":"alice"})", "RS256", rsa_key());
+  EXPECT_EQ(bearer("/kid", token).status, 200);
+  // With the default `iss` the same token names no secret.
+  EXPECT_EQ(refused(bearer("/jwt", token)), "No mandatory 'iss' in claims");
+  EXPECT_EQ(refused(bearer("/kid", hs_token(R"({"iss":"alice-hs"})"))), "No mandatory 'kid' in claims");
+  EXPECT_EQ(refused(bearer("/jwt", hs_token(R"({"iss":""})"))), "Invalid 'iss' in claims");
+}
+
+TEST_F(JwtTest, HeaderQueryAndCookieNames) {
+  const std::string token = hs_token(R"({"iss":"alice-hs"})");
+  Response h = get("/names", {{"X-Token", "Bearer " + token}});
+  EXPECT_EQ(h.status, 200) << h.describe();
+  EXPECT_EQ(get("/names?token=" + token).status, 200);
+  EXPECT_EQ(get("/names", {{"Cookie", "theme=dark; session=" + token + "; x=1"}}).status, 200);
+  // The default names are not looked at on this route.
+  Response none = get("/names?jwt=" + token, {{"Authorization", "Bearer " + token}});
+  EXPECT_EQ(refused(none), "Unauthorized");
+  EXPECT_EQ(none.header("WWW-Authenticate"), "Bearer realm=\"portico\"");
+  // The same token twice is one token; two different ones are refused.
+  EXPECT_EQ(get("/names?token=" + token, {{"X-Token", token}}).status, 200);
+  const std::string other = hs_token(R"({"iss":"alice-hs","n":1})");
+  EXPECT_EQ(refused(get("/names?token=" + other, {{"X-Token", token}})), "Multiple tokens provided");
+  EXPECT_EQ(refused(get("/jwt", {{"Authorization", "Bearer " + token}, {"Authorization", "Bearer " + other}})),
+            "Multiple tokens provided");
+  EXPECT_EQ(rejected("multiple_tokens"), 2u);
+  // Default uri_param_names: jwt.
+  EXPECT_EQ(get("/jwt?jwt=" + token).status, 200);
+}
+
+TEST_F(JwtTest, ClaimsToVerifyAndMaximumExpiration) {
+  const int64_t t = now();
+  EXPECT_EQ(bearer("/claims", hs_token(R"({"iss":"alice-hs","exp":)" + std::to_string(t + 600) +
+                                       R"(,"nbf":)" + std::to_string(t - 10) + "}"))
+                .status,
+            200);
+  // exp and nbf are mandatory here.
+  refused(bearer("/claims", hs_token(R"({"iss":"alice-hs","nbf":)" + std::to_string(t - 10) + "}")));
+  refused(bearer("/claims", hs_token(R"({"iss":"alice-hs","exp":)" + std::to_string(t + 600) + "}")));
+  // exp more than maximum_expiration (3600 s) away.
+  EXPECT_EQ(refused(bearer("/claims", hs_token(R"({"iss":"alice-hs","nbf":0,"exp":)" +
+                                                std::to_string(t + 7200) + "}"))),
+            "token lifetime exceeds the maximum");
+  EXPECT_EQ(rejected("too_long_lived"), 1u);
+  // Not mandatory on /jwt, yet checked when present.
+  EXPECT_EQ(bearer("/jwt", hs_token(R"({"iss":"alice-hs"})")).status, 200);
+}
+
+TEST_F(JwtTest, AnonymousAndAclSeeTheConsumer) {
+  Response anon = get("/anon");
+  ASSERT_EQ(anon.status, 200) << anon.describe();
+  EXPECT_EQ(up_.requests().back().header("X-Consumer-Username"), "guest");
+  EXPECT_EQ(up_.requests().back().header("X-Anonymous-Consumer"), "true");
+  ASSERT_EQ(get("/anon", {{"Authorization", "Bearer garbage"}}).status, 200);
+  EXPECT_EQ(up_.requests().back().header("X-Anonymous-Consumer"), "true");
+  ASSERT_EQ(bearer("/anon", hs_token(R"({"iss":"alice-hs"})")).status, 200);
+  EXPECT_EQ(up_.requests().back().header("X-Consumer-Username"), "alice");
+  EXPECT_FALSE(up_.requests().back().header("X-Anonymous-Consumer").has_value());
+
+  // acl after jwt: alice is an admin, bob is not.
+  EXPECT_EQ(bearer("/acl", hs_token(R"({"iss":"alice-hs"})")).status, 200);
+  const std::string bob = make_token(header_for("HS384"), R"({"iss":"bob-hs"})", "HS384", nullptr,
+                                     "example-bob-secret-for-tests-only");
+  refused(bearer("/acl", bob), 403);
+  EXPECT_EQ(status_counter(*gw_, "auth_rejected.acl.forbidden"), 1u);
+}
+
+TEST_F(JwtTest, IssuerAndAudienceExtension) {
+  auto token = [](std::string_view iss, std::string_view aud) {
+    return make_token(header_for("ES256", "alice-es256"),
+                      R"({"iss":")" + std::string(iss) + R"(","aud":[")" + std::string(aud) + R"("]})",
+                      "ES256", p256_key());
+  };
+  EXPECT_EQ(bearer("/idp", token("https://idp.example", "portico-api")).status, 200);
+  EXPECT_EQ(refused(bearer("/idp", token("https://evil.example", "portico-api"))), "token issuer is not allowed");
+  EXPECT_EQ(refused(bearer("/idp", token("https://idp.example", "other-api"))), "token audience is not allowed");
+  EXPECT_EQ(rejected("bad_issuer"), 1u);
+  EXPECT_EQ(rejected("bad_audience"), 1u);
+}
+
+// ---- attacks -----------------------------------------------------------------------------------
+
+TEST_F(JwtTest, AttacksAreRefusedWithJsonBodiesAndCounted) {
+  const int64_t t = now();
+  const std::string claims = R"({"iss":"alice-hs"})";
+  const std::string payload = b64(claims, true);
+
+  // Missing credentials.
+  Response none = get("/jwt");
+  EXPECT_EQ(refused(none), "Unauthorized");
+  EXPECT_EQ(none.header("WWW-Authenticate"), "Bearer");
+
+  // alg: none (any spelling), with and without a signature segment.
+  for (const char* alg : {"none", "None", "NONE"}) {
+    refused(bearer("/jwt", b64(R"({"alg":")" + std::string(alg) + R"("})", true) + "." + payload + ".c2ln"));
+  }
+  refused(bearer("/jwt", b64(R"({"alg":"none"})", true) + "." + payload + "."));
+
+  // Key confusion: HS256 signed with the RSA public key's PEM as the HMAC secret, against the
+  // RS256 secret (by iss and by kid).
+  const std::string pem = public_pem(rsa_key());
+  Response confused = bearer("/jwt", make_token(header_for("HS256"), R"({"iss":"alice-rs"})", "HS256", nullptr, pem));
+  EXPECT_EQ(refused(confused), "Invalid algorithm");
+  EXPECT_EQ(confused.header("WWW-Authenticate"), "Bearer error=\"invalid_token\"");
+  EXPECT_EQ(refused(bearer("/kid", make_token(header_for("HS256", "alice-rs"), "{}", "HS256", nullptr, pem))),
+            "Invalid algorithm");
+  // A valid signature with another algorithm than the secret's.
+  EXPECT_EQ(refused(bearer("/jwt", make_token(header_for("HS512"), claims, "HS512", nullptr, kHsSecret))),
+            "Invalid algorithm");
+  EXPECT_EQ(refused(bearer("/jwt", make_token(header_for("RS512"), R"({"iss":"alice-rs"})", "RS512", rsa_key()))),
+            "Invalid algorithm");
+  EXPECT_EQ(refused(bearer("/jwt", make_token(header_for("PS256"), R"({"iss":"alice-rs"})", "PS256", rsa_key()))),
+            "Invalid algorithm");
+
+  // Unknown kid, and kid tricks.
+  auto kid_token = [&](const std::string& kid_json) {
+    return make_token(R"({"alg":"HS256","kid":)" + kid_json + "}", "{}", "HS256", nullptr, kHsSecret);
+  };
+  EXPECT_EQ(refused(bearer("/kid", kid_token(R"("nobody")"))), "No credentials found for given 'kid'");
+  EXPECT_EQ(refused(bearer("/kid", kid_token(R"("../../etc/passwd")"))), "No credentials found for given 'kid'");
+  refused(bearer("/kid", kid_token(R"("alice-hs\u0000")")));
+  refused(bearer("/kid", kid_token("\"" + std::string(300, 'k') + "\"")));
+  refused(bearer("/kid", kid_token("42")));  // not a string
+  // No claim naming a secret at all.
+  EXPECT_EQ(refused(bearer("/jwt", hs_token(R"({"sub":"alice"})"))), "No mandatory 'iss' in claims");
+
+  // Time.
+  refused(bearer("/jwt", hs_token(R"({"iss":"alice-hs","exp":)" + std::to_string(t - 60) + "}")));
+  refused(bearer("/jwt", hs_token(R"({"iss":"alice-hs","nbf":)" + std::to_string(t + 600) + "}")));
+
+  // Non-canonical base64url: padding, '+', '/'.
+  const std::string good = hs_token(claims);
+  refused(bearer("/jwt", good + "="));
+  std::string plus = good;
+  plus[plus.rfind('.') + 1] = '+';
+  refused(bearer("/jwt", plus));
+  std::string slash = good;
+  slash[slash.rfind('.') + 1] = '/';
+  refused(bearer("/jwt", slash));
+
+  // Oversized: more than 8 KiB.
+  const std::string big = hs_token(R"({"iss":"alice-hs","pad":")" + std::string(9000, 'a') + R"("})");
+  EXPECT_EQ(refused(bearer("/jwt", big)), "Bad token; token is too large");
+
+  // Duplicate members in the header and in the claims, each validly signed.
+  refused(bearer("/jwt", make_token(R"({"alg":"HS256","alg":"HS256"})", claims, "HS256", nullptr, kHsSecret)));
+  refused(bearer("/jwt", make_token(header_for("HS256"), R"({"iss":"alice-hs","iss":"bob-hs"})", "HS256", nullptr,
+                                    kHsSecret)));
+
+  // Forged signature, unknown key.
+  refused(bearer("/jwt", make_token(header_for("HS256"), claims, "HS256", nullptr, "wrong-secret")));
+  refused(bearer("/jwt", hs_token(R"({"iss":"mallory"})")));
+
+  EXPECT_EQ(up_.request_count(), 0u) << "nothing reached the upstream";
+  EXPECT_EQ(rejected("missing"), 1u);
+  EXPECT_EQ(rejected("alg_none"), 3u);
+  EXPECT_EQ(rejected("malformed"), 1u);
+  EXPECT_EQ(rejected("alg_mismatch"), 5u);
+  EXPECT_EQ(rejected("unknown_key"), 3u);
+  EXPECT_EQ(rejected("bad_kid"), 3u);
+  EXPECT_EQ(rejected("no_key_claim"), 1u);
+  EXPECT_EQ(rejected("expired"), 1u);
+  EXPECT_EQ(rejected("not_yet_valid"), 1u);
+  EXPECT_EQ(rejected("bad_base64"), 3u);
+  EXPECT_EQ(rejected("too_large"), 1u);
+  EXPECT_EQ(rejected("duplicate_key"), 2u);
+  EXPECT_EQ(rejected("bad_signature"), 1u);
+
+  // Nothing else broke: a good token still works.
+  Response ok = bearer("/jwt", good);
+  EXPECT_EQ(ok.status, 200) << ok.describe();
+  EXPECT_EQ(up_.request_count(), 1u);
+}
+
+// ---- JWKS extension ----------------------------------------------------------------------------
+
+TEST(JwtJwksTest, UnavailableKeysAnswer503ThenKeysFromTheJwksServer) {
+  Upstream up;
+  Upstream idp;
+  std::atomic<bool> serving{false};
+  const std::string jwks = "{\"keys\":[" + rsa_jwk(rsa_key(), "idp-1") + "]}";
+  idp.set_handler([&](const RecordedRequest&) {
+    UpstreamResponse r;
+    if (!serving) {
+      r.status = 500;
+      r.body = "down";
+      return r;
+    }
+    r.headers = {{"Content-Type", "application/json"}, {"Cache-Control", "max-age=300"}};
+    r.body = jwks;
+    return r;
+  });
+  const std::string yaml = config_prelude() + render(R"(
+consumers:
+  - username: carol
+    custom_id: C-3
+services:
+  - name: svc
+    url: http://127.0.0.1:{{UP}}
+    routes:
+      - name: idp
+        paths: ["/idp"]
+        plugins:
+          - name: jwt
+            config:
+              jwks_uri: http://127.0.0.1:{{IDP}}/.well-known/jwks.json
+              jwks_min_refresh_interval: 1
+              jwks_timeout: 2000
+              issuer: https://idp.example
+              audiences: [portico-api]
+      - name: mapped
+        paths: ["/mapped"]
+        plugins:
+          - name: jwt
+            config:
+              jwks_uri: http://127.0.0.1:{{IDP}}/.well-known/jwks.json
+              jwks_min_refresh_interval: 1
+              jwks_timeout: 2000
+              consumer_claim: client
+)", {{"UP", std::to_string(up.port())}, {"IDP", std::to_string(idp.port())}});
+  Gateway gw(yaml);
+  const std::string token =
+      make_token(header_for("RS256", "idp-1"),
+                 R"({"iss":"https://idp.example","aud":"portico-api","sub":"user-7","client":"C-3","exp":)" +
+                     std::to_string(now() + 600) + "}",
+                 "RS256", rsa_key());
+  Response down = fetch(gw.port(), http_request("GET", "/idp", {{"Authorization", "Bearer " + token}}));
+  EXPECT_EQ(down.status, 503) << down.describe();
+  EXPECT_TRUE(down.header("Retry-After").has_value());
+  EXPECT_TRUE(json_message(down.text()).has_value()) << down.text();
+  EXPECT_GE(status_counter(gw, "auth_rejected.jwt.jwks_unavailable"), 1u);
+
+  serving = true;
+  ASSERT_TRUE(eventually(
+      [&] { return fetch(gw.port(), http_request("GET", "/idp", {{"Authorization", "Bearer " + token}})).status == 200; },
+      Millis{15000}))
+      << gw.logs();
+  RecordedRequest seen = up.requests().back();
+  EXPECT_EQ(seen.header("X-Credential-Identifier"), "user-7");
+  EXPECT_FALSE(seen.header("X-Consumer-Username").has_value());
+
+  // consumer_claim maps the token to a consumer (custom_id here).
+  Response mapped = fetch(gw.port(), http_request("GET", "/mapped", {{"Authorization", "Bearer " + token}}));
+  EXPECT_EQ(mapped.status, 200) << mapped.describe();
+  EXPECT_EQ(up.requests().back().header("X-Consumer-Username"), "carol");
+
+  // A kid the set lacks: 401, never 503, and the gateway keeps working.
+  const std::string stranger = make_token(header_for("RS256", "idp-2"), R"({"iss":"https://idp.example","aud":"portico-api"})",
+                                          "RS256", rsa_other());
+  Response unknown = fetch(gw.port(), http_request("GET", "/idp", {{"Authorization", "Bearer " + stranger}}));
+  EXPECT_EQ(unknown.status, 401) << unknown.describe();
+  EXPECT_GE(status_counter(gw, "auth_rejected.jwt.unknown_kid"), 1u);
+  // HS256 signed with the public key material is not among the allowed algorithms.
+  const std::string confused = make_token(header_for("HS256", "idp-1"), R"({"iss":"https://idp.example"})", "HS256",
+                                          nullptr, public_pem(rsa_key()));
+  EXPECT_EQ(fetch(gw.port(), http_request("GET", "/idp", {{"Authorization", "Bearer " + confused}})).status, 401);
+  EXPECT_EQ(status_counter(gw, "auth_rejected.jwt.alg_not_allowed"), 1u);
+  EXPECT_EQ(fetch(gw.port(), http_request("GET", "/idp", {{"Authorization", "Bearer " + token}})).status, 200);
+}
+
+// ---- config errors -----------------------------------------------------------------------------
+
+std::string check_errors(const std::string& body) {
+  CheckResult r = Gateway::check("_format_version: \"3.0\"\n" + body, "jwt.yaml");
+  EXPECT_NE(r.exit_code, 0) << r.out;
+  return r.err + r.out;
+}
+
+TEST(JwtConfigTest, ErrorsNameFileLineAndColumn) {
+  EXPECT_NE(check_errors(R"(consumers:
+  - username: a
+    jwt_secrets:
+      - key: k
+        algorithm: HS999
+        secret: example-secret
+)").find("jwt.yaml:6:20: consumers[0].jwt_secrets[0].algorithm: unknown algorithm \"HS999\""),
+            std::string::npos);
+
+  const std::string bad_pem = check_errors(R"(consumers:
+  - username: a
+    jwt_secrets:
+      - key: k
+        algorithm: RS256
+        rsa_public_key: "-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n"
+)");
+  EXPECT_NE(bad_pem.find("jwt.yaml:7:25: consumers[0].jwt_secrets[0].rsa_public_key: bad rsa_public_key"),
+            std::string::npos)
+      << bad_pem;
+  EXPECT_EQ(bad_pem.find("AAAA"), std::string::npos) << "key material is never echoed";
+
+  // An EC key where RS256 is configured.
+  const std::string wrong_type = check_errors("consumers:\n  - username: a\n    jwt_secrets:\n      - key: k\n"
+                                              "        algorithm: RS256\n        rsa_public_key: " +
+                                              yaml_quoted(public_pem(p256_key())) + "\n");
+  EXPECT_NE(wrong_type.find("jwt.yaml:7:25: consumers[0].jwt_secrets[0].rsa_public_key"), std::string::npos)
+      << wrong_type;
+
+  const std::string orphan = check_errors(R"(jwt_secrets:
+  - key: k
+    secret: example-secret
+)");
+  EXPECT_NE(orphan.find("jwt.yaml:3:5: jwt_secrets[0]: missing required field 'consumer'"), std::string::npos)
+      << orphan;
+
+  const std::string dup = check_errors(R"(consumers:
+  - username: a
+    jwt_secrets:
+      - key: same
+        secret: example-secret-1
+  - username: b
+jwt_secrets:
+  - key: same
+    secret: example-secret-2
+    consumer: b
+)");
+  EXPECT_NE(dup.find("jwt.yaml:9:10: jwt_secrets[0].key: duplicate jwt_secret key (first defined at line 5)"),
+            std::string::npos)
+      << dup;
+  EXPECT_EQ(dup.find("example-secret"), std::string::npos) << "secrets are never echoed";
+
+  const std::string range = check_errors(R"(services:
+  - name: s
+    url: http://127.0.0.1:9
+    routes:
+      - name: r
+        paths: ["/"]
+        plugins:
+          - name: jwt
+            config: { maximum_expiration: 31536001, algorithms: [HS256, none] }
+)");
+  EXPECT_NE(range.find("jwt.yaml:10:43: services[0].routes[0].plugins[0].config.maximum_expiration: value "
+                       "31536001 is out of range (0..31536000)"),
+            std::string::npos)
+      << range;
+  EXPECT_NE(range.find("config.algorithms[1]: unknown algorithm \"none\""), std::string::npos) << range;
+}
+
+}  // namespace
+}  // namespace portico::integration

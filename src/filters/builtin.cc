@@ -7,6 +7,7 @@
 #include "filters/correlation_id/correlation_id_filter.h"
 #include "filters/ip_restriction/ip_restriction_filter.h"
 #include "filters/key_auth/key_auth_filter.h"
+#include "filters/rate_limiting/rate_limiting_filter.h"
 #include "filters/request_size_limiting/request_size_limiting_filter.h"
 #include "filters/fault_injection/fault_injection_filter.h"
 #include "filters/prometheus/prometheus_filter.h"
@@ -40,6 +41,7 @@ void register_builtin_plugins(filter::Registry& registry) {
   add<AclFilter>(registry);
   add<IpRestrictionFilter>(registry);
   add<RequestSizeLimitingFilter>(registry);
+  add<RateLimitingFilter>(registry);
 }
 
 }  // namespace portico::filters

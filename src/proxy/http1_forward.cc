@@ -943,6 +943,7 @@ runtime::Task<bool> Http1Session::stream_response(upstream::UpstreamConnection& 
     resp.headers.add(h.name, h.value);
   }
   if (!minted_cookie.empty()) resp.headers.add("Set-Cookie", minted_cookie);
+  for (const auto& h : x_.response_fields) resp.headers.set(h.name, h.value);
 
   auto t0 = core::MonoClock::now();
   for (const filter::Filter* f : chain_->on_response()) {

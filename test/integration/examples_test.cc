@@ -93,5 +93,30 @@ TEST(ExamplesTest, KeyAuthExampleAuthenticatesAndChecksGroups) {
   EXPECT_FALSE(staff.has_header("X-Plan"));
 }
 
+TEST(ExamplesTest, RateLimitingExampleLimitsPerClientAndThrottlesOrders) {
+  Upstream up;
+  std::string yaml = read_example("rate-limiting.yaml");
+  auto at = yaml.find("url: http://127.0.0.1:9000");
+  ASSERT_NE(at, std::string::npos);
+  yaml.replace(at + 12, 14, "127.0.0.1:" + std::to_string(up.port()));
+  Gateway gw(yaml, ephemeral_ports());
+  int ok = 0, limited = 0;
+  for (int i = 0; i < 12; ++i) {
+    Response r = fetch(gw.port(), http_request("GET", "/api/items"));
+    if (r.status == 200) ++ok;
+    if (r.status == 429) {
+      ++limited;
+      EXPECT_EQ(json_message(r.text()), "API rate limit exceeded");
+      EXPECT_TRUE(r.has_header("Retry-After"));
+    }
+  }
+  EXPECT_EQ(ok, 10);
+  EXPECT_EQ(limited, 2);
+  Response order = fetch(gw.port(), http_request("POST", "/orders", {}, "{}"));
+  EXPECT_EQ(order.status, 200) << order.describe();
+  EXPECT_EQ(order.header("RateLimit-Limit").value_or(""), "100");
+  EXPECT_EQ(order.header("RateLimit-Remaining").value_or(""), "99");
+}
+
 }  // namespace
 }  // namespace portico::integration

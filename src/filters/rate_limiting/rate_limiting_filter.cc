@@ -31,10 +31,13 @@ constexpr std::string_view kRemainingHeaders[] = {
 // Identifiers longer than this are hashed into the key, so a huge header cannot make huge keys.
 constexpr size_t kMaxIdentifier = 128;
 
-void add_number(http::HeaderMap& headers, std::string_view name, int64_t value) {
+// Adds `name: value` and returns the value's text (owned by `headers`).
+std::string_view add_number(http::HeaderMap& headers, std::string_view name, int64_t value) {
   char buf[24];
   auto r = std::to_chars(buf, buf + sizeof buf, value);
-  headers.set(name, headers.own(std::string_view(buf, static_cast<size_t>(r.ptr - buf))));
+  const std::string_view text = headers.own(std::string_view(buf, static_cast<size_t>(r.ptr - buf)));
+  headers.add(name, text);
+  return text;
 }
 
 int64_t wall_ms() {
@@ -204,7 +207,13 @@ std::shared_ptr<const filter::Filter> RateLimitingFilter::create(const core::Con
   return std::make_shared<RateLimitingFilter>(std::move(c));
 }
 
-RateLimitingFilter::RateLimitingFilter(Config config) : config_(std::move(config)) {}
+RateLimitingFilter::RateLimitingFilter(Config config) : config_(std::move(config)) {
+  if (config_.algorithm == Algorithm::kTokenBucket) {
+    limit_text_.push_back(std::to_string(config_.bucket.burst));
+  } else {
+    for (const auto& l : config_.limits) limit_text_.push_back(std::to_string(l.limit));
+  }
+}
 
 void RateLimitingFilter::key_of(const filter::Exchange& x, std::string& out) const {
   out.clear();
@@ -241,32 +250,34 @@ void RateLimitingFilter::key_of(const filter::Exchange& x, std::string& out) con
 
 filter::Verdict RateLimitingFilter::apply(filter::Exchange& x, const Decision& d) const {
   if (!config_.hide_client_headers) {
-    http::HeaderMap& h = x.response_fields;
+    http::HeaderMap& h = x.response_fields;  // cleared per request: each name is added once
     if (d.periods == 0) {
-      add_number(h, "RateLimit-Limit", d.bucket_limit);
+      h.add("RateLimit-Limit", limit_text_[0]);
       add_number(h, "RateLimit-Remaining", d.bucket_remaining);
       add_number(h, "RateLimit-Reset", d.bucket_reset_seconds);
     } else {
       // The most restrictive period: the least remaining, the longer period on a tie (Kong).
       size_t chosen = 0;
+      std::string_view chosen_remaining;
       for (size_t i = 0; i < d.periods; ++i) {
         const auto& u = d.usage[i];
         const auto p = static_cast<size_t>(u.period);
-        add_number(h, kLimitHeaders[p], u.limit);
-        add_number(h, kRemainingHeaders[p], u.remaining);
-        if (u.remaining <= d.usage[chosen].remaining) chosen = i;
+        h.add(kLimitHeaders[p], limit_text_[i]);
+        const std::string_view remaining = add_number(h, kRemainingHeaders[p], u.remaining);
+        if (u.remaining <= d.usage[chosen].remaining) {
+          chosen = i;
+          chosen_remaining = remaining;
+        }
       }
-      add_number(h, "RateLimit-Limit", d.usage[chosen].limit);
-      add_number(h, "RateLimit-Remaining", d.usage[chosen].remaining);
+      h.add("RateLimit-Limit", limit_text_[chosen]);
+      h.add("RateLimit-Remaining", chosen_remaining);
       add_number(h, "RateLimit-Reset", d.allowed ? d.usage[chosen].reset_seconds : d.retry_after_seconds);
     }
   }
   if (d.allowed) return filter::Verdict::next();
   observability::WorkerStats::count_rate_limited();
   http::set_json_error(x.reply, config_.error_code, config_.error_message);
-  char buf[24];
-  auto r = std::to_chars(buf, buf + sizeof buf, std::max<int64_t>(1, d.retry_after_seconds));
-  x.reply.headers.add("Retry-After", x.reply.headers.own(std::string_view(buf, static_cast<size_t>(r.ptr - buf))));
+  add_number(x.reply.headers, "Retry-After", std::max<int64_t>(1, d.retry_after_seconds));
   return filter::Verdict::respond();
 }
 

@@ -76,6 +76,8 @@ class RateLimitingFilter final : public filter::Filter {
   runtime::Task<filter::Verdict> decide_in_redis(filter::Exchange& x, std::string key) const;
 
   Config config_;
+  // The limits as header values, formatted once (by position in config_.limits; [0] = burst).
+  std::vector<std::string> limit_text_;
 };
 
 }  // namespace portico::filters

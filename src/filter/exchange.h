@@ -87,6 +87,10 @@ class Exchange {
   // A per-request limit on the request body (bytes; 0 = none) that the proxy's body streaming
   // honours on top of limits.max_body_bytes: set by request-size-limiting.
   uint64_t max_body_bytes = 0;
+  // Fields a request-phase filter adds to whatever answer the client gets, the upstream's
+  // response or a local reply (Kong's kong.response.set_header in the access phase): e.g. the
+  // rate limiter's X-RateLimit-* headers. The proxy adds them before the response filters run.
+  http::HeaderMap response_fields;
   std::string upstream_address;   // "ip:port" of the last attempt, for logs
   uint32_t upstream_attempts = 0; // attempts on an upstream target (1 + retries), for logs
   uint16_t status_sent = 0;
@@ -115,6 +119,7 @@ class Exchange {
     anonymous_consumer = false;
     peer_certificate = nullptr;
     max_body_bytes = 0;
+    response_fields.clear();
     uri_captures.clear();
     upstream_address.clear();
     upstream_attempts = 0;

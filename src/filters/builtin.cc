@@ -10,6 +10,7 @@
 #include "filters/key_auth/key_auth_filter.h"
 #include "filters/mtls_auth/mtls_auth_filter.h"
 #include "filters/oauth2_introspection/oauth2_introspection_filter.h"
+#include "filters/rate_limiting/rate_limiting_filter.h"
 #include "filters/request_size_limiting/request_size_limiting_filter.h"
 #include "filters/fault_injection/fault_injection_filter.h"
 #include "filters/prometheus/prometheus_filter.h"
@@ -46,6 +47,7 @@ void register_builtin_plugins(filter::Registry& registry) {
   add<AclFilter>(registry);
   add<IpRestrictionFilter>(registry);
   add<RequestSizeLimitingFilter>(registry);
+  add<RateLimitingFilter>(registry);
 }
 
 }  // namespace portico::filters

@@ -97,6 +97,8 @@ struct WorkerStats {
   core::Counter tls_misdirected;    // TLS requests answered 421: Host and SNI ask for different client checks
   core::Counter tls_handshake_failures[static_cast<size_t>(TlsFailure::kCount)];
   core::Counter auth_rejected[kAuthPlugins][kAuthReasons];
+  core::Counter rate_limited;             // requests refused by rate-limiting (its error_code)
+  core::Counter rate_limit_store_errors;  // decisions the store (Redis) could not make
 
   // The calling thread's worker shard, or null (control thread, unit tests). Set once by the
   // worker (WorkerContext::start) so a plugin counts without a lock.
@@ -105,6 +107,13 @@ struct WorkerStats {
   // Counts one refusal on the calling worker, if any.
   static void count_auth_rejected(AuthPlugin plugin, AuthReason reason) {
     if (current_) current_->auth_rejected[static_cast<size_t>(plugin)][static_cast<size_t>(reason)].add();
+  }
+
+  static void count_rate_limited() {
+    if (current_) current_->rate_limited.add();
+  }
+  static void count_rate_limit_store_error() {
+    if (current_) current_->rate_limit_store_errors.add();
   }
 
   void count_response(int status) {

@@ -943,6 +943,11 @@ runtime::Task<bool> Http1Session::stream_response(upstream::UpstreamConnection& 
     resp.headers.add(h.name, h.value);
   }
   if (!minted_cookie.empty()) resp.headers.add("Set-Cookie", minted_cookie);
+  if (!x_.response_fields.empty()) {
+    // The gateway's fields replace the upstream's of the same name: one pass over the response.
+    resp.headers.remove_if([&](const http::HeaderMap::Field& f) { return x_.response_fields.contains(f.name); });
+    for (const auto& h : x_.response_fields) resp.headers.add(h.name, h.value);
+  }
 
   auto t0 = core::MonoClock::now();
   for (const filter::Filter* f : chain_->on_response()) {

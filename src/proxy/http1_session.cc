@@ -517,6 +517,9 @@ runtime::Task<bool> Http1Session::send_local_reply(bool close_after) {
   resp.headers.add("Server", kServerToken);
   if (!rep.content_type.empty()) resp.headers.add("Content-Type", rep.content_type);
   for (const auto& h : rep.headers) resp.headers.add(h.name, h.value);
+  for (const auto& h : x_.response_fields) {
+    if (!rep.headers.contains(h.name)) resp.headers.add(h.name, h.value);
+  }
   if (route_ && chain_ && !chain_->on_response().empty()) {
     const auto t0 = core::MonoClock::now();
     for (const filter::Filter* f : chain_->on_response()) {

@@ -4,6 +4,7 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <atomic>
 #include <deque>
 #include <functional>
 
@@ -61,7 +62,9 @@ struct RedisClient::Shared : std::enable_shared_from_this<RedisClient::Shared> {
   std::vector<std::shared_ptr<Connection>> connections;
   Clock::time_point down_until{};
   std::string down_reason;
-  RedisClientStats stats;
+  struct Counters {
+    std::atomic<uint64_t> calls{0}, failures{0}, connects{0}, connect_failures{0}, fast_failures{0};
+  } stats;
   bool closed = false;
 
   Connection& pick() {
@@ -293,7 +296,11 @@ RedisClient::RedisClient(asio::any_io_executor executor, RedisSettings settings)
 
 RedisClient::~RedisClient() { close(); }
 
-const RedisClientStats& RedisClient::stats() const { return shared_->stats; }
+RedisClientStats RedisClient::stats() const {
+  const auto& c = shared_->stats;
+  auto get = [](const std::atomic<uint64_t>& v) { return v.load(std::memory_order_relaxed); };
+  return {get(c.calls), get(c.failures), get(c.connects), get(c.connect_failures), get(c.fast_failures)};
+}
 
 void RedisClient::close() {
   Shared& s = *shared_;

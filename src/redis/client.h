@@ -65,6 +65,7 @@ struct RedisResult {
   RedisValue value;
 };
 
+// A snapshot of a client's counters (readable from any thread: they are relaxed atomics).
 struct RedisClientStats {
   uint64_t calls = 0;
   uint64_t failures = 0;     // calls that got no reply
@@ -84,7 +85,7 @@ class RedisClient {
   void close();
 
   const RedisSettings& settings() const { return settings_; }
-  const RedisClientStats& stats() const;
+  RedisClientStats stats() const;
 
  private:
   struct Shared;

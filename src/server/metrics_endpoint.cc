@@ -112,6 +112,15 @@ void append_gateway_families(const GatewayView& view, std::vector<MetricFamily>&
   rejected.add({{"reason", "overload"}}, sum(&S::overload_rejected));
   out.push_back(std::move(rejected));
 
+  auto limited = family("portico_rate_limited_total", "Requests refused by the rate-limiting plugin",
+                        MetricType::kCounter);
+  limited.add({}, sum(&S::rate_limited));
+  out.push_back(std::move(limited));
+  auto store_errors = family("portico_rate_limit_store_errors_total",
+                             "Rate-limit decisions the store (Redis) could not make", MetricType::kCounter);
+  store_errors.add({}, sum(&S::rate_limit_store_errors));
+  out.push_back(std::move(store_errors));
+
   auto upstream = family("portico_upstream_requests_total", "Attempts sent to upstream targets (retries included)",
                          MetricType::kCounter);
   upstream.add({}, sum(&S::upstream_requests));

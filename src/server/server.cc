@@ -987,6 +987,8 @@ admin::AdminResponse Server::answer_admin(const admin::AdminRequest& req) {
       counters["tls_misdirected"] = sum(&S::tls_misdirected);
     }
     counters["overload_rejected"] = sum(&S::overload_rejected);
+    counters["rate_limited"] = sum(&S::rate_limited);
+    counters["rate_limit_store_errors"] = sum(&S::rate_limit_store_errors);
     {
       json::object rejected;
       for (size_t p = 0; p < observability::kAuthPlugins; ++p) {

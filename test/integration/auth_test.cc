@@ -292,30 +292,6 @@ services:
   EXPECT_EQ(status_counter(*gw_, "auth_rejected.acl.no_consumer"), 1u);
 }
 
-// One GET over IPv6 to [::1]:port; the status, or -1.
-int get_over_ipv6(std::uint16_t port, std::string_view path) {
-  int fd = ::socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return -1;
-  timeval tv{5, 0};
-  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  sockaddr_in6 addr{};
-  addr.sin6_family = AF_INET6;
-  addr.sin6_port = htons(port);
-  addr.sin6_addr = in6addr_loopback;
-  int status = -1;
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) {
-    std::string req = "GET " + std::string(path) + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
-    if (::send(fd, req.data(), req.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(req.size())) {
-      char buf[512];
-      ssize_t n = ::recv(fd, buf, sizeof buf, 0);
-      std::string_view head(buf, n > 0 ? static_cast<size_t>(n) : 0);
-      if (head.size() > 12 && head.starts_with("HTTP/1.1 ")) status = std::atoi(std::string(head.substr(9, 3)).c_str());
-    }
-  }
-  ::close(fd);
-  return status;
-}
-
 TEST_F(AuthTest, IpRestrictionOverIpv4AndIpv6) {
   // Two listeners: 127.0.0.1 and ::1 (the prelude's listen is replaced).
   std::string prelude = config_prelude();
@@ -342,10 +318,10 @@ services:
   ASSERT_EQ(gw_->proxy_ports().size(), 2u) << gw_->ready_line();
   const std::uint16_t v4 = gw_->port(0), v6 = gw_->port(1);
   EXPECT_EQ(fetch(v4, http_request("GET", "/v4-only")).status, 200);
-  EXPECT_EQ(get_over_ipv6(v6, "/v4-only"), 403);
+  EXPECT_EQ(status_over_ipv6(v6, "/v4-only"), 403);
   Response denied_text = fetch(v4, http_request("GET", "/no-v6"));
   EXPECT_EQ(denied_text.status, 200);
-  EXPECT_EQ(get_over_ipv6(v6, "/no-v6"), 401);
+  EXPECT_EQ(status_over_ipv6(v6, "/no-v6"), 401);
   EXPECT_EQ(status_counter(*gw_, "auth_rejected.ip-restriction.forbidden"), 2u);
 }
 

@@ -16,6 +16,15 @@
 namespace portico::integration {
 namespace {
 
+// Points an example's first URL with `address` (its documented upstream, e.g. "127.0.0.1:9000")
+// at a test server; false when the example has no such URL.
+bool point_at(std::string& yaml, std::string_view address, uint16_t port) {
+  const size_t at = yaml.find("http://" + std::string(address));
+  if (at == std::string::npos) return false;
+  yaml.replace(at + 7, address.size(), "127.0.0.1:" + std::to_string(port));
+  return true;
+}
+
 GatewayOptions ephemeral_ports() {
   GatewayOptions o;
   o.extra_args = {"--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0", "--workers", "2"};
@@ -54,10 +63,7 @@ TEST(ExamplesTest, QuickstartAnswersWithoutAnyUpstream) {
 TEST(ExamplesTest, ProxyExampleStripsThePrefixAndAddsHeaders) {
   Upstream up;
   std::string yaml = read_example("proxy.yaml");
-  auto at = yaml.find("url: http://127.0.0.1:9000");
-  if (at != std::string::npos) at += 12;
-  ASSERT_NE(at, std::string::npos);
-  yaml.replace(at, 14, "127.0.0.1:" + std::to_string(up.port()));
+  ASSERT_TRUE(point_at(yaml, "127.0.0.1:9000", up.port()));
   Gateway gw(yaml, ephemeral_ports());
   Response r = fetch(gw.port(), http_request("GET", "/api/orders/7"));
   ASSERT_TRUE(r.ok()) << r.error;
@@ -73,9 +79,7 @@ TEST(ExamplesTest, ProxyExampleStripsThePrefixAndAddsHeaders) {
 TEST(ExamplesTest, KeyAuthExampleAuthenticatesAndChecksGroups) {
   Upstream up;
   std::string yaml = read_example("key-auth.yaml");
-  auto at = yaml.find("url: http://127.0.0.1:9000");
-  ASSERT_NE(at, std::string::npos);
-  yaml.replace(at + 12, 14, "127.0.0.1:" + std::to_string(up.port()));
+  ASSERT_TRUE(point_at(yaml, "127.0.0.1:9000", up.port()));
   Gateway gw(yaml, ephemeral_ports());
   Response none = fetch(gw.port(), http_request("GET", "/api/orders"));
   EXPECT_EQ(none.status, 401) << none.describe();
@@ -96,9 +100,7 @@ TEST(ExamplesTest, KeyAuthExampleAuthenticatesAndChecksGroups) {
 TEST(ExamplesTest, JwtExampleAuthenticatesWithTheTokenItDocuments) {
   Upstream up;
   std::string yaml = read_example("jwt.yaml");
-  auto at = yaml.find("url: http://127.0.0.1:9000");
-  ASSERT_NE(at, std::string::npos);
-  yaml.replace(at + 12, 14, "127.0.0.1:" + std::to_string(up.port()));
+  ASSERT_TRUE(point_at(yaml, "127.0.0.1:9000", up.port()));
   // The token the file's comment gives (HS256 with the example secret, kid in the header).
   auto token_at = yaml.find("TOKEN=");
   ASSERT_NE(token_at, std::string::npos);
@@ -130,12 +132,8 @@ TEST(ExamplesTest, OAuth2IntrospectionExampleAsksTheAuthorizationServer) {
     return r;
   });
   std::string yaml = read_example("oauth2-introspection.yaml");
-  auto at = yaml.find("url: http://127.0.0.1:9000");
-  ASSERT_NE(at, std::string::npos);
-  yaml.replace(at + 12, 14, "127.0.0.1:" + std::to_string(up.port()));
-  at = yaml.find("introspection_url: http://127.0.0.1:9001");
-  ASSERT_NE(at, std::string::npos);
-  yaml.replace(at + 26, 14, "127.0.0.1:" + std::to_string(idp.port()));
+  ASSERT_TRUE(point_at(yaml, "127.0.0.1:9000", up.port()));
+  ASSERT_TRUE(point_at(yaml, "127.0.0.1:9001", idp.port()));
   Gateway gw(yaml, ephemeral_ports());
   Response none = fetch(gw.port(), http_request("GET", "/invoices"));
   EXPECT_EQ(none.status, 401) << none.describe();
@@ -150,6 +148,29 @@ TEST(ExamplesTest, OAuth2IntrospectionExampleAsksTheAuthorizationServer) {
   EXPECT_EQ(seen.header("X-Credential-Sub").value_or(""), "svc-7");
   EXPECT_EQ(seen.header("X-Credential-tenant").value_or(""), "t1");
   EXPECT_FALSE(seen.header("Authorization").has_value());
+}
+
+TEST(ExamplesTest, RateLimitingExampleLimitsPerClientAndThrottlesOrders) {
+  Upstream up;
+  std::string yaml = read_example("rate-limiting.yaml");
+  ASSERT_TRUE(point_at(yaml, "127.0.0.1:9000", up.port()));
+  Gateway gw(yaml, ephemeral_ports());
+  int ok = 0, limited = 0;
+  for (int i = 0; i < 12; ++i) {
+    Response r = fetch(gw.port(), http_request("GET", "/api/items"));
+    if (r.status == 200) ++ok;
+    if (r.status == 429) {
+      ++limited;
+      EXPECT_EQ(json_message(r.text()), "API rate limit exceeded");
+      EXPECT_TRUE(r.has_header("Retry-After"));
+    }
+  }
+  EXPECT_EQ(ok, 10);
+  EXPECT_EQ(limited, 2);
+  Response order = fetch(gw.port(), http_request("POST", "/orders", {}, "{}"));
+  EXPECT_EQ(order.status, 200) << order.describe();
+  EXPECT_EQ(order.header("RateLimit-Limit").value_or(""), "100");
+  EXPECT_EQ(order.header("RateLimit-Remaining").value_or(""), "99");
 }
 
 }  // namespace

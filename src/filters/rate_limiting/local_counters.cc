@@ -23,9 +23,26 @@ struct Entry {
   uint64_t touched = 0;  // the stripe's clock at the last use, for eviction
 };
 
+// Keys carry their hash, computed once per decision: it picks the stripe (high bits) and the
+// bucket inside the stripe's map (the map's hasher returns it).
+struct Key {
+  size_t hash;
+  std::string text;
+};
+struct KeyView {
+  size_t hash;
+  std::string_view text;
+};
 struct Hash {
   using is_transparent = void;
-  size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  size_t operator()(const Key& k) const { return k.hash; }
+  size_t operator()(const KeyView& k) const { return k.hash; }
+};
+struct Equal {
+  using is_transparent = void;
+  bool operator()(const Key& a, const Key& b) const { return a.text == b.text; }
+  bool operator()(const KeyView& a, const Key& b) const { return a.text == b.text; }
+  bool operator()(const Key& a, const KeyView& b) const { return a.text == b.text; }
 };
 
 std::atomic<size_t> g_max_keys{1'000'000};
@@ -35,12 +52,12 @@ std::atomic<size_t> g_evictions{0};
 
 struct LocalCounters::Stripe {
   std::mutex mutex;
-  std::unordered_map<std::string, Entry, Hash, std::equal_to<>> map;
+  std::unordered_map<Key, Entry, Hash, Equal> map;
   size_t inserts = 0;
   uint64_t clock = 0;
 
   // Finds or creates the key's entry; sweeps and evicts as the stripe grows. Locked.
-  Entry& get(std::string_view key, int64_t now_ms) {
+  Entry& get(const KeyView& key, int64_t now_ms) {
     ++clock;
     if (auto it = map.find(key); it != map.end()) {
       it->second.touched = clock;
@@ -60,7 +77,7 @@ struct LocalCounters::Stripe {
       map.erase(victim);
       g_evictions.fetch_add(1, std::memory_order_relaxed);
     }
-    Entry& e = map.emplace(std::string(key), Entry{}).first->second;
+    Entry& e = map.emplace(Key{key.hash, std::string(key.text)}, Entry{}).first->second;
     e.touched = clock;
     return e;
   }
@@ -74,9 +91,9 @@ LocalCounters& LocalCounters::instance() {
 LocalCounters::LocalCounters() : stripes_(new Stripe[kStripes]) {}
 LocalCounters::~LocalCounters() { delete[] stripes_; }
 
-LocalCounters::Stripe& LocalCounters::stripe_for(std::string_view key) {
-  // The high bits: the low ones also pick the bucket inside the stripe's map.
-  return stripes_[(std::hash<std::string_view>{}(key) >> 20) % kStripes];
+LocalCounters::Stripe& LocalCounters::stripe_for(size_t hash) {
+  // The high bits: the low ones pick the bucket inside the stripe's map.
+  return stripes_[(hash >> 58) % kStripes];
 }
 
 Decision LocalCounters::windows(std::string_view key, Algorithm algorithm, std::span<const PeriodLimit> limits,
@@ -85,9 +102,10 @@ Decision LocalCounters::windows(std::string_view key, Algorithm algorithm, std::
   std::array<Window, kPeriodCount> windows{};
   std::array<int64_t, kPeriodCount> used{};  // the count (fixed) or estimate (sliding) before this request
   const bool sliding = algorithm == Algorithm::kSlidingWindow;
-  Stripe& s = stripe_for(key);
+  const KeyView k{std::hash<std::string_view>{}(key), key};
+  Stripe& s = stripe_for(k.hash);
   std::lock_guard lock(s.mutex);
-  Entry& e = s.get(key, now_ms);
+  Entry& e = s.get(k, now_ms);
   for (size_t i = 0; i < limits.size(); ++i) {
     const auto p = static_cast<size_t>(limits[i].period);
     const Window w = window_of(limits[i].period, now_ms);
@@ -131,9 +149,10 @@ Decision LocalCounters::windows(std::string_view key, Algorithm algorithm, std::
 
 Decision LocalCounters::bucket(std::string_view key, const Bucket& bucket, int64_t now_ns, int64_t now_ms) {
   Decision d;
-  Stripe& s = stripe_for(key);
+  const KeyView k{std::hash<std::string_view>{}(key), key};
+  Stripe& s = stripe_for(k.hash);
   std::lock_guard lock(s.mutex);
-  Entry& e = s.get(key, now_ms);
+  Entry& e = s.get(k, now_ms);
   gcra(bucket, now_ns, e.tat_ns, d);
   // Once TAT has passed the bucket is full again: the entry holds nothing worth keeping.
   e.expires_ms = now_ms + (std::max<int64_t>(0, e.tat_ns - now_ns) / 1'000'000) + 1;

@@ -43,7 +43,7 @@ class LocalCounters {
 
  private:
   struct Stripe;
-  Stripe& stripe_for(std::string_view key);
+  Stripe& stripe_for(size_t hash);
   Stripe* stripes_;
 };
 

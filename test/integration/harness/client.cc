@@ -191,4 +191,27 @@ std::uint16_t closed_port() {
   return ntohs(addr.sin_port);
 }
 
+int status_over_ipv6(std::uint16_t port, std::string_view path) {
+  int fd = ::socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return -1;
+  timeval tv{5, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  sockaddr_in6 addr{};
+  addr.sin6_family = AF_INET6;
+  addr.sin6_port = htons(port);
+  addr.sin6_addr = in6addr_loopback;
+  int status = -1;
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) {
+    std::string req = "GET " + std::string(path) + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+    if (::send(fd, req.data(), req.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(req.size())) {
+      char buf[512];
+      ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+      std::string_view head(buf, n > 0 ? static_cast<size_t>(n) : 0);
+      if (head.size() > 12 && head.starts_with("HTTP/1.1 ")) status = std::atoi(std::string(head.substr(9, 3)).c_str());
+    }
+  }
+  ::close(fd);
+  return status;
+}
+
 }  // namespace portico::integration

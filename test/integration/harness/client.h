@@ -96,4 +96,7 @@ bool connection_refused(std::uint16_t port);
 // A port on 127.0.0.1 that had a listener a moment ago and has none now.
 std::uint16_t closed_port();
 
+// One GET with `Connection: close` over IPv6 to [::1]:port; the status, or -1.
+int status_over_ipv6(std::uint16_t port, std::string_view path);
+
 }  // namespace portico::integration

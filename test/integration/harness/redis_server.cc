@@ -45,7 +45,8 @@ bool RedisServer::available() { return ::access(kServer, X_OK) == 0 && ::access(
 void RedisServer::start() {
   if (process_) return;
   for (int attempt = 0; attempt < 3; ++attempt) {
-    if (port_ == 0 || attempt > 0) port_ = free_port();
+    if (fixed_ && attempt > 0) break;
+    if (!fixed_ && (port_ == 0 || attempt > 0)) port_ = free_port();
     std::vector<std::string> args = {"--port", std::to_string(port_), "--bind", "127.0.0.1", "--save", "",
                                      "--appendonly", "no", "--protected-mode", "no", "--loglevel", "notice"};
     args.insert(args.end(), extra_.begin(), extra_.end());
@@ -57,6 +58,17 @@ void RedisServer::start() {
     process_.reset();
   }
   throw std::runtime_error("redis-server did not start");
+}
+
+bool RedisServer::port_in_use(uint16_t port) {
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  a.sin_port = htons(port);
+  const bool used = fd >= 0 && ::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
+  if (fd >= 0) ::close(fd);
+  return used;
 }
 
 void RedisServer::stop() {

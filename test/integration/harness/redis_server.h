@@ -22,6 +22,11 @@ class RedisServer {
 
   static bool available();
 
+  // Before the first start(): listen on `port` (e.g. Redis's default 6379) instead of a free one.
+  void use_port(uint16_t port) { port_ = port; fixed_ = true; }
+  // True when something accepts connections on 127.0.0.1:port.
+  static bool port_in_use(uint16_t port);
+
   void start();
   void stop();
   bool running() const { return process_ != nullptr; }
@@ -33,6 +38,7 @@ class RedisServer {
  private:
   std::vector<std::string> extra_;
   uint16_t port_ = 0;
+  bool fixed_ = false;
   std::unique_ptr<Process> process_;
 };
 

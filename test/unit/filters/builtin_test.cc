@@ -16,7 +16,7 @@ TEST(BuiltinPlugins, RegisteredUnderKongNamesAndPriorities) {
   EXPECT_EQ(registry.names(),
             (std::vector<std::string>{"acl", "basic-auth", "correlation-id", "fault-injection",
                                       "file-log", "ip-restriction", "jwt", "key-auth", "mtls-auth", "oauth2-introspection", "opentelemetry",
-                                      "prometheus", "request-size-limiting", "request-termination",
+                                      "prometheus", "rate-limiting", "request-size-limiting", "request-termination",
                                       "request-transformer", "response-transformer"}));
   EXPECT_EQ(registry.find("oauth2-introspection")->priority, 1700);
   EXPECT_EQ(registry.find("jwt")->priority, 1450);
@@ -26,6 +26,7 @@ TEST(BuiltinPlugins, RegisteredUnderKongNamesAndPriorities) {
   EXPECT_EQ(registry.find("ip-restriction")->priority, 990);
   EXPECT_EQ(registry.find("request-size-limiting")->priority, 951);
   EXPECT_EQ(registry.find("acl")->priority, 950);
+  EXPECT_EQ(registry.find("rate-limiting")->priority, 910);
   EXPECT_EQ(registry.find("opentelemetry")->priority, 14);
   EXPECT_EQ(registry.find("correlation-id")->priority, 100001);
   EXPECT_EQ(registry.find("request-termination")->priority, 2);

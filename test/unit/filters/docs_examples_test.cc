@@ -78,7 +78,7 @@ INSTANTIATE_TEST_SUITE_P(Plugins, DocsExamples,
                                            "response-transformer", "fault-injection", "prometheus",
                                            "opentelemetry", "correlation-id", "key-auth",
                                            "basic-auth", "acl", "ip-restriction",
-                                           "request-size-limiting", "oauth2-introspection"),
+                                           "request-size-limiting", "oauth2-introspection", "rate-limiting"),
                          [](const auto& info) {
                            std::string name = info.param;
                            for (char& c : name) {

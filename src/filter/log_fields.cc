@@ -2,10 +2,14 @@
 
 #include <fmt/format.h>
 #include <sys/time.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include <algorithm>
 #include <array>
 #include <charconv>
+#include <cstdint>
 #include <cstring>
 #include <ctime>
 #include <iterator>
@@ -88,11 +92,159 @@ bool is_number(Var v) {
   }
 }
 
+// Value writers over a raw cursor: each writes at `p` and returns the new end. The caller has made
+// room first (the bounds: kNumberMax, kMillisMax, kTimeSize, escaped_max()).
+constexpr size_t kNumberMax = 20;
+constexpr size_t kMillisMax = kNumberMax + 4;
+constexpr size_t kTimeSize = 24;
+// JSON escaping makes a byte at most six; the 16-byte copies may write up to 16 bytes past the end.
+constexpr size_t escaped_max(size_t n) { return n * 6 + 16; }
+
+constexpr char kDigitPairs[] =
+    "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+    "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+    "8081828384858687888990919293949596979899";
+
+[[gnu::always_inline]] inline char* put_number(char* p, uint64_t n) {
+  if (n < 100) [[likely]] {
+    if (n < 10) {
+      *p = static_cast<char>('0' + n);
+      return p + 1;
+    }
+    std::memcpy(p, kDigitPairs + 2 * n, 2);
+    return p + 2;
+  }
+  if (n < 1000) {
+    p[0] = static_cast<char>('0' + n / 100);
+    std::memcpy(p + 1, kDigitPairs + 2 * (n % 100), 2);
+    return p + 3;
+  }
+  return std::to_chars(p, p + kNumberMax, n).ptr;
+}
+
+// Milliseconds with exactly three decimals (microseconds), like "{:.3f}" for the values logged
+// (non-negative, far below 2^53 µs; anything else is written as 0.000).
+[[gnu::always_inline]] inline char* put_millis(char* p, double ms) {
+  const uint64_t us = ms > 0 && ms < 1e15 ? static_cast<uint64_t>(static_cast<int64_t>(ms * 1000.0 + 0.5)) : 0;
+  p = put_number(p, us / 1000);
+  const auto frac = static_cast<unsigned>(us % 1000);
+  p[0] = '.';
+  p[1] = static_cast<char>('0' + frac / 100);
+  std::memcpy(p + 2, kDigitPairs + 2 * (frac % 100), 2);
+  return p + 4;
+}
+
+// "YYYY-MM-DDTHH:MM:SS.mmmZ"; the part up to the seconds is formatted once per second per thread.
+inline char* put_time(char* p) {
+  thread_local time_t cached_second = -1;
+  thread_local char cached[20];  // "YYYY-MM-DDTHH:MM:SS"
+  timeval tv;
+  gettimeofday(&tv, nullptr);
+  if (tv.tv_sec != cached_second) [[unlikely]] {
+    tm utc;
+    gmtime_r(&tv.tv_sec, &utc);
+    fmt::format_to_n(cached, sizeof cached, "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}", utc.tm_year + 1900, utc.tm_mon + 1,
+                     utc.tm_mday, utc.tm_hour, utc.tm_min, utc.tm_sec);
+    cached_second = tv.tv_sec;
+  }
+  std::memcpy(p, cached, 19);
+  const auto ms = static_cast<unsigned>(tv.tv_usec / 1000);
+  p[19] = '.';
+  p[20] = static_cast<char>('0' + ms / 100);
+  std::memcpy(p + 21, kDigitPairs + 2 * (ms % 100), 2);
+  p[23] = 'Z';
+  return p + kTimeSize;
+}
+
+// Bytes that go into a JSON string as they are: printable ASCII but '"' and '\\', and UTF-8.
+constexpr auto kJsonPlain = [] {
+  std::array<bool, 256> t{};
+  for (int c = 0; c < 256; ++c) t[static_cast<size_t>(c)] = c >= 0x20 && c != 0x7f && c != '"' && c != '\\';
+  return t;
+}();
+
+// Escapes `n` bytes from `in` byte by byte (the slow path: the first byte most likely needs it).
+[[gnu::noinline]] char* escape_bytes(char* p, const char* in, size_t n) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  for (const char* const stop = in + n; in < stop; ++in) {
+    const auto u = static_cast<unsigned char>(*in);
+    if (kJsonPlain[u]) {
+      *p++ = *in;
+    } else if (u == '"' || u == '\\') {
+      *p++ = '\\';
+      *p++ = *in;
+    } else {
+      const char esc[6] = {'\\', 'u', '0', '0', kHex[u >> 4], kHex[u & 15]};
+      std::memcpy(p, esc, 6);
+      p += 6;
+    }
+  }
+  return p;
+}
+
+#if defined(__SSE2__)
+// One bit per byte of `v` that needs a JSON escape: control bytes, DEL, '"' and '\\'.
+inline unsigned needs_escape(__m128i v) {
+  const __m128i control = _mm_cmpeq_epi8(_mm_min_epu8(v, _mm_set1_epi8(0x1f)), v);  // unsigned v <= 0x1f
+  const __m128i special = _mm_or_si128(
+      _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')), _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'))),
+      _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8(0x7f)), control));
+  return static_cast<unsigned>(_mm_movemask_epi8(special));
+}
+#endif
+
+// JSON string contents (no quotes). Values are copied 16 bytes at a time and checked as they go;
+// the first byte that needs an escape hands the rest to the byte loop. A value shorter than 16
+// bytes is first copied into a 16-byte block, so nothing is ever read past a value's end.
+inline char* put_escaped(char* p, std::string_view s) {
+  const size_t n = s.size();
+  const char* in = s.data();
+#if defined(__SSE2__)
+  if (n < 16) {
+    if (n == 0) return p;
+    char block[16] = {};
+    __builtin_memcpy(block, in, n);
+    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(block));
+    const unsigned mask = needs_escape(v) & ((1u << n) - 1);
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(p), v);
+    if (mask == 0) [[likely]] return p + n;
+    const unsigned at = static_cast<unsigned>(__builtin_ctz(mask));
+    return escape_bytes(p + at, in + at, n - at);
+  }
+  size_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(in + i));
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(p + i), v);
+    if (const unsigned mask = needs_escape(v); mask != 0) {
+      const size_t at = i + static_cast<size_t>(__builtin_ctz(mask));
+      return escape_bytes(p + at, in + at, n - at);
+    }
+  }
+  if (i < n) {
+    // The last 16 bytes of the value, overlapping bytes already checked (and copied the same).
+    const size_t skip = 16 - (n - i);
+    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(in + n - 16));
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(p + n - 16), v);
+    if (const unsigned mask = needs_escape(v) >> skip; mask != 0) {
+      const size_t at = i + static_cast<size_t>(__builtin_ctz(mask));
+      return escape_bytes(p + at, in + at, n - at);
+    }
+  }
+  return p + n;
+#else
+  return escape_bytes(p, in, n);
+#endif
+}
+
 // The line is written through a raw cursor into a per-thread scratch buffer (which only ever
-// grows), then appended to `out` in one copy: one capacity check per value instead of one per
-// append, and no zero-filling (this runs for every field of every logged request).
+// grows), then appended to `out` in one copy: one capacity check per value (or per line) instead
+// of one per append, and no zero-filling (this runs for every field of every logged request).
 class Writer {
  public:
+  // Literal text is read kLiteralPad bytes at a time (one fixed-size copy, no call): the compiled
+  // layout keeps that many padding bytes after its last literal.
+  static constexpr size_t kLiteralPad = 32;
+
   explicit Writer(std::string& out) : out_(out) {
     if (scratch().size() < 1024) scratch().resize(1024);
     p_ = scratch().data();
@@ -102,8 +254,40 @@ class Writer {
   Writer(const Writer&) = delete;
   Writer& operator=(const Writer&) = delete;
 
-  void need(size_t n) {
+  // Room for `n` more bytes; returns the cursor, to be handed back with commit().
+  char* room(size_t n) {
     if (static_cast<size_t>(end_ - p_) < n) [[unlikely]] grow(n);
+    return p_;
+  }
+  void commit(char* p) { p_ = p; }
+
+  void put(char c) { commit(put_char(room(1), c)); }
+  template <size_t N>
+  void lit(const char (&s)[N]) {
+    char* p = room(N);
+    std::memcpy(p, s, N - 1);
+    commit(p + N - 1);
+  }
+  // Literal text of a compiled layout; `s` has kLiteralPad readable bytes even when `n` is smaller.
+  void literal(const char* s, size_t n) {
+    char* p = room(n + kLiteralPad);
+    if (n <= kLiteralPad) [[likely]] {
+      std::memcpy(p, s, kLiteralPad);
+    } else {
+      std::memcpy(p, s, n);
+    }
+    commit(p + n);
+  }
+  void escaped(std::string_view s) { commit(put_escaped(room(escaped_max(s.size())), s)); }
+  void number(uint64_t n) { commit(put_number(room(kNumberMax), n)); }
+  void millis(double ms) { commit(put_millis(room(kMillisMax), ms)); }
+  void time() { commit(put_time(room(kTimeSize))); }
+  size_t size() const { return static_cast<size_t>(p_ - scratch().data()); }
+
+ private:
+  static char* put_char(char* p, char c) {
+    *p = c;
+    return p + 1;
   }
   [[gnu::noinline]] void grow(size_t n) {
     const size_t at = size();
@@ -111,119 +295,6 @@ class Writer {
     p_ = scratch().data() + at;
     end_ = scratch().data() + scratch().size();
   }
-  void put(char c) {
-    need(1);
-    *p_++ = c;
-  }
-  void put(std::string_view s) {
-    need(s.size());
-    std::memcpy(p_, s.data(), s.size());
-    p_ += s.size();
-  }
-  // A std::string's text with one fixed 16-byte copy when it is short: a short std::string keeps
-  // its text in its own 16-byte buffer, so the copy reads nothing outside the object; the cursor
-  // then moves by the real size.
-  void put_short(const std::string& s) {
-    need(s.size() + 16);
-    if (s.size() < 16) {
-      __builtin_memcpy(p_, s.data(), 16);
-    } else {
-      std::memcpy(p_, s.data(), s.size());
-    }
-    p_ += s.size();
-  }
-  // JSON string contents (no quotes): runs of plain bytes copied at once, the rest escaped.
-  void escaped(std::string_view s) {
-    static constexpr char kHex[] = "0123456789abcdef";
-    need(s.size() * 6);
-    if (s.size() <= 64) {
-      // Short values (nearly all): byte by byte, no call.
-      for (const char c : s) {
-        const auto u = static_cast<unsigned char>(c);
-        if (kJsonPlain[u]) [[likely]] {
-          *p_++ = c;
-        } else if (u == '"' || u == '\\') {
-          *p_++ = '\\';
-          *p_++ = c;
-        } else {
-          const char esc[6] = {'\\', 'u', '0', '0', kHex[u >> 4], kHex[u & 15]};
-          std::memcpy(p_, esc, 6);
-          p_ += 6;
-        }
-      }
-      return;
-    }
-    const char* in = s.data();
-    const char* const stop = in + s.size();
-    while (in < stop) {
-      const char* run = in;
-      while (run < stop && kJsonPlain[static_cast<unsigned char>(*run)]) ++run;
-      std::memcpy(p_, in, static_cast<size_t>(run - in));
-      p_ += run - in;
-      if (run == stop) break;
-      const auto u = static_cast<unsigned char>(*run);
-      if (u == '"' || u == '\\') {
-        *p_++ = '\\';
-        *p_++ = static_cast<char>(u);
-      } else {
-        const char esc[6] = {'\\', 'u', '0', '0', kHex[u >> 4], kHex[u & 15]};
-        std::memcpy(p_, esc, 6);
-        p_ += 6;
-      }
-      in = run + 1;
-    }
-  }
-  void number(uint64_t n) {
-    need(20);
-    p_ = std::to_chars(p_, p_ + 20, n).ptr;
-  }
-  // Milliseconds with exactly three decimals (microseconds), like "{:.3f}" for the values logged
-  // (non-negative, far below 2^53 µs).
-  void millis(double ms) {
-    const uint64_t us = ms > 0 ? static_cast<uint64_t>(ms * 1000.0 + 0.5) : 0;
-    number(us / 1000);
-    need(4);
-    const auto frac = static_cast<unsigned>(us % 1000);
-    p_[0] = '.';
-    p_[1] = static_cast<char>('0' + frac / 100);
-    p_[2] = static_cast<char>('0' + frac / 10 % 10);
-    p_[3] = static_cast<char>('0' + frac % 10);
-    p_ += 4;
-  }
-  // "YYYY-MM-DDTHH:MM:SS.mmmZ"; the part up to the seconds is formatted once per second per thread.
-  void time() {
-    thread_local time_t cached_second = -1;
-    thread_local char cached[20];  // "YYYY-MM-DDTHH:MM:SS"
-    timeval tv;
-    gettimeofday(&tv, nullptr);
-    if (tv.tv_sec != cached_second) {
-      tm utc;
-      gmtime_r(&tv.tv_sec, &utc);
-      fmt::format_to_n(cached, sizeof cached, "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}", utc.tm_year + 1900, utc.tm_mon + 1,
-                       utc.tm_mday, utc.tm_hour, utc.tm_min, utc.tm_sec);
-      cached_second = tv.tv_sec;
-    }
-    put(std::string_view(cached, 19));
-    need(5);
-    const auto ms = static_cast<unsigned>(tv.tv_usec / 1000);
-    p_[0] = '.';
-    p_[1] = static_cast<char>('0' + ms / 100);
-    p_[2] = static_cast<char>('0' + ms / 10 % 10);
-    p_[3] = static_cast<char>('0' + ms % 10);
-    p_[4] = 'Z';
-    p_ += 5;
-  }
-  size_t size() const { return static_cast<size_t>(p_ - scratch().data()); }
-  void truncate(size_t size) { p_ = scratch().data() + size; }
-
- private:
-  // Bytes that go into a JSON string as they are: printable ASCII but '"' and '\\', and UTF-8.
-  static constexpr auto kJsonPlain = [] {
-    std::array<bool, 256> t{};
-    for (int c = 0; c < 256; ++c) t[static_cast<size_t>(c)] = c >= 0x20 && c != 0x7f && c != '"' && c != '\\';
-    return t;
-  }();
-
   static std::vector<char>& scratch() {
     thread_local std::vector<char> buffer;
     return buffer;
@@ -246,64 +317,117 @@ uint64_t LogFields::started_at_ms(const Timings& t) {
 
 namespace {
 
-// Writes the variable's text (no JSON quoting) or number; `quoted` strings are escaped for
-// JSON. Returns false when the value is absent (a header that is not there).
-[[gnu::always_inline]] inline bool write_var(const Exchange& x, const Latencies& l, Var v, std::string_view header,
-                                             bool quoted, Writer& w) {
-  auto text = [&](std::string_view s) {
-    if (quoted) {
-      w.escaped(s);  // the caller writes the quotes
-    } else {
-      w.put(s);
-    }
-  };
-  auto number = [&](uint64_t n) { w.number(n); };
-  auto millis = [&](double ms) { w.millis(ms); };
+bool is_millis(Var v) {
   switch (v) {
-    case Var::kTime: w.time(); return true;
-    case Var::kStartedAt: number(LogFields::started_at_ms(x.timings)); return true;
-    case Var::kClientIp: text(x.request.client_ip); return true;
-    case Var::kClientPort: number(x.request.client_port); return true;
-    case Var::kMethod: text(x.request.method); return true;
-    case Var::kPath: text(x.request.path); return true;
-    case Var::kQuery: text(x.request.query); return true;
-    case Var::kUri:
-      text(x.request.path);
-      if (x.request.has_query) {
-        w.put('?');
-        text(x.request.query);
-      }
+    case Var::kLatencyMs:
+    case Var::kGatewayMs:
+    case Var::kFilterMs:
+    case Var::kRequestFiltersMs:
+    case Var::kResponseFiltersMs:
+    case Var::kConnectMs:
+    case Var::kUpstreamMs:
+    case Var::kReceiveMs:
       return true;
-    case Var::kHost: text(x.request.host); return true;
-    case Var::kScheme: text(x.request.scheme); return true;
-    case Var::kStatus: number(x.status_sent); return true;
-    case Var::kBytesSent: number(x.bytes_sent); return true;
-    case Var::kBytesReceived: number(x.bytes_received); return true;
-    case Var::kRoute: text(x.route_name); return true;
-    case Var::kService: text(x.service_name); return true;
-    case Var::kConsumer: text(x.consumer_id); return true;
-    case Var::kCredential: text(x.credential_id); return true;
-    case Var::kUpstream: text(x.upstream_address); return true;
-    case Var::kAttempts: number(x.upstream_attempts); return true;
-    case Var::kLatencyMs: millis(l.total); return true;
-    case Var::kGatewayMs: millis(l.gateway); return true;
-    case Var::kFilterMs: millis(x.timings.filter_ms); return true;
-    case Var::kConnectMs: millis(l.connect); return true;
-    case Var::kUpstreamMs: millis(l.upstream); return true;
-    case Var::kReceiveMs: millis(l.receive); return true;
-    case Var::kRequestFiltersMs: millis(x.timings.request_filters_ms); return true;
-    case Var::kResponseFiltersMs: millis(x.timings.response_filters_ms); return true;
-    case Var::kRequestId: text(x.request.request_id); return true;
-    case Var::kRequestHeader:
-    case Var::kResponseHeader: {
-      const auto& headers = v == Var::kRequestHeader ? x.request.headers : x.response.headers;
-      auto value = headers.get(header);
-      if (!value) return false;
-      text(*value);
-      return true;
-    }
+    default:
+      return false;
   }
-  return false;
+}
+
+uint64_t number_of(const Exchange& x, Var v) {
+  switch (v) {
+    case Var::kStartedAt: return LogFields::started_at_ms(x.timings);
+    case Var::kClientPort: return x.request.client_port;
+    case Var::kStatus: return x.status_sent;
+    case Var::kBytesSent: return x.bytes_sent;
+    case Var::kBytesReceived: return x.bytes_received;
+    case Var::kAttempts: return x.upstream_attempts;
+    default: return 0;
+  }
+}
+
+double millis_of(const Exchange& x, const Latencies& l, Var v) {
+  switch (v) {
+    case Var::kLatencyMs: return l.total;
+    case Var::kGatewayMs: return l.gateway;
+    case Var::kFilterMs: return x.timings.filter_ms;
+    case Var::kRequestFiltersMs: return x.timings.request_filters_ms;
+    case Var::kResponseFiltersMs: return x.timings.response_filters_ms;
+    case Var::kConnectMs: return l.connect;
+    case Var::kUpstreamMs: return l.upstream;
+    case Var::kReceiveMs: return l.receive;
+    default: return 0;
+  }
+}
+
+std::string_view text_of(const Exchange& x, Var v) {
+  switch (v) {
+    case Var::kClientIp: return x.request.client_ip;
+    case Var::kMethod: return x.request.method;
+    case Var::kPath: return x.request.path;
+    case Var::kQuery: return x.request.query;
+    case Var::kHost: return x.request.host;
+    case Var::kScheme: return x.request.scheme;
+    case Var::kRoute: return x.route_name;
+    case Var::kService: return x.service_name;
+    case Var::kConsumer: return x.consumer_id;
+    case Var::kCredential: return x.credential_id;
+    case Var::kUpstream: return x.upstream_address;
+    case Var::kRequestId: return x.request.request_id;
+    default: return {};
+  }
+}
+
+// The access log's default line, field by field, with its keys as constants: the same bytes as
+// the compiled layout of those fields gives (a unit test holds the two together).
+void write_default_line(const Exchange& x, Writer& w) {
+  const Latencies l = latencies_of(x.timings);
+  const http::Request& r = x.request;
+  // One capacity check for the whole line: the keys (225 bytes, 256 with the closing quote and some
+  // slack), then the bound of every value.
+  char* p = w.room(256 + kTimeSize + 3 * kNumberMax + 5 * kMillisMax +
+                   escaped_max(r.client_ip.size()) + escaped_max(r.method.size()) + escaped_max(r.path.size()) +
+                   escaped_max(x.route_name.size()) + escaped_max(x.service_name.size()) +
+                   escaped_max(x.upstream_address.size()) + escaped_max(r.request_id.size()));
+  auto lit = [&p]<size_t N>(const char (&s)[N]) {
+    std::memcpy(p, s, N - 1);
+    p += N - 1;
+  };
+  lit(",\"time\":\"");
+  p = put_time(p);
+  lit("\",\"client\":\"");
+  p = put_escaped(p, r.client_ip);
+  lit("\",\"method\":\"");
+  p = put_escaped(p, r.method);
+  lit("\",\"path\":\"");
+  p = put_escaped(p, r.path);
+  lit("\",\"status\":");
+  p = put_number(p, x.status_sent);
+  lit(",\"bytes_sent\":");
+  p = put_number(p, x.bytes_sent);
+  lit(",\"bytes_received\":");
+  p = put_number(p, x.bytes_received);
+  lit(",\"route\":\"");
+  p = put_escaped(p, x.route_name);
+  lit("\",\"service\":\"");
+  p = put_escaped(p, x.service_name);
+  lit("\",\"upstream\":\"");
+  p = put_escaped(p, x.upstream_address);
+  lit("\",\"attempts\":");
+  p = put_number(p, x.upstream_attempts);
+  lit(",\"latency_ms\":");
+  p = put_millis(p, l.total);
+  lit(",\"gateway_ms\":");
+  p = put_millis(p, l.gateway);
+  lit(",\"filter_ms\":");
+  p = put_millis(p, x.timings.filter_ms);
+  lit(",\"connect_ms\":");
+  p = put_millis(p, l.connect);
+  lit(",\"upstream_ms\":");
+  p = put_millis(p, l.upstream);
+  lit(",\"request_id\":\"");
+  p = put_escaped(p, r.request_id);
+  *p++ = '"';
+  w.commit(p);
 }
 
 }  // namespace
@@ -381,10 +505,9 @@ std::string LogFields::add(std::string_view key, std::string_view t) {
     f.pieces.push_back(std::move(p));
   }
   flush_literal();
-  const bool single = f.pieces.size() == 1 && f.pieces[0].is_var;
-  f.kind = single && is_number(f.pieces[0].var) ? Kind::kNumber : single ? Kind::kString : Kind::kTemplate;
-  f.prefix = "," + f.key + ":" + (f.kind == Kind::kNumber ? "" : "\"");
   fields_.push_back(std::move(f));
+  default_layout_ = false;
+  compile();
   return {};
 }
 
@@ -421,35 +544,117 @@ bool LogFields::has_key(std::string_view key) const {
   return false;
 }
 
-void LogFields::append_members(const Exchange& x, std::string& out) const {
+void LogFields::compile() {
+  ops_.clear();
+  literals_.clear();
+  headers_.clear();
+  std::string literal;  // text waiting for the next op
+  auto emit = [&](Code code, Var var, uint16_t header) {
+    Op op;
+    op.literal_offset = static_cast<uint32_t>(literals_.size());
+    op.literal_size = static_cast<uint32_t>(literal.size());
+    op.code = code;
+    op.var = var;
+    op.header = header;
+    literals_ += literal;
+    literal.clear();
+    ops_.push_back(op);
+  };
+  auto header_index = [&](const std::string& name) {
+    for (size_t i = 0; i < headers_.size(); ++i) {
+      if (headers_[i] == name) return static_cast<uint16_t>(i);
+    }
+    headers_.push_back(name);
+    return static_cast<uint16_t>(headers_.size() - 1);
+  };
+  auto is_header = [](Var v) { return v == Var::kRequestHeader || v == Var::kResponseHeader; };
+  auto emit_var = [&](const Piece& p) {
+    if (is_header(p.var)) {
+      emit(Code::kHeader, p.var, header_index(p.text));
+    } else if (is_millis(p.var)) {
+      emit(Code::kMillis, p.var, 0);
+    } else if (is_number(p.var)) {
+      emit(Code::kNumber, p.var, 0);
+    } else if (p.var == Var::kTime) {
+      emit(Code::kTime, p.var, 0);
+    } else if (p.var == Var::kUri) {
+      emit(Code::kUri, p.var, 0);
+    } else {
+      emit(Code::kText, p.var, 0);
+    }
+  };
+  for (const Field& f : fields_) {
+    literal += ',';
+    literal += f.key;
+    literal += ':';
+    const bool single = f.pieces.size() == 1 && f.pieces[0].is_var;
+    if (single && is_number(f.pieces[0].var)) {
+      emit_var(f.pieces[0]);  // a JSON number
+      continue;
+    }
+    if (single && is_header(f.pieces[0].var)) {
+      emit(Code::kHeaderOrNull, f.pieces[0].var, header_index(f.pieces[0].text));  // a string or null
+      continue;
+    }
+    literal += '"';  // a JSON string: variables interpolated, literal text escaped here, once
+    for (const Piece& p : f.pieces) {
+      if (p.is_var) {
+        emit_var(p);
+      } else {
+        observability::append_json_escaped(literal, p.text);
+      }
+    }
+    literal += '"';
+  }
+  if (!literal.empty()) emit(Code::kNone, Var::kTime, 0);
+  literals_.append(Writer::kLiteralPad, '\0');  // every literal can be read kLiteralPad at a time
+}
+
+void LogFields::write_ops(const Exchange& x, std::string& out) const {
   const Latencies l = latencies_of(x.timings);
   Writer w(out);
-  for (const Field& f : fields_) {
-    const size_t mark = w.size();
-    w.put_short(f.prefix);
-    if (f.kind == Kind::kNumber) {
-      write_var(x, l, f.pieces[0].var, f.pieces[0].text, false, w);
-      continue;
-    }
-    if (f.kind == Kind::kString) {
-      const Piece& p = f.pieces[0];
-      if (!write_var(x, l, p.var, p.text, true, w)) {
-        w.truncate(mark + f.prefix.size() - 1);  // drop the opening quote
-        w.put(std::string_view("null"));
-        continue;
+  const char* const literals = literals_.data();
+  for (const Op& op : ops_) {
+    w.literal(literals + op.literal_offset, op.literal_size);
+    switch (op.code) {
+      case Code::kNone: break;
+      case Code::kNumber: w.number(number_of(x, op.var)); break;
+      case Code::kMillis: w.millis(millis_of(x, l, op.var)); break;
+      case Code::kTime: w.time(); break;
+      case Code::kText: w.escaped(text_of(x, op.var)); break;
+      case Code::kUri:
+        w.escaped(x.request.path);
+        if (x.request.has_query) {
+          w.put('?');
+          w.escaped(x.request.query);
+        }
+        break;
+      case Code::kHeader:
+      case Code::kHeaderOrNull: {
+        const auto& headers = op.var == Var::kRequestHeader ? x.request.headers : x.response.headers;
+        const auto value = headers.get(headers_[op.header]);
+        if (op.code == Code::kHeader) {
+          if (value) w.escaped(*value);  // an absent header adds nothing to a template
+        } else if (value) {
+          w.put('"');
+          w.escaped(*value);
+          w.put('"');
+        } else {
+          w.lit("null");
+        }
+        break;
       }
-      w.put('"');
-      continue;
     }
-    for (const Piece& p : f.pieces) {
-      if (!p.is_var) {
-        w.escaped(p.text);
-        continue;
-      }
-      write_var(x, l, p.var, p.text, true, w);  // an absent header adds nothing
-    }
-    w.put('"');
   }
+}
+
+void LogFields::append_members(const Exchange& x, std::string& out) const {
+  if (default_layout_) {
+    Writer w(out);
+    write_default_line(x, w);
+    return;
+  }
+  write_ops(x, out);
 }
 
 void LogFields::append_object(const Exchange& x, std::string& out) const {
@@ -474,6 +679,7 @@ const LogFields& LogFields::access_log_default() {
                           {"upstream_ms", "$upstream_ms"}, {"request_id", "$request_id"}}) {
       f.add(key, t);
     }
+    f.default_layout_ = true;
     return f;
   }();
   return fields;

@@ -9,9 +9,14 @@
 // stay numbers; a missing value is null); anything else is a JSON string with the variables
 // interpolated. `header.<name>` and `response_header.<name>` read a request / response header.
 //
-// Contract: `compile` runs on the control thread (config load) and reports errors as text;
-// the compiled form is immutable and shared by workers. `append_object` runs on a worker after the
-// response is sent: it allocates nothing once `out` has capacity and formats numbers with fmt.
+// Contract: `add`/`read` run on the control thread (config load) and report errors as text; each
+// call compiles the field list into a flat layout: a list of ops, each a piece of literal JSON
+// text (keys, quotes and template text escaped once, here) followed by one typed value writer.
+// The compiled form is immutable and shared by workers. `append_object` runs on a worker after the
+// response is sent: no map lookup, no temporary string, no allocation once `out` has capacity;
+// numbers go through std::to_chars, the date part of `$time` is formatted once per second per
+// thread, and JSON escaping copies runs of plain bytes 16 at a time. The access log's default
+// field list has its own straight-line writer (same bytes, no per-field dispatch).
 #pragma once
 
 #include <string>
@@ -55,19 +60,42 @@ class LogFields {
   static std::vector<std::string_view> variable_names();
 
  private:
+  // What an op writes after its literal text.
+  enum class Code : uint8_t {
+    kNone,          // nothing (literal text only)
+    kNumber,        // an integer variable
+    kMillis,        // a duration, milliseconds with three decimals
+    kTime,          // $time
+    kText,          // a string variable, JSON-escaped (the quotes are in the literals)
+    kUri,           // $uri: path, then '?' and the query when there is one
+    kHeader,        // a header's value, escaped; nothing when absent (inside a template)
+    kHeaderOrNull,  // a whole field that is one header: "value" with its quotes, or null
+  };
+  struct Op {
+    uint32_t literal_offset = 0;  // into literals_
+    uint32_t literal_size = 0;
+    Code code = Code::kNone;
+    Var var = Var::kTime;
+    uint16_t header = 0;  // index into headers_ for kHeader / kHeaderOrNull
+  };
   struct Piece {
     bool is_var = false;
     Var var = Var::kTime;
     std::string text;  // literal text, or the header name of a header variable
   };
-  enum class Kind : uint8_t { kNumber, kString, kTemplate };
   struct Field {
-    std::string key;     // already a JSON string literal with its quotes
-    std::string prefix;  // `,"key":`, plus the opening quote for kString and kTemplate
-    Kind kind = Kind::kTemplate;
+    std::string key;  // already a JSON string literal with its quotes
     std::vector<Piece> pieces;
   };
+  // Rebuilds ops_, literals_ and headers_ from fields_.
+  void compile();
+  void write_ops(const Exchange& x, std::string& out) const;
+
   std::vector<Field> fields_;
+  std::vector<Op> ops_;
+  std::string literals_;  // every op's literal text, back to back (plus padding for wide copies)
+  std::vector<std::string> headers_;
+  bool default_layout_ = false;  // access_log_default(): the straight-line writer
 };
 
 }  // namespace portico::filter

@@ -86,9 +86,13 @@ inline char* put_header(char* p, uint32_t number, size_t n) {
   return put_varint(p, n);
 }
 
-// Attribute keys and most values are short: two overlapping fixed-size copies beat a call.
+// Attribute keys and most values are short (semantic-convention keys run to 25 bytes): two
+// overlapping fixed-size copies beat a call.
 inline void copy_bytes(char* dst, const char* src, size_t n) {
-  if (n >= 8 && n <= 16) {
+  if (n > 16 && n <= 32) {
+    std::memcpy(dst, src, 16);
+    std::memcpy(dst + n - 16, src + n - 16, 16);
+  } else if (n >= 8 && n <= 16) {
     std::memcpy(dst, src, 8);
     std::memcpy(dst + n - 8, src + n - 8, 8);
   } else if (n >= 4 && n < 8) {
@@ -158,85 +162,117 @@ AttrView view_of(const Attribute& a) {
   return v;
 }
 
-// AnyValue payload size.
-[[gnu::always_inline]] inline size_t any_size(const AttrView& a) {
-  switch (a.type) {
-    case AttributeType::kString: return delimited_size(a.text.size());
-    case AttributeType::kInt: return 1 + varint_size(static_cast<uint64_t>(a.int_value));  // int64: two's complement
-    case AttributeType::kDouble: return 9;
-    case AttributeType::kBool: return 2;
-  }
-  return 0;
-}
-
-// KeyValue payload size.
-[[gnu::always_inline]] inline size_t key_value_size(const AttrView& a) { return delimited_size(a.key.size()) + delimited_size(any_size(a)); }
-
-[[gnu::always_inline]] inline char* put_attribute(char* p, uint32_t number, const AttrView& a) {
-  size_t any = any_size(a);
-  p = put_header(p, number, delimited_size(a.key.size()) + delimited_size(any));
-  p = put_bytes(p, field::kKey, a.key);
-  p = put_header(p, field::kValue, any);
-  switch (a.type) {
-    case AttributeType::kString: return put_bytes(p, field::kStringValue, a.text);
-    case AttributeType::kInt: return put_small_varint_field(p, field::kIntValue, static_cast<uint64_t>(a.int_value));
-    case AttributeType::kDouble: {
-      uint64_t bits;
-      std::memcpy(&bits, &a.double_value, sizeof bits);
-      return put_fixed64(p, field::kDoubleValue, bits);
-    }
-    case AttributeType::kBool: return put_small_varint_field(p, field::kBoolValue, a.bool_value ? 1 : 0);
-  }
-  return p;
-}
-
 std::string_view bytes_of(const uint8_t* p, size_t n) {
   return std::string_view(reinterpret_cast<const char*>(p), n);
 }
 
+// An all-zero parent id means a root span; one 8-byte compare.
+inline bool no_parent(const SpanId& id) {
+  uint64_t v;
+  std::memcpy(&v, id.data(), sizeof v);
+  return v == 0;
+}
+
 bool has_status(const Span& s) { return s.status_code != StatusCode::kUnset || !s.status_message().empty(); }
 
-size_t status_size(const Span& s) {
-  size_t n = 0;
-  if (!s.status_message().empty()) n += delimited_size(s.status_message().size());
-  if (s.status_code != StatusCode::kUnset) n += 1 + varint_size(static_cast<uint64_t>(s.status_code));
-  return n;
-}
 
-// Span payload size; mirrors put_span field by field.
-size_t span_size(const Span& s) {
-  size_t n = delimited_size(s.trace_id.size()) + delimited_size(s.span_id.size());
-  if (!s.trace_state().empty()) n += delimited_size(s.trace_state().size());
-  if (!is_zero(s.parent_span_id)) n += delimited_size(s.parent_span_id.size());
-  n += delimited_size(s.name().size());
-  if (s.kind != SpanKind::kUnspecified) n += 1 + varint_size(static_cast<uint64_t>(s.kind));
-  n += 9 + 9;
-  for (const SpanAttribute& a : s.attributes()) n += delimited_size(key_value_size(view_of(s, a)));
-  if (has_status(s)) n += delimited_size(status_size(s));
-  return n;
-}
-
-char* put_span(char* p, const Span& s, size_t size) {
-  p = put_header(p, field::kSpans, size);
-  p = put_bytes(p, field::kTraceId, bytes_of(s.trace_id.data(), s.trace_id.size()));
-  p = put_bytes(p, field::kSpanId, bytes_of(s.span_id.data(), s.span_id.size()));
-  if (!s.trace_state().empty()) p = put_bytes(p, field::kTraceState, s.trace_state());
-  if (!is_zero(s.parent_span_id)) {
-    p = put_bytes(p, field::kParentSpanId, bytes_of(s.parent_span_id.data(), s.parent_span_id.size()));
+// The backward writer: each rput_* writes its field just before `p` and returns the new start.
+// Fields go in reverse order, and a message's length is known once its contents are written, so
+// one pass gives the canonical encoding (no size pass over every attribute first).
+inline char* rput_varint(char* p, uint64_t v) {
+  if (v < 0x80) [[likely]] {
+    *--p = static_cast<char>(v);
+    return p;
   }
-  p = put_bytes(p, field::kName, s.name());
-  if (s.kind != SpanKind::kUnspecified) p = put_small_varint_field(p, field::kKind, static_cast<uint64_t>(s.kind));
-  p = put_fixed64(p, field::kStartTime, s.start_unix_nano);
-  p = put_fixed64(p, field::kEndTime, s.end_unix_nano);
-  for (const SpanAttribute& a : s.attributes()) p = put_attribute(p, field::kAttributes, view_of(s, a));
-  if (has_status(s)) {
-    p = put_header(p, field::kStatus, status_size(s));
-    if (!s.status_message().empty()) p = put_bytes(p, field::kStatusMessage, s.status_message());
-    if (s.status_code != StatusCode::kUnset) {
-      p = put_small_varint_field(p, field::kStatusCode, static_cast<uint64_t>(s.status_code));
-    }
-  }
+  p -= varint_size(v);
+  put_varint(p, v);
   return p;
+}
+
+inline char* rput_header(char* p, uint32_t number, size_t n) {
+  p = rput_varint(p, n);
+  *--p = tag(number, kLengthDelimited);
+  return p;
+}
+
+inline char* rput_bytes(char* p, uint32_t number, std::string_view bytes) {
+  p -= bytes.size();
+  copy_bytes(p, bytes.data(), bytes.size());
+  return rput_header(p, number, bytes.size());
+}
+
+inline char* rput_fixed64(char* p, uint32_t number, uint64_t v) {
+  p -= 9;
+  put_fixed64(p, number, v);
+  return p;
+}
+
+inline char* rput_small_varint_field(char* p, uint32_t number, uint64_t v) {
+  p = rput_varint(p, v);
+  *--p = tag(number, kVarint);
+  return p;
+}
+
+// An attribute's KeyValue (with its field header) before `p`. `text` is the string value.
+[[gnu::always_inline]] inline char* rput_attribute(char* p, uint32_t number, std::string_view key, AttributeType type,
+                                                   std::string_view text, int64_t int_value, double double_value,
+                                                   bool bool_value) {
+  char* const kv_end = p;
+  switch (type) {
+    case AttributeType::kString: p = rput_bytes(p, field::kStringValue, text); break;
+    case AttributeType::kInt: p = rput_small_varint_field(p, field::kIntValue, static_cast<uint64_t>(int_value)); break;
+    case AttributeType::kDouble: {
+      uint64_t bits;
+      std::memcpy(&bits, &double_value, sizeof bits);
+      p = rput_fixed64(p, field::kDoubleValue, bits);
+      break;
+    }
+    case AttributeType::kBool: p = rput_small_varint_field(p, field::kBoolValue, bool_value ? 1 : 0); break;
+  }
+  p = rput_header(p, field::kValue, static_cast<size_t>(kv_end - p));
+  p = rput_bytes(p, field::kKey, key);
+  return rput_header(p, number, static_cast<size_t>(kv_end - p));
+}
+
+// Room a span can take at most: ids, times, kind and headers; name, trace state and status
+// message, each at most the span's whole text; every attribute's key, value (a string value is at
+// most the whole text) and headers.
+size_t span_bound(const Span& s) {
+  const size_t attributes = s.attributes().size();
+  return 128 + s.text_size() * (3 + attributes) + attributes * (255 + 32);
+}
+
+// One Span message (with its field header) before `p`; mirrors the field order of trace.v1.Span.
+char* rput_span(char* p, const Span& s) {
+  char* const end = p;
+  if (has_status(s)) {
+    char* const status_end = p;
+    if (s.status_code != StatusCode::kUnset) {
+      p = rput_small_varint_field(p, field::kStatusCode, static_cast<uint64_t>(s.status_code));
+    }
+    if (!s.status_message().empty()) p = rput_bytes(p, field::kStatusMessage, s.status_message());
+    p = rput_header(p, field::kStatus, static_cast<size_t>(status_end - p));
+  }
+  const auto attributes = s.attributes();
+  for (size_t i = attributes.size(); i-- > 0;) {
+    const SpanAttribute& a = attributes[i];
+    p = rput_attribute(p, field::kAttributes, a.key(), a.type,
+                       a.type == AttributeType::kString ? s.string_value(a) : std::string_view(),
+                       a.type == AttributeType::kInt ? a.int_value : 0,
+                       a.type == AttributeType::kDouble ? a.double_value : 0.0,
+                       a.type == AttributeType::kBool && a.bool_value);
+  }
+  p = rput_fixed64(p, field::kEndTime, s.end_unix_nano);
+  p = rput_fixed64(p, field::kStartTime, s.start_unix_nano);
+  if (s.kind != SpanKind::kUnspecified) p = rput_small_varint_field(p, field::kKind, static_cast<uint64_t>(s.kind));
+  p = rput_bytes(p, field::kName, s.name());
+  if (!no_parent(s.parent_span_id)) {
+    p = rput_bytes(p, field::kParentSpanId, bytes_of(s.parent_span_id.data(), s.parent_span_id.size()));
+  }
+  if (!s.trace_state().empty()) p = rput_bytes(p, field::kTraceState, s.trace_state());
+  p = rput_bytes(p, field::kSpanId, bytes_of(s.span_id.data(), s.span_id.size()));
+  p = rput_bytes(p, field::kTraceId, bytes_of(s.trace_id.data(), s.trace_id.size()));
+  return rput_header(p, field::kSpans, static_cast<size_t>(end - p));
 }
 
 boost::json::object json_attribute(const AttrView& a) {
@@ -253,50 +289,66 @@ boost::json::object json_attribute(const AttrView& a) {
   return kv;
 }
 
-// Writes the request at `start` of `out` and returns where it ends. `exact`: `out` ends there
-// (append semantics); otherwise `out` is only grown when too small (a reused buffer).
-size_t encode_protobuf_at(const ExportHeader& header, std::span<const Span> spans, std::string& out,
-                          size_t start, bool exact) {
-  // Size pass: span sizes are kept (one per span, reused by the write pass); everything above a
-  // span is small and recomputed.
-  thread_local std::vector<uint32_t> span_sizes;
-  span_sizes.clear();
-  size_t resource = 0;
-  for (const Attribute& a : header.resource_attributes) resource += delimited_size(key_value_size(view_of(a)));
-  size_t scope = delimited_size(header.scope_name.size());
-  if (!header.scope_version.empty()) scope += delimited_size(header.scope_version.size());
-  size_t scope_spans = delimited_size(scope);
-  for (const Span& s : spans) {
-    size_t n = span_size(s);
-    span_sizes.push_back(static_cast<uint32_t>(n));
-    scope_spans += delimited_size(n);
-  }
-  size_t resource_spans = delimited_size(resource) + delimited_size(scope_spans);
-  size_t end = start + delimited_size(resource_spans);
+// The request, written backwards into a per-thread scratch buffer (kept between batches): from
+// the last span to the first and then the messages around them. Valid until the next call on the
+// same thread.
+std::string_view encode_to_scratch(const ExportHeader& header, std::span<const Span> spans) {
+  thread_local std::vector<char> scratch;
+  if (scratch.size() < 64 * 1024) scratch.resize(64 * 1024);
+  char* end = scratch.data() + scratch.size();
+  char* p = end;
+  // Makes sure `n` bytes fit before `p`: a bigger buffer gets what was written at its end.
+  auto room = [&](size_t n) {
+    if (static_cast<size_t>(p - scratch.data()) >= n) [[likely]] return;
+    const size_t written = static_cast<size_t>(end - p);
+    std::vector<char> bigger(std::max(scratch.size() * 2, written + n + 1024));
+    std::memcpy(bigger.data() + bigger.size() - written, p, written);
+    scratch.swap(bigger);
+    end = scratch.data() + scratch.size();
+    p = end - written;
+  };
 
-  // Growing zero-fills only the new tail; a reused buffer already large enough is not touched.
-  if (exact || out.size() < end) out.resize(end);
-  char* p = out.data() + start;
-  p = put_header(p, field::kResourceSpans, resource_spans);
-  p = put_header(p, field::kResource, resource);
-  for (const Attribute& a : header.resource_attributes) p = put_attribute(p, field::kResourceAttributes, view_of(a));
-  p = put_header(p, field::kScopeSpans, scope_spans);
-  p = put_header(p, field::kScope, scope);
-  p = put_bytes(p, field::kScopeName, header.scope_name);
-  if (!header.scope_version.empty()) p = put_bytes(p, field::kScopeVersion, header.scope_version);
-  for (size_t i = 0; i < spans.size(); ++i) p = put_span(p, spans[i], span_sizes[i]);
-  assert(p == out.data() + end);
-  return end;
+  // ResourceSpans { resource: Resource, scope_spans: ScopeSpans { scope, spans... } }
+  for (size_t i = spans.size(); i-- > 0;) {
+    room(span_bound(spans[i]));
+    p = rput_span(p, spans[i]);
+  }
+  room(64 + header.scope_name.size() + header.scope_version.size());
+  char* const scope_end = p;
+  if (!header.scope_version.empty()) p = rput_bytes(p, field::kScopeVersion, header.scope_version);
+  p = rput_bytes(p, field::kScopeName, header.scope_name);
+  p = rput_header(p, field::kScope, static_cast<size_t>(scope_end - p));
+  p = rput_header(p, field::kScopeSpans, static_cast<size_t>(end - p));
+  char* const resource_end = p;
+  for (size_t i = header.resource_attributes.size(); i-- > 0;) {
+    const AttrView a = view_of(header.resource_attributes[i]);
+    room(64 + a.key.size() + a.text.size());
+    p = rput_attribute(p, field::kResourceAttributes, a.key, a.type, a.text, a.int_value, a.double_value,
+                       a.bool_value);
+  }
+  room(32);
+  p = rput_header(p, field::kResource, static_cast<size_t>(resource_end - p));
+  p = rput_header(p, field::kResourceSpans, static_cast<size_t>(end - p));
+
+  return std::string_view(p, static_cast<size_t>(end - p));
 }
 
 }  // namespace
 
 void encode_protobuf(const ExportHeader& header, std::span<const Span> spans, std::string& out) {
-  encode_protobuf_at(header, spans, out, out.size(), true);
+  out += encode_to_scratch(header, spans);
 }
 
 size_t encode_protobuf_over(const ExportHeader& header, std::span<const Span> spans, std::string& buf) {
-  return encode_protobuf_at(header, spans, buf, 0, false);
+  const std::string_view bytes = encode_to_scratch(header, spans);
+  // Growing zero-fills only the new tail; a reused buffer already large enough is not touched.
+  if (buf.size() < bytes.size()) buf.resize(bytes.size());
+  std::memcpy(buf.data(), bytes.data(), bytes.size());
+  return bytes.size();
+}
+
+std::string_view encode_protobuf_view(const ExportHeader& header, std::span<const Span> spans) {
+  return encode_to_scratch(header, spans);
 }
 
 void encode_json(const ExportHeader& header, std::span<const Span> spans, std::string& out) {

@@ -2,7 +2,8 @@
 // encodings, binary protobuf (application/x-protobuf) and JSON (application/json).
 //
 // Contract: pure functions, callable from any thread; they only append to `out` (but
-// encode_protobuf_over, which writes over a reused buffer). The protobuf
+// encode_protobuf_over, which writes over a reused buffer, and encode_protobuf_view, which returns
+// a view of the calling thread's scratch buffer). The protobuf
 // encoding is written by hand with the field numbers of opentelemetry/proto (collector/trace/v1,
 // trace/v1, resource/v1, common/v1); the JSON follows the OTLP/JSON mapping: lowerCamelCase field
 // names, trace and span ids as lower-case hex, enums as integers, 64-bit integers as strings.
@@ -12,6 +13,8 @@
 #include <array>
 #include <cassert>
 #include <cstdint>
+#include <cstring>
+#include <memory>
 #include <span>
 #include <string>
 #include <string_view>
@@ -57,11 +60,93 @@ struct SpanAttribute {
   std::string_view key() const { return std::string_view(key_data, key_size); }
 };
 
+// A span's text, kInline bytes of it inside the span itself and a heap buffer beyond that: most
+// spans allocate nothing, and a span taken apart on the exporter thread hands no memory back to a
+// worker's heap (a cross-thread free is the dearest kind). Moving an inline text copies its bytes;
+// moving a heap text steals the buffer. A moved-from text is empty.
+class SpanText {
+ public:
+  static constexpr size_t kInline = 160;
+
+  SpanText() noexcept {}
+  SpanText(const SpanText& o) { append(std::string_view(o.data(), o.size_)); }
+  SpanText(SpanText&& o) noexcept { take(o); }
+  SpanText& operator=(const SpanText& o) {
+    if (this != &o) {
+      size_ = 0;
+      append(std::string_view(o.data(), o.size_));
+    }
+    return *this;
+  }
+  SpanText& operator=(SpanText&& o) noexcept {
+    if (this != &o) take(o);
+    return *this;
+  }
+
+  const char* data() const { return heap_ ? heap_.get() : inline_; }
+  size_t size() const { return size_; }
+  void reserve(size_t n) {
+    if (n > capacity()) grow(n);
+  }
+  void append(std::string_view s) {
+    if (size_ + s.size() > capacity()) grow(size_ + s.size());
+    char* d = (heap_ ? heap_.get() : inline_) + size_;
+    const char* from = s.data();
+    const size_t n = s.size();
+    // Most pieces are short (a method, an address, a route name): two overlapping fixed-size
+    // copies, reading and writing exactly [0, n), instead of a call.
+    if (n >= 16 && n <= 32) {
+      std::memcpy(d, from, 16);
+      std::memcpy(d + n - 16, from + n - 16, 16);
+    } else if (n >= 8 && n < 16) {
+      std::memcpy(d, from, 8);
+      std::memcpy(d + n - 8, from + n - 8, 8);
+    } else if (n >= 4 && n < 8) {
+      std::memcpy(d, from, 4);
+      std::memcpy(d + n - 4, from + n - 4, 4);
+    } else if (n < 4) {
+      for (size_t i = 0; i < n; ++i) d[i] = from[i];
+    } else {
+      std::memcpy(d, from, n);
+    }
+    size_ += static_cast<uint32_t>(n);
+  }
+  void clear() { size_ = 0; }
+
+ private:
+  size_t capacity() const { return heap_ ? heap_capacity_ : kInline; }
+  void grow(size_t n) {
+    const size_t cap = std::max(n, 2 * capacity());
+    std::unique_ptr<char[]> buffer(new char[cap]);
+    if (size_ != 0) std::memcpy(buffer.get(), data(), size_);
+    heap_ = std::move(buffer);
+    heap_capacity_ = static_cast<uint32_t>(cap);
+  }
+  void take(SpanText& o) noexcept {
+    if (o.heap_) {
+      heap_ = std::move(o.heap_);
+      heap_capacity_ = o.heap_capacity_;
+    } else {
+      // Fits: our capacity is at least kInline.
+      char* d = heap_ ? heap_.get() : inline_;
+      if (o.size_ != 0) std::memcpy(d, o.inline_, o.size_);
+    }
+    size_ = o.size_;
+    o.size_ = 0;
+  }
+
+  std::unique_ptr<char[]> heap_;
+  uint32_t size_ = 0;
+  uint32_t heap_capacity_ = 0;
+  char inline_[kInline];
+};
+
 // A finished span, built on a worker and moved through the exporter's queue.
 //
 // Contract: no allocation per attribute: attributes sit in a fixed inline array (kMaxAttributes;
-// add_* beyond it are dropped, debug-asserted) and all request-scoped text is copied into one
-// buffer per span (reserve_text() once to make it one allocation). Attribute keys must be string
+// add_* beyond it are dropped, debug-asserted) and all request-scoped text is copied into the
+// span's SpanText (no allocation up to SpanText::kInline bytes; reserve_text() once to make a
+// longer text one allocation). Attribute keys must be string
 // literals (or otherwise outlive the span), at most 255 bytes (a longer one is dropped). A span
 // and its text belong together: a TextRef means nothing in another span.
 class Span {
@@ -108,6 +193,7 @@ class Span {
     return r;
   }
   std::string_view text(TextRef r) const { return std::string_view(text_.data() + r.offset, r.size); }
+  size_t text_size() const { return text_.size(); }
 
   void set_name(std::string_view s) { name_ = add_text(s); }
   void set_name(TextRef r) { name_ = r; }
@@ -175,7 +261,7 @@ class Span {
   TextRef name_{}, trace_state_{}, status_message_{};
   uint8_t attribute_count_ = 0;
   std::array<SpanAttribute, kMaxAttributes> attributes_;  // the first attribute_count_ are set
-  std::string text_;
+  SpanText text_;
 };
 
 // What every request of one exporter shares: the Resource and the InstrumentationScope.
@@ -186,13 +272,18 @@ struct ExportHeader {
 };
 
 // One ResourceSpans with one ScopeSpans holding `spans`, appended to `out`. The protobuf encoder
-// sizes every nested message first and writes once into `out` (grown once), so a caller that
-// reuses `out` across batches allocates nothing in steady state.
+// writes backwards, last field first, into a per-thread scratch buffer (kept from one batch to
+// the next), so each message's length is known when its header is written and one pass gives the
+// canonical bytes; they are then copied into `out` (grown once). A caller that reuses `out` across
+// batches allocates nothing in steady state; encode_protobuf_view skips the copy.
 void encode_protobuf(const ExportHeader& header, std::span<const Span> spans, std::string& out);
 // The same bytes, written over the start of `buf` instead (grown when too small, never shrunk;
 // what lies past the returned length is left as it was): for a caller that reuses one buffer,
 // nothing is allocated or zero-filled in steady state. Returns the encoded length.
 size_t encode_protobuf_over(const ExportHeader& header, std::span<const Span> spans, std::string& buf);
+// The same bytes without a copy: a view of the calling thread's scratch buffer, valid until that
+// thread encodes again (the exporter thread POSTs it straight from there).
+std::string_view encode_protobuf_view(const ExportHeader& header, std::span<const Span> spans);
 void encode_json(const ExportHeader& header, std::span<const Span> spans, std::string& out);
 
 }  // namespace portico::observability

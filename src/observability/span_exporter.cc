@@ -127,13 +127,17 @@ struct SpanExporter::State {
   ExporterCounters counters;
   HttpPoster poster;
   size_t batch_size = 0;
-  std::string body;  // reused by every export: its capacity settles at the largest batch
+  std::string body;  // JSON exports, reused: its capacity settles at the largest batch
 
   std::mutex mu;
   std::condition_variable cv;
   std::atomic<bool> wake_requested{false};
   std::atomic<bool> stopping{false};
   std::atomic<bool> finished{false};
+  // The thread starts with the first span (a config that is only checked, or never traced, starts
+  // none); `started` is the producers' fast check, `start_once` makes exactly one.
+  std::atomic<bool> started{false};
+  std::once_flag start_once;
   Clock::time_point last_failure_log{};
   uint64_t failures_since_log = 0;
 };
@@ -154,18 +158,18 @@ size_t SpanExporter::State::take(std::vector<Span>& batch) {
 void SpanExporter::State::export_batch(std::vector<Span>& all) {
   std::span<const Span> batch(all.data(), batch_size);
   if (batch.empty()) return;
-  size_t body_size;
+  std::string_view payload;
   if (settings.json) {
     body.clear();
     encode_json(header, batch, body);
-    body_size = body.size();
+    payload = body;
   } else {
-    body_size = encode_protobuf_over(header, batch, body);
+    payload = encode_protobuf_view(header, batch);  // this thread's encoder buffer: no copy
   }
   std::string error;
   int status = 0;
   bool ok = url_ok && poster.post(url, settings.json ? "application/json" : "application/x-protobuf",
-                                  settings.headers, std::string_view(body.data(), body_size),
+                                  settings.headers, payload,
                                   {settings.connect_timeout, settings.send_timeout, settings.read_timeout},
                                   status, error);
   if (ok && status >= 200 && status < 300) {
@@ -330,10 +334,18 @@ std::vector<ExporterCounterSnapshot> SpanExporter::all_counters() {
   std::vector<ExporterCounterSnapshot> out;
   Registry& r = registry();
   std::lock_guard<std::mutex> lock(r.mu);
+  // Live exporters (started or not yet), then those still flushing after their last owner went.
+  std::vector<const State*> states;
+  for (const auto& [key, weak] : r.by_key) {
+    if (auto live = weak.lock()) states.push_back(live->state_.get());
+  }
   for (const auto& run : r.running) {
-    const ExporterCounters& c = run.state->counters;
+    if (std::find(states.begin(), states.end(), run.state.get()) == states.end()) states.push_back(run.state.get());
+  }
+  for (const State* state : states) {
+    const ExporterCounters& c = state->counters;
     ExporterCounterSnapshot s;
-    s.endpoint = run.state->settings.traces_endpoint;
+    s.endpoint = state->settings.traces_endpoint;
     s.spans_enqueued = c.spans_enqueued.load(std::memory_order_relaxed);
     s.spans_exported = c.spans_exported.load(std::memory_order_relaxed);
     s.spans_dropped_queue_full = c.spans_dropped_queue_full.load(std::memory_order_relaxed);
@@ -346,20 +358,30 @@ std::vector<ExporterCounterSnapshot> SpanExporter::all_counters() {
 }
 
 SpanExporter::SpanExporter(ExporterSettings settings)
-    : state_(std::make_shared<State>(std::move(settings))) {
-  static ExitFlush exit_flush;  // constructed with the first exporter, run at process exit
-  Registry& r = registry();
-  auto state = state_;
-  std::thread thread([state] {
-    state->run();
-    state->finished.store(true, std::memory_order_release);
+    : state_(std::make_shared<State>(std::move(settings))) {}
+
+void SpanExporter::start() {
+  std::call_once(state_->start_once, [this] {
+    static ExitFlush exit_flush;  // constructed with the first thread, run at process exit
+    Registry& r = registry();
+    auto state = state_;
+    std::thread thread([state] {
+      state->run();
+      state->finished.store(true, std::memory_order_release);
+    });
+    {
+      std::lock_guard<std::mutex> lock(r.mu);
+      r.running.push_back({state_, std::move(thread)});
+    }
+    state_->started.store(true, std::memory_order_release);
   });
-  std::lock_guard<std::mutex> lock(r.mu);
-  r.running.push_back({state_, std::move(thread)});
 }
 
+bool SpanExporter::started() const { return state_->started.load(std::memory_order_acquire); }
+
 SpanExporter::~SpanExporter() {
-  // Never joins: the thread flushes on its own and is reaped later (or at exit).
+  // Never joins: the thread flushes on its own and is reaped later (or at exit). An exporter that
+  // never got a span has no thread and nothing to flush.
   state_->stopping.store(true, std::memory_order_release);
   { std::lock_guard<std::mutex> lock(state_->mu); }
   state_->cv.notify_one();
@@ -367,6 +389,7 @@ SpanExporter::~SpanExporter() {
 
 bool SpanExporter::enqueue(Span&& span) {
   State& s = *state_;
+  if (!s.started.load(std::memory_order_acquire)) [[unlikely]] start();
   if (!s.queue.push(std::move(span))) {
     s.counters.spans_dropped_queue_full.fetch_add(1, std::memory_order_relaxed);
     return false;

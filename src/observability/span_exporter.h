@@ -5,9 +5,11 @@
 //   moving the span into a preallocated slot). The queue is bounded: when it is full the span is
 //   dropped and counted. Once per `batch_span_count` spans a producer wakes the exporter thread
 //   (an uncontended mutex taken and released around a notify), never more often. Each slot holds
-//   a Span inline (about 0.5 KiB: its attributes are a fixed array, its text one heap buffer that
-//   moves with it), so the queue's memory is set at creation: queue_capacity rounded up to a
-//   power of two, times that.
+//   a Span inline (about 0.65 KiB: its attributes are a fixed array, its text inline up to
+//   SpanText::kInline bytes and in a heap buffer that moves with it beyond), so the queue's memory
+//   is set at creation: queue_capacity rounded up to a power of two, times that.
+// - The exporter thread starts with the first enqueue(), not at creation: loading a config (a
+//   reload, `portico check`) starts no thread, and neither does a plugin that never samples.
 // - The exporter thread reuses its batch slots and its request buffers from one batch to the
 //   next: in steady state a protobuf export allocates nothing but the response it reads.
 // - The exporter thread takes up to `batch_span_count` spans at a time, waiting at most
@@ -88,8 +90,11 @@ class SpanExporter {
   SpanExporter(const SpanExporter&) = delete;
   SpanExporter& operator=(const SpanExporter&) = delete;
 
-  // Worker threads. False (and counted) when the queue is full.
+  // Worker threads. False (and counted) when the queue is full. The first call starts the exporter
+  // thread (once; other producers meanwhile wait for that start, never again).
   bool enqueue(Span&& span);
+  // Whether the exporter thread has been started (tests, status).
+  bool started() const;
 
   const ExporterCounters& counters() const;
   const ExporterSettings& settings() const;
@@ -97,6 +102,8 @@ class SpanExporter {
   struct State;
 
  private:
+  [[gnu::noinline]] void start();
+
   std::shared_ptr<State> state_;
 };
 

@@ -1,6 +1,10 @@
 #include "observability/trace_context.h"
 
+#include <bit>
 #include <cstring>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include "core/request_id.h"
 
@@ -111,7 +115,24 @@ std::optional<TraceParent> parse_traceparent(std::string_view value) {
   return tp;
 }
 
-// Two hex digits per byte from one table load: the traceparent is written on every request.
+namespace {
+
+#if defined(__SSE2__)
+// Lower-case hex of 8 bytes into 16 characters: nibbles split and interleaved in one register,
+// then '0' + n, plus 39 more for n > 9 ('a' - '0' - 10). The traceparent is written on every
+// request, sampled or not.
+inline void hex8(const uint8_t* in, char* out) {
+  const __m128i bytes = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(in));
+  const __m128i low_nibble = _mm_set1_epi8(0x0f);
+  const __m128i hi = _mm_and_si128(_mm_srli_epi16(bytes, 4), low_nibble);
+  const __m128i lo = _mm_and_si128(bytes, low_nibble);
+  const __m128i nibbles = _mm_unpacklo_epi8(hi, lo);  // hi0 lo0 hi1 lo1 ...
+  const __m128i letters = _mm_and_si128(_mm_cmpgt_epi8(nibbles, _mm_set1_epi8(9)), _mm_set1_epi8(39));
+  const __m128i text = _mm_add_epi8(_mm_add_epi8(nibbles, _mm_set1_epi8('0')), letters);
+  _mm_storeu_si128(reinterpret_cast<__m128i*>(out), text);
+}
+#else
+// Two hex digits per byte from one table load.
 constexpr std::array<char, 512> make_hex_pairs() {
   std::array<char, 512> t{};
   for (size_t i = 0; i < 256; ++i) {
@@ -122,13 +143,21 @@ constexpr std::array<char, 512> make_hex_pairs() {
 }
 constexpr std::array<char, 512> kHexPairs = make_hex_pairs();
 
+inline void hex8(const uint8_t* in, char* out) {
+  for (size_t i = 0; i < 8; ++i) std::memcpy(out + 2 * i, &kHexPairs[2 * size_t{in[i]}], 2);
+}
+#endif
+
+}  // namespace
+
 void format_traceparent(const TraceId& trace_id, const SpanId& parent_id, bool sampled, char* out) {
   out[0] = '0';
   out[1] = '0';
   out[2] = '-';
-  for (size_t i = 0; i < 16; ++i) std::memcpy(out + 3 + 2 * i, &kHexPairs[2 * size_t{trace_id[i]}], 2);
+  hex8(trace_id.data(), out + 3);
+  hex8(trace_id.data() + 8, out + 19);
   out[35] = '-';
-  for (size_t i = 0; i < 8; ++i) std::memcpy(out + 36 + 2 * i, &kHexPairs[2 * size_t{parent_id[i]}], 2);
+  hex8(parent_id.data(), out + 36);
   out[52] = '-';
   out[53] = '0';
   out[54] = sampled ? '1' : '0';
@@ -211,8 +240,9 @@ uint64_t sampling_threshold(double ratio) {
 }
 
 bool sample_trace(const TraceId& trace_id, uint64_t threshold) {
-  uint64_t x = 0;
-  for (size_t i = 8; i < 16; ++i) x = x << 8 | trace_id[i];
+  uint64_t x;
+  std::memcpy(&x, trace_id.data() + 8, sizeof x);
+  if constexpr (std::endian::native == std::endian::little) x = __builtin_bswap64(x);  // big-endian read
   return (x >> 1) < threshold;
 }
 

@@ -167,6 +167,7 @@ TEST_F(TracingTest, ContinuesAValidIncomingTrace) {
   EXPECT_EQ(attr(span, "url.path"), "/orders/7");
   EXPECT_EQ(attr(span, "http.response.status_code"), "200");
   EXPECT_EQ(attr(span, "portico.route"), "traced");
+  EXPECT_EQ(attr(span, "http.route"), "traced");
   EXPECT_EQ(attr(span, "portico.service"), "svc");
   EXPECT_EQ(attr(span, "user_agent.original"), "tracing-test/1");
   EXPECT_EQ(attr(span, "client.address"), "127.0.0.1");

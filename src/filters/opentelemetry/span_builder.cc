@@ -12,26 +12,40 @@ using observability::Span;
 using observability::SpanKind;
 using observability::StatusCode;
 
-// "host:port", "[v6]:port" or "host" → host and port (0 when absent or not a number).
+// "host:port", "[v6]:port" or "host" → host and port (0 when absent or not a number). One pass
+// over the text: this runs for every sampled request and attempt.
 void split_host_port(std::string_view hostport, std::string_view& host, int64_t& port) {
   host = hostport;
   port = 0;
-  size_t colon = hostport.rfind(':');
-  if (!hostport.empty() && hostport.front() == '[') {
-    size_t close = hostport.find(']');
+  if (hostport.empty()) return;
+  size_t colon = std::string_view::npos;
+  if (hostport.front() == '[') {
+    const size_t close = hostport.find(']');
     if (close == std::string_view::npos) return;
     host = hostport.substr(1, close - 1);
-    colon = close + 1 < hostport.size() && hostport[close + 1] == ':' ? close + 1 : std::string_view::npos;
-  } else if (colon != std::string_view::npos && hostport.find(':') != colon) {
-    return;  // a bare IPv6 address: no port
-  } else if (colon != std::string_view::npos) {
+    if (close + 1 >= hostport.size() || hostport[close + 1] != ':') return;
+    colon = close + 1;
+  } else {
+    size_t colons = 0;
+    for (size_t i = 0; i < hostport.size(); ++i) {
+      if (hostport[i] == ':') {
+        colon = i;
+        ++colons;
+      }
+    }
+    if (colons != 1) return;  // no port, or a bare IPv6 address (no port)
     host = hostport.substr(0, colon);
   }
-  if (colon == std::string_view::npos) return;
-  std::string_view digits = hostport.substr(colon + 1);
   uint32_t value = 0;
-  auto [p, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), value);
-  if (ec == std::errc() && p == digits.data() + digits.size() && value <= 65535) port = value;
+  const char* const digits = hostport.data() + colon + 1;
+  const char* const end = hostport.data() + hostport.size();
+  if (digits == end) return;
+  for (const char* d = digits; d < end; ++d) {
+    if (*d < '0' || *d > '9') return;
+    value = value * 10 + static_cast<uint32_t>(*d - '0');
+    if (value > 65535) return;
+  }
+  port = value;
 }
 
 // Decimal text of a status code (error.type), without allocating.
@@ -89,7 +103,13 @@ void build_request_spans(const filter::Exchange& x, core::MonoTime mono_now, uin
   }
   if (ua) server.add_string("user_agent.original", *ua);
   if (x.status_sent != 0) server.add_int("http.response.status_code", int64_t{x.status_sent});
-  if (!x.route_name.empty()) server.add_string("portico.route", x.route_name);
+  if (!x.route_name.empty()) {
+    // OTel HTTP semantic conventions: http.route names the matched route; Portico's routes are
+    // named, so the name is the low-cardinality route identity (portico.route kept for dashboards).
+    observability::TextRef route = server.add_text(x.route_name);
+    server.add_string("http.route", route);
+    server.add_string("portico.route", route);
+  }
   if (!x.service_name.empty()) server.add_string("portico.service", x.service_name);
   if (x.upstream_attempts != 0) server.add_int("portico.upstream.attempts", int64_t{x.upstream_attempts});
   if (x.status_sent >= 500) {

@@ -1,5 +1,6 @@
 // build_request_spans: turns one finished request (its Exchange and exchange.trace) into OTLP
-// spans: the gateway's SERVER span, one CLIENT span per upstream attempt (children of the server
+// spans: the gateway's SERVER span (HTTP semantic-convention attributes, `http.route` = the
+// matched route's name), one CLIENT span per upstream attempt (children of the server
 // span, so retries show up one by one) and one INTERNAL span per filter that waited.
 //
 // Contract: worker thread, synchronous, reads the exchange only; appends to `out`. Monotonic times

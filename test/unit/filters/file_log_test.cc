@@ -257,6 +257,177 @@ TEST(LogFields, EveryVariableRendersAndControlCharactersAreEscaped) {
   EXPECT_EQ(out, "{}");
 }
 
+// The values whose text depends on the wall clock ($time, $started_at) replaced by "T" / 0, so a
+// whole line can be compared byte for byte.
+std::string without_clock(std::string line) {
+  for (std::string_view key : {"\"t\":\"", "\"time\":\""}) {
+    size_t at = line.find(key);
+    if (at == std::string::npos) continue;
+    at += key.size();
+    line.replace(at, 24, "T");
+  }
+  for (std::string_view key : {"\"started\":", "\"started_at\":"}) {
+    size_t at = line.find(key);
+    if (at == std::string::npos) continue;
+    at += key.size();
+    size_t end = line.find_first_of(",}", at);
+    line.replace(at, end - at, "0");
+  }
+  return line;
+}
+
+// JSON string escaping as the log lines use it, one byte at a time: '"' and '\\' get a backslash,
+// other control bytes and DEL become \u00XX, everything else (UTF-8 included) is copied.
+std::string json_escaped(std::string_view s) {
+  std::string out;
+  for (char c : s) {
+    const auto u = static_cast<unsigned char>(c);
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += c;
+    } else if (u < 0x20 || u == 0x7f) {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\u%04x", u);
+      out += buf;
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+std::string object_of(const filter::LogFields& f, const filter::Exchange& x) {
+  std::string out;
+  f.append_object(x, out);
+  return without_clock(out);
+}
+
+// Byte-exact lines: every variable, typed values, templates, escaping at every position of short
+// and long values, absent headers (null alone, nothing inside a template) and empty values.
+TEST(LogFields, LinesAreByteExact) {
+  boost::asio::io_context io;
+  filter::Exchange x(io.get_executor());
+  fill_exchange(x);
+  filter::LogFields all;
+  for (auto name : filter::LogFields::variable_names()) ASSERT_EQ(all.add(name, "$" + std::string(name)), "");
+  EXPECT_EQ(object_of(all, x),
+            "{\"time\":\"T\",\"started_at\":0,\"client_ip\":\"192.0.2.7\",\"client_port\":5555,\"method\":\"GET\","
+            "\"path\":\"/orders/7\",\"query\":\"a=1&b&a=2&n=%20x\",\"uri\":\"/orders/7?a=1&b&a=2&n=%20x\","
+            "\"host\":\"Example.COM:8000\",\"scheme\":\"http\",\"status\":201,\"bytes_sent\":345,"
+            "\"bytes_received\":120,\"route\":\"orders\",\"service\":\"shop\",\"consumer\":\"\",\"credential\":\"\","
+            "\"upstream\":\"10.0.0.5:8080\",\"attempts\":2,\"latency_ms\":15.000,\"gateway_ms\":1.000,"
+            "\"filter_ms\":0.500,\"request_filters_ms\":0.000,\"response_filters_ms\":0.000,\"connect_ms\":2.000,"
+            "\"upstream_ms\":10.000,\"receive_ms\":2.000,\"request_id\":\"req-1\"}");
+
+  // Edge values: zero and the largest counters, milliseconds that round at the third decimal, an
+  // empty path and no query.
+  x.status_sent = 0;
+  x.request.client_port = 0;
+  x.bytes_sent = UINT64_MAX;
+  x.bytes_received = 1000000;
+  x.upstream_attempts = 0;
+  x.timings.filter_ms = 1234.5675;
+  x.timings.request_filters_ms = 0.0004;
+  x.timings.response_filters_ms = 999.9996;
+  x.request.path = "";
+  x.request.query = "";
+  x.request.has_query = false;
+  EXPECT_EQ(object_of(all, x),
+            "{\"time\":\"T\",\"started_at\":0,\"client_ip\":\"192.0.2.7\",\"client_port\":0,\"method\":\"GET\","
+            "\"path\":\"\",\"query\":\"\",\"uri\":\"\",\"host\":\"Example.COM:8000\",\"scheme\":\"http\",\"status\":0,"
+            "\"bytes_sent\":18446744073709551615,\"bytes_received\":1000000,\"route\":\"orders\",\"service\":\"shop\","
+            "\"consumer\":\"\",\"credential\":\"\",\"upstream\":\"10.0.0.5:8080\",\"attempts\":0,\"latency_ms\":15.000,"
+            "\"gateway_ms\":1.000,\"filter_ms\":1234.568,\"request_filters_ms\":0.000,\"response_filters_ms\":1000.000,"
+            "\"connect_ms\":2.000,\"upstream_ms\":10.000,\"receive_ms\":2.000,\"request_id\":\"req-1\"}");
+  fill_exchange(x);
+
+  filter::LogFields t;
+  ASSERT_EQ(t.add("k\"ey\\\x01", "$status"), "");
+  ASSERT_EQ(t.add("summary", "${method} $uri -> $status in ${latency_ms}ms (cost $$1) \"q\" \\ \t"), "");
+  ASSERT_EQ(t.add("ua", "${header.user-agent}"), "");
+  ASSERT_EQ(t.add("missing", "${header.x-missing}"), "");
+  ASSERT_EQ(t.add("missing_in_text", "<${header.x-missing}>"), "");
+  ASSERT_EQ(t.add("tenant", "$header.x-tenant"), "");
+  ASSERT_EQ(t.add("ct", "${response_header.content-type}"), "");
+  ASSERT_EQ(t.add("lit", "plain text"), "");
+  ASSERT_EQ(t.add("empty", ""), "");
+  ASSERT_EQ(t.add("consumer", "$consumer"), "");
+  ASSERT_EQ(t.add("pair", "$client_ip:$client_port"), "");
+  ASSERT_EQ(t.add("t", "$time"), "");
+  ASSERT_EQ(t.add("started", "$started_at"), "");
+  EXPECT_EQ(object_of(t, x),
+            "{\"k\\\"ey\\\\\\u0001\":201,\"summary\":\"GET /orders/7?a=1&b&a=2&n=%20x -> 201 in 15.000ms (cost $1) "
+            "\\\"q\\\" \\\\ \\u0009\",\"ua\":\"test/1.0\",\"missing\":null,\"missing_in_text\":\"<>\","
+            "\"tenant\":\"acme \\\"corp\\\"\",\"ct\":\"application/json\",\"lit\":\"plain text\",\"empty\":\"\","
+            "\"consumer\":\"\",\"pair\":\"192.0.2.7:5555\",\"t\":\"T\",\"started\":0}");
+
+  // Escapes at the start, middle and end of values of 1, 15, 16, 17, 31, 32, 33 and 100 bytes;
+  // UTF-8 passes through, DEL and control bytes become \u00XX.
+  filter::LogFields p;
+  ASSERT_EQ(p.add("path", "$path"), "");
+  ASSERT_EQ(p.add("in_text", "[$path]"), "");
+  std::string expected, actual;
+  for (size_t n : {1, 2, 15, 16, 17, 31, 32, 33, 64, 65, 100}) {
+    for (size_t at : {size_t{0}, n / 2, n - 1}) {
+      for (char special : {'"', '\\', '\n', '\x7f', '\x1f'}) {
+        std::string value(n, 'a');
+        for (size_t i = 0; i < n; ++i) value[i] = static_cast<char>('a' + i % 26);
+        value[at] = special;
+        if (n > 3) value[n / 3] = '\xc3';  // a UTF-8 lead byte goes through as it is
+        x.request.path = value;
+        actual += object_of(p, x);
+        actual += '\n';
+        expected += "{\"path\":\"" + json_escaped(value) + "\",\"in_text\":\"[" + json_escaped(value) + "]\"}\n";
+      }
+    }
+  }
+  EXPECT_EQ(actual, expected);
+  x.request.path = "";
+  EXPECT_EQ(object_of(p, x), "{\"path\":\"\",\"in_text\":\"[]\"}");
+}
+
+// The default access-log line has its own writer; it must give the bytes the compiled layout of
+// the same field list gives, for plain, escaped, long and empty values alike.
+TEST(LogFields, DefaultLineMatchesTheCompiledLayoutOfItsFields) {
+  filter::LogFields same;
+  for (auto [key, t] : {std::pair{"time", "$time"}, {"client", "$client_ip"}, {"method", "$method"},
+                        {"path", "$path"}, {"status", "$status"}, {"bytes_sent", "$bytes_sent"},
+                        {"bytes_received", "$bytes_received"}, {"route", "$route"}, {"service", "$service"},
+                        {"upstream", "$upstream"}, {"attempts", "$attempts"}, {"latency_ms", "$latency_ms"},
+                        {"gateway_ms", "$gateway_ms"}, {"filter_ms", "$filter_ms"}, {"connect_ms", "$connect_ms"},
+                        {"upstream_ms", "$upstream_ms"}, {"request_id", "$request_id"}}) {
+    ASSERT_EQ(same.add(key, t), "");
+  }
+  boost::asio::io_context io;
+  filter::Exchange x(io.get_executor());
+  fill_exchange(x);
+  const auto& def = filter::LogFields::access_log_default();
+  EXPECT_EQ(object_of(def, x), object_of(same, x));
+  EXPECT_EQ(object_of(def, x),
+            "{\"time\":\"T\",\"client\":\"192.0.2.7\",\"method\":\"GET\",\"path\":\"/orders/7\",\"status\":201,"
+            "\"bytes_sent\":345,\"bytes_received\":120,\"route\":\"orders\",\"service\":\"shop\","
+            "\"upstream\":\"10.0.0.5:8080\",\"attempts\":2,\"latency_ms\":15.000,\"gateway_ms\":1.000,"
+            "\"filter_ms\":0.500,\"connect_ms\":2.000,\"upstream_ms\":10.000,\"request_id\":\"req-1\"}");
+  const std::string long_id(300, 'i');
+  x.request.path = "/a \"quoted\" path\\with\ttabs and a long tail of plain bytes";
+  x.request.request_id = long_id;
+  x.route_name = "";
+  x.upstream_address = "";
+  x.status_sent = 12345;
+  EXPECT_EQ(object_of(def, x), object_of(same, x));
+  // The time value: the format, with milliseconds.
+  std::string line;
+  def.append_object(x, line);
+  ASSERT_GT(line.size(), 34u);
+  const std::string time = line.substr(9, 24);
+  EXPECT_EQ(time.size(), 24u);
+  EXPECT_EQ(time[4], '-');
+  EXPECT_EQ(time[10], 'T');
+  EXPECT_EQ(time[19], '.');
+  EXPECT_EQ(time[23], 'Z');
+  EXPECT_EQ(line.substr(33, 3), "\",\"");
+}
+
 TEST(FileLogWriter, LinesReachTheFileAndReopenFollowsARotation) {
   char dir_template[] = "/tmp/portico-file-log-XXXXXX";
   ASSERT_NE(mkdtemp(dir_template), nullptr);

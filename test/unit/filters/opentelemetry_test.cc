@@ -365,6 +365,7 @@ TEST(SpanBuilder, AttemptsAndWaitsBecomeChildSpans) {
   EXPECT_EQ(str(server, "user_agent.original"), "test/1.0");
   EXPECT_EQ(num(server, "http.response.status_code"), 200);
   EXPECT_EQ(str(server, "portico.route"), "orders-route");
+  EXPECT_EQ(str(server, "http.route"), "orders-route");
   EXPECT_EQ(str(server, "portico.service"), "orders");
   EXPECT_EQ(num(server, "portico.upstream.attempts"), 2);
   EXPECT_EQ(server.status_code, obs::StatusCode::kUnset);
@@ -416,6 +417,31 @@ TEST(SpanBuilder, ServerErrorMarksTheSpan) {
   EXPECT_EQ(spans[1].status_code, obs::StatusCode::kError);
   EXPECT_EQ(str(spans[1], "server.address"), "::1");
   EXPECT_EQ(num(spans[1], "server.port"), 9000);
+}
+
+// server.address / server.port from the Host the client sent: a port only when it is a plain
+// decimal 0..65535 after the one colon (or after "]"), else the listener's port.
+TEST(SpanBuilder, HostAndPortOfTheServerSpan) {
+  struct Case {
+    std::string_view host;
+    std::string_view address;
+    int64_t port;
+  };
+  for (const Case& c : {Case{"example.com:8080", "example.com", 8080}, Case{"example.com", "example.com", 8000},
+                        Case{"h:0080", "h", 80}, Case{"h:65535", "h", 65535}, Case{"h:65536", "h", 8000},
+                        Case{"h:", "h", 8000}, Case{"h:8x", "h", 8000}, Case{"[::1]:9000", "::1", 9000},
+                        Case{"[::1]", "::1", 8000}, Case{"::1", "::1", 8000}, Case{"[::1", "[::1", 8000}}) {
+    Request r;
+    r.x.request.host = c.host;
+    r.x.trace.active = r.x.trace.sampled = true;
+    r.x.trace.trace_id = obs::new_trace_id();
+    r.x.trace.span_id = obs::new_span_id();
+    std::vector<obs::Span> spans;
+    build_request_spans(r.x, core::MonoClock::now(), 1'000'000'000, spans);
+    ASSERT_FALSE(spans.empty());
+    EXPECT_EQ(str(spans[0], "server.address"), c.address) << c.host;
+    EXPECT_EQ(num(spans[0], "server.port"), c.port) << c.host;
+  }
 }
 
 TEST(TraceRecord, RecordsNothingUnlessSampled) {
@@ -477,6 +503,29 @@ TEST(OpenTelemetry, OnLogEnqueuesTheServerAndAttemptSpans) {
   r.x.trace.add_attempt(now, now, "127.0.0.1:1", 200, {});
   loaded.filter->on_log(r.x);
   EXPECT_EQ(counters.spans_enqueued.load(), 2u);
+}
+
+// Loading a config (a reload, `portico check`) starts no exporter thread; the first sampled
+// request does, and an unsampled one does not.
+TEST(OpenTelemetry, TheExporterThreadStartsWithTheFirstSpan) {
+  auto loaded = load(kEndpoint + "    batch_span_count: 997\n    batch_flush_delay: 3600\n    sampling_rate: 0\n");
+  ASSERT_TRUE(loaded.filter) << loaded.error_text();
+  const auto& exporter = as_otel(loaded).exporter();
+  EXPECT_FALSE(exporter->started());
+  Request unsampled;
+  loaded.filter->on_request(unsampled.x);
+  loaded.filter->on_log(unsampled.x);
+  EXPECT_FALSE(exporter->started());
+
+  auto sampling = load(kEndpoint + "    batch_span_count: 997\n    batch_flush_delay: 3600\n");
+  ASSERT_TRUE(sampling.filter) << sampling.error_text();
+  const auto& started = as_otel(sampling).exporter();
+  EXPECT_FALSE(started->started());
+  Request r;
+  sampling.filter->on_request(r.x);
+  sampling.filter->on_log(r.x);
+  EXPECT_TRUE(started->started());
+  EXPECT_EQ(started->counters().spans_enqueued.load(), 1u);
 }
 
 }  // namespace

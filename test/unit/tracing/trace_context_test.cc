@@ -68,6 +68,33 @@ TEST(Traceparent, FieldsAndRoundTrip) {
             "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00");
 }
 
+// Every byte value, at every position of both ids, formats as lower-case hex and parses back.
+TEST(Traceparent, EveryByteValueRoundTrips) {
+  for (int first = 0; first < 256; first += 24) {
+    TraceId trace{};
+    SpanId span{};
+    for (size_t i = 0; i < trace.size(); ++i) trace[i] = static_cast<uint8_t>(first + 17 * i);
+    for (size_t i = 0; i < span.size(); ++i) span[i] = static_cast<uint8_t>(255 - first - 31 * i);
+    trace[15] |= 1;  // never all-zero
+    span[7] |= 1;
+    const std::string text = format_traceparent(trace, span, first % 2 == 0);
+    EXPECT_EQ(text, "00-" + to_hex(trace) + "-" + to_hex(span) + (first % 2 == 0 ? "-01" : "-00"));
+    auto tp = parse_traceparent(text);
+    ASSERT_TRUE(tp) << text;
+    EXPECT_EQ(tp->trace_id, trace);
+    EXPECT_EQ(tp->parent_id, span);
+  }
+  for (int b = 0; b < 256; ++b) {
+    TraceId trace;
+    SpanId span;
+    trace.fill(static_cast<uint8_t>(b | 1));
+    span.fill(static_cast<uint8_t>(b | 1));
+    const std::string text = format_traceparent(trace, span, true);
+    EXPECT_EQ(text.substr(3, 32), to_hex(trace));
+    EXPECT_EQ(text.substr(36, 16), to_hex(span));
+  }
+}
+
 TEST(Traceparent, FutureVersionIsForwardedAsVersion00) {
   auto tp = parse_traceparent("01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-03-extra");
   ASSERT_TRUE(tp);

@@ -63,10 +63,22 @@ struct TraceRecord {
     std::memcpy(a.endpoint_text, endpoint.data(), a.endpoint_size);
   }
 
-  // Called by the core when a filter's hook returned a task (it really waited).
+  // Called by the core when a filter's hook returned a task (it really waited), whatever the
+  // tracing state: authentication and rate limiting run before the tracing filter (higher Kong
+  // priorities), so their waits are kept for the span builder in case this request is sampled;
+  // clear() drops them otherwise. Only filters that wait (a rare, already slow path) pay for it.
   void add_wait(std::string_view filter, core::MonoTime start, core::MonoTime end) {
-    if (!recording()) return;
     waits.push_back({filter, start, end});
+  }
+
+  // A tracing filter taking the request: a fresh identity, no attempts, and the waits of the
+  // plugins that ran before it kept.
+  void begin() {
+    std::vector<TraceWait> earlier;
+    earlier.swap(waits);
+    clear();
+    waits.swap(earlier);
+    active = true;
   }
 
   void clear() {

@@ -500,7 +500,7 @@ runtime::Task<void> Http1Session::send_error_and_close(int status, std::string_v
 runtime::Task<filter::Verdict> Http1Session::wait_for_filter(filter::Step& step, const filter::Filter* f) {
   const core::MonoTime t0 = core::MonoClock::now();
   filter::Verdict v = co_await step.take_task();
-  if (x_.trace.recording() && chain_) x_.trace.add_wait(chain_->name_of(f), t0, core::MonoClock::now());
+  if (chain_) x_.trace.add_wait(chain_->name_of(f), t0, core::MonoClock::now());
   co_return v;
 }
 

@@ -17,6 +17,7 @@
 #include "harness/client.h"
 #include "harness/gateway.h"
 #include "harness/json_body.h"
+#include "harness/redis_server.h"
 #include "harness/upstream.h"
 
 namespace portico::integration {
@@ -584,6 +585,40 @@ TEST_F(TracingTest, EveryUpstreamAttemptAndEveryWaitingPluginIsAChildSpan) {
                           std::stod(str(*internals[0], "startTimeUnixNano"))) / 1e6;
   EXPECT_GE(wait_ms, 35.0);
   EXPECT_LT(wait_ms, 1000.0);
+}
+
+TEST_F(TracingTest, PluginsThatWaitBeforeTheTracerStartsAreSpansToo) {
+  // rate-limiting (priority 910) waits for Redis before opentelemetry (14) starts the trace: its
+  // wait must still be a child span of the request.
+  if (!RedisServer::available()) GTEST_SKIP() << "redis-server is not installed";
+  RedisServer redis;
+  redis.start();
+  start("batch_span_count: 1, batch_flush_delay: 0.1", render(R"(      - name: limited
+        paths: ["/limited"]
+        plugins:
+          - name: opentelemetry
+            config: {traces_endpoint: "http://127.0.0.1:{{COLLECTOR}}/v1/traces", encoding: json, batch_span_count: 1}
+          - name: rate-limiting
+            config: {minute: 100, limit_by: ip, policy: redis, redis: {host: 127.0.0.1, port: {{REDIS}}}}
+)",
+                                                               {{"COLLECTOR", std::to_string(collector_.port())},
+                                                                {"REDIS", std::to_string(redis.port())}}));
+  Response r = get("/limited");
+  ASSERT_EQ(r.status, 200) << r.describe();
+  ASSERT_TRUE(eventually([&] { return all_spans(collector_).size() >= 3; })) << all_spans(collector_).size();
+  auto spans = all_spans(collector_);
+  const boost::json::object* server = nullptr;
+  const boost::json::object* wait = nullptr;
+  for (const auto& sp : spans) {
+    if (sp.at("kind").as_int64() == 2) server = &sp;
+    if (sp.at("kind").as_int64() == 1) wait = &sp;
+  }
+  ASSERT_TRUE(server && wait);
+  EXPECT_EQ(str(*wait, "name"), "plugin rate-limiting");
+  EXPECT_EQ(str(*wait, "parentSpanId"), str(*server, "spanId"));
+  EXPECT_EQ(str(*wait, "traceId"), str(*server, "traceId"));
+  EXPECT_GE(std::stod(str(*wait, "startTimeUnixNano")), std::stod(str(*server, "startTimeUnixNano")));
+  EXPECT_LE(std::stod(str(*wait, "endTimeUnixNano")), std::stod(str(*server, "endTimeUnixNano")));
 }
 
 }  // namespace

@@ -267,8 +267,7 @@ filter::Step OpenTelemetryFilter::on_request(filter::Exchange& x) const {
   std::optional<obs::TraceParent> parent;
   // Two traceparent fields are as bad as a malformed one: the trace restarts.
   if (config_.extract_w3c && parents == 1) parent = obs::parse_traceparent(parent_value);
-  t.clear();
-  t.active = true;
+  t.begin();
   if (parent) {
     t.trace_id = parent->trace_id;
     t.parent_span_id = parent->parent_id;

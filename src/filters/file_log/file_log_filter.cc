@@ -28,10 +28,12 @@ bool redacted(std::string_view name) {
          http::iequals(name, "apikey") || http::iequals(name, "x-api-key");
 }
 
-// A query argument whose value is a credential (decoded name compared case-sensitively, as
-// key-auth looks it up).
+// A query argument whose value is a credential (decoded name compared case-sensitively, as the
+// plugins look them up): key-auth's default key names, jwt's default `jwt`, and the OAuth2
+// `access_token` (oauth2-introspection).
 bool redacted_arg(std::string_view raw_key) {
-  return decodes_to(raw_key, "apikey") || decodes_to(raw_key, "x-api-key");
+  return decodes_to(raw_key, "apikey") || decodes_to(raw_key, "x-api-key") || decodes_to(raw_key, "jwt") ||
+         decodes_to(raw_key, "access_token");
 }
 
 // The query string as JSON-escaped text, with credential values replaced by REDACTED.

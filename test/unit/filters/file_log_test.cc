@@ -124,14 +124,15 @@ TEST(FileLogLine, ApiKeysAreRedacted) {
   boost::asio::io_context io;
   filter::Exchange x(io.get_executor());
   fill_exchange(x);
-  x.request.query = "a=1&apikey=sekrit&api%6Bey=sekrit2";
+  x.request.query = "a=1&apikey=sekrit&api%6Bey=sekrit2&jwt=sekrit5&access_token=sekrit6";
   x.request.headers.add("ApiKey", "sekrit3");
   x.request.headers.add("X-API-Key", "sekrit4");
   auto o = line_of(as_file_log(loaded), x);
   const std::string text = json::serialize(o);
   EXPECT_EQ(text.find("sekrit"), std::string::npos) << text;
   const auto& rq = o.at("request").as_object();
-  EXPECT_EQ(rq.at("uri").as_string(), "/orders/7?a=1&apikey=REDACTED&api%6Bey=REDACTED");
+  EXPECT_EQ(rq.at("uri").as_string(),
+            "/orders/7?a=1&apikey=REDACTED&api%6Bey=REDACTED&jwt=REDACTED&access_token=REDACTED");
   EXPECT_EQ(json::serialize(rq.at("querystring").as_object().at("apikey")), "[\"REDACTED\",\"REDACTED\"]");
   EXPECT_EQ(rq.at("headers").as_object().at("apikey").as_string(), "REDACTED");
   EXPECT_EQ(rq.at("headers").as_object().at("x-api-key").as_string(), "REDACTED");

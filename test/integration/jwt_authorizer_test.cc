@@ -237,6 +237,19 @@ TEST_F(JwtAuthorizerTest, RotationByUnknownKidAndFloodOfMadeUpKids) {
   EXPECT_EQ(get(*gw, ec_token("k1", claims())).status, 200);
 }
 
+TEST_F(JwtAuthorizerTest, AKeyTheProviderWithdrawsStopsVerifyingEvenCachedTokens) {
+  jwks_.answer(200, jwks_of({auth::test::public_jwk(auth::test::ec_p256(), "k1", "ES256")}), "max-age=1");
+  auto gw = start("      jwks_min_refresh_interval: 1\n      jwks_max_refresh_interval: 1\n");
+  ASSERT_TRUE(gw);
+  const std::string token = ec_token("k1", claims());
+  ASSERT_TRUE(wait_for_keys(*gw, token)) << gw->logs();
+  EXPECT_EQ(get(*gw, token).status, 200);  // verified once, then served from the cache
+  EXPECT_EQ(get(*gw, token).status, 200);
+  // k1 is withdrawn (compromised): once the set is refreshed, the cached verdict no longer holds.
+  jwks_.answer(200, jwks_of({auth::test::public_jwk(auth::test::rsa2048(), "k2", "RS256")}), "max-age=1");
+  EXPECT_TRUE(eventually([&] { return get(*gw, token).status == 401; }, 5000ms)) << gw->logs();
+}
+
 TEST_F(JwtAuthorizerTest, BeforeTheFirstGoodFetchAnswers503) {
   jwks_.answer(500, "{\"message\":\"not yet\"}");
   auto gw = start("      jwks_min_refresh_interval: 1\n      jwks_max_refresh_interval: 1\n");

@@ -16,6 +16,9 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <thread>
+
 #include <atomic>
 #include <chrono>
 #include <ctime>
@@ -272,6 +275,37 @@ class JwtTest : public ::testing::Test {
 };
 
 // ---- Kong behaviour ----------------------------------------------------------------------------
+
+TEST_F(JwtTest, VerifiedTokensAreCachedUntilTheyExpireAndNotAcrossReloads) {
+  const long now = std::chrono::duration_cast<std::chrono::seconds>(
+                       std::chrono::system_clock::now().time_since_epoch()).count();
+  const std::string token = hs_token(R"({"iss":"alice-hs","exp":)" + std::to_string(now + 2) + "}");
+  for (int i = 0; i < 3; ++i) {  // the first verifies, the others come from the cache: same answer
+    Response r = bearer("/jwt", token);
+    ASSERT_EQ(r.status, 200) << r.describe();
+    EXPECT_EQ(up_.requests().back().header("X-Consumer-Username"), "alice");
+    EXPECT_EQ(up_.requests().back().header("X-Credential-Identifier"), "22222222-2222-4222-8222-222222222222");
+  }
+  // A forged signature on the same claims is not the cached token.
+  std::string forged = token;
+  forged.back() = forged.back() == 'A' ? 'B' : 'A';
+  EXPECT_EQ(refused(bearer("/jwt", forged)), "Invalid signature");
+  // Expiry is checked on every hit.
+  std::this_thread::sleep_until(std::chrono::system_clock::from_time_t(now + 2) + std::chrono::milliseconds(100));
+  EXPECT_EQ(refused(bearer("/jwt", token)), "token has expired");
+  EXPECT_EQ(rejected("expired"), 1u);
+
+  // A reload that changes alice's secret: the token verified before must be checked again.
+  const std::string fresh = hs_token(R"({"iss":"alice-hs"})");
+  ASSERT_EQ(bearer("/jwt", fresh).status, 200);
+  std::string changed = yaml_;
+  const std::string old_secret(kHsSecret);
+  changed.replace(changed.find(old_secret), old_secret.size(), "another-secret-after-the-reload");
+  Response reload = fetch(gw_->admin_port(), http_request("POST", "/config", {{"Content-Type", "text/yaml"}}, changed));
+  ASSERT_EQ(reload.status, 201) << reload.describe();
+  EXPECT_TRUE(eventually([&] { return bearer("/jwt", fresh).status == 401; }));
+}
+
 
 TEST_F(JwtTest, Hs256TokenAuthenticatesAndForwardsConsumerHeadersOnly) {
   const std::string token = hs_token(R"({"iss":"alice-hs","sub":"alice"})");

@@ -242,6 +242,57 @@ JwtFilter::JwtFilter(Config config, std::shared_ptr<JwksSource> jwks)
   bad_key_claim_message_ = "Invalid '" + config_.key_claim_name + "' in claims";
   unknown_key_message_ = "No credentials found for given '" + config_.key_claim_name + "'";
   retry_after_ = config_.jwks ? std::to_string(std::max<int64_t>(1, config_.jwks->min_refresh_interval.count())) : "1";
+  cache_ = std::make_unique<Shard[]>(kCacheShards);
+}
+
+bool JwtFilter::from_cache(filter::Exchange& x, std::string_view token, uint64_t hash, int64_t now) const {
+  Shard& shard = cache_[hash % kCacheShards];
+  const filter::JwtCredentialEntry* credential = nullptr;
+  int consumer = -1;
+  std::string_view sub;
+  {
+    std::lock_guard lock(shard.mutex);
+    Verified& v = shard.slots[(hash / kCacheShards) % shard.slots.size()];
+    if (v.hash != hash || v.token != token) return false;
+    if (v.has_exp && static_cast<double>(now - config_.verify.claims.leeway.count()) >= v.exp) {
+      v = Verified{};  // expired: the full path gives the answer (and counts it)
+      return false;
+    }
+    if (jwks_) {
+      if (v.keys != jwks_->keys()) return false;  // the key set changed since
+      consumer = v.consumer;
+      sub = x.request.headers.own(v.sub);
+    } else {
+      if (v.directory != x.consumers) return false;
+      credential = v.credential;
+    }
+  }
+  if (credential != nullptr) {
+    filter::authenticate(x, *x.consumers, credential->consumer, credential->id, false);
+  } else {
+    authenticate_jwks(x, consumer, sub);
+  }
+  return true;
+}
+
+void JwtFilter::remember(Verified v) const {
+  Shard& shard = cache_[v.hash % kCacheShards];
+  std::lock_guard lock(shard.mutex);
+  shard.slots[(v.hash / kCacheShards) % shard.slots.size()] = std::move(v);
+}
+
+void JwtFilter::authenticate_jwks(filter::Exchange& x, int consumer, std::string_view sub) const {
+  if (consumer >= 0) {
+    filter::authenticate(x, *x.consumers, consumer, sub, false);
+    return;
+  }
+  // Authenticated without a consumer: the subject is the credential.
+  x.credential_id = sub;
+  if (sub.empty()) {
+    x.request.headers.remove("X-Credential-Identifier");
+  } else {
+    x.request.headers.set("X-Credential-Identifier", sub);
+  }
 }
 
 filter::Verdict JwtFilter::fail(filter::Exchange& x, std::string_view message, AuthReason reason) const {
@@ -302,13 +353,39 @@ filter::Step JwtFilter::on_request(filter::Exchange& x) const {
   if (found.multiple) return fail(x, "Multiple tokens provided", AuthReason::kJwtMultiple);
   if (found.token.empty()) return fail(x, "Unauthorized", AuthReason::kMissing);
 
-  auth::Jwt token;
-  if (auth::JwtError e = auth::parse_jwt(found.token, token); e != auth::JwtError::kOk) return fail(x, e, true);
   const int64_t now = auth::unix_now();
-  return jwks_ ? with_jwks(x, token, now) : with_secret(x, token, now);
+  const std::string_view text = found.token;
+  const bool cacheable = text.size() <= kMaxCachedToken;
+  const uint64_t hash = cacheable ? std::hash<std::string_view>{}(text) : 0;
+  if (cacheable && from_cache(x, text, hash, now)) return filter::Verdict::next();
+
+  auth::Jwt token;
+  if (auth::JwtError e = auth::parse_jwt(text, token); e != auth::JwtError::kOk) return fail(x, e, true);
+  Outcome outcome;
+  const filter::Verdict v = jwks_ ? with_jwks(x, token, now, outcome) : with_secret(x, token, now, outcome);
+  if (cacheable && v.proceeds() && !x.reply.active() && (outcome.credential != nullptr || outcome.keys)) {
+    Verified entry;
+    entry.hash = hash;
+    entry.token.assign(text);
+    if (const boost::json::value* exp = token.claims.if_contains("exp"); exp && exp->is_number()) {
+      entry.exp = exp->to_number<double>();
+      entry.has_exp = true;
+    }
+    if (jwks_) {
+      entry.keys = std::move(outcome.keys);
+      entry.consumer = outcome.consumer;
+      entry.sub.assign(outcome.sub);
+    } else {
+      entry.directory = x.consumers;
+      entry.credential = outcome.credential;
+    }
+    remember(std::move(entry));
+  }
+  return v;
 }
 
-filter::Verdict JwtFilter::with_secret(filter::Exchange& x, const auth::Jwt& token, int64_t now) const {
+filter::Verdict JwtFilter::with_secret(filter::Exchange& x, const auth::Jwt& token, int64_t now,
+                                       Outcome& out) const {
   const boost::json::value* claim = token.claims.if_contains(config_.key_claim_name);
   if (claim == nullptr) claim = token.header.if_contains(config_.key_claim_name);
   if (claim == nullptr) return fail(x, no_key_claim_message_, AuthReason::kJwtNoKeyClaim);
@@ -333,10 +410,11 @@ filter::Verdict JwtFilter::with_secret(filter::Exchange& x, const auth::Jwt& tok
     return fail(x, e, false);
   }
   filter::authenticate(x, *x.consumers, cred->consumer, cred->id, false);
+  out.credential = cred;
   return filter::Verdict::next();
 }
 
-filter::Verdict JwtFilter::with_jwks(filter::Exchange& x, const auth::Jwt& token, int64_t now) const {
+filter::Verdict JwtFilter::with_jwks(filter::Exchange& x, const auth::Jwt& token, int64_t now, Outcome& out) const {
   std::shared_ptr<const auth::KeySet> keys = jwks_->keys();
   if (!keys) {
     // The identity provider has not answered yet: the token may be fine, so not a 401.
@@ -354,23 +432,19 @@ filter::Verdict JwtFilter::with_jwks(filter::Exchange& x, const auth::Jwt& token
   if (const boost::json::value* v = token.claims.if_contains("sub"); v && v->is_string()) {
     sub = x.request.headers.own(std::string_view(v->get_string().data(), v->get_string().size()));
   }
+  int consumer = -1;
   if (!config_.consumer_claim.empty()) {
     const boost::json::value* v = token.claims.if_contains(config_.consumer_claim);
-    const int consumer = v && v->is_string() && x.consumers
-                             ? x.consumers->find_consumer_by_username_or_custom_id(
-                                   std::string_view(v->get_string().data(), v->get_string().size()))
-                             : -1;
+    consumer = v && v->is_string() && x.consumers
+                   ? x.consumers->find_consumer_by_username_or_custom_id(
+                         std::string_view(v->get_string().data(), v->get_string().size()))
+                   : -1;
     if (consumer < 0) return fail(x, "No consumer matches the token", AuthReason::kNoConsumer);
-    filter::authenticate(x, *x.consumers, consumer, sub, false);
-    return filter::Verdict::next();
   }
-  // Authenticated without a consumer: the subject is the credential.
-  x.credential_id = sub;
-  if (sub.empty()) {
-    x.request.headers.remove("X-Credential-Identifier");
-  } else {
-    x.request.headers.set("X-Credential-Identifier", sub);
-  }
+  authenticate_jwks(x, consumer, sub);
+  out.keys = std::move(keys);
+  out.consumer = consumer;
+  out.sub = sub;
   return filter::Verdict::next();
 }
 

@@ -97,7 +97,7 @@ read -ra SIZE_LIST <<<"$SIZES"
 ((${#PROXY_LIST[@]})) || die "PROXIES is empty"
 ((${#SIZE_LIST[@]})) || die "SIZES is empty"
 for p in "${PROXY_LIST[@]}"; do
-  case $p in nginx | haproxy | portico | portico+[0-9]* | portico+resilient | portico+metrics | portico+observed | portico+observed100) ;; *) die "unknown proxy '$p' in PROXIES (nginx haproxy portico portico+N portico+resilient portico+metrics portico+observed portico+observed100)" ;; esac
+  case $p in nginx | haproxy | portico | portico+[0-9]* | portico+resilient | portico+metrics | portico+observed | portico+observed100 | portico+keyauth | portico+jwt-hs256 | portico+jwt-rs256 | portico+jwt-es256 | portico+ratelimit | portico+ratelimit-redis) ;; *) die "unknown proxy '$p' in PROXIES (nginx haproxy portico portico+N portico+resilient portico+metrics portico+observed portico+observed100 portico+keyauth portico+jwt-hs256 portico+jwt-rs256 portico+jwt-es256 portico+ratelimit portico+ratelimit-redis)" ;; esac
 done
 case $MODE in
   http) ;;
@@ -117,6 +117,10 @@ done
 [[ -x $WRK_BIN ]] || die "wrk not found; set WRK_BIN"
 if [[ " ${PROXY_LIST[*]} " == *" haproxy "* ]]; then
   [[ -x $HAPROXY_BIN ]] || die "haproxy not found; set HAPROXY_BIN or drop it from PROXIES"
+fi
+if [[ " ${PROXY_LIST[*]} " == *" portico+ratelimit-redis "* ]]; then
+  REDIS_BIN=${REDIS_BIN:-$(command -v redis-server || true)}
+  [[ -x $REDIS_BIN ]] || die "redis-server not found (portico+ratelimit-redis); set REDIS_BIN"
 fi
 if [[ " ${PROXY_LIST[*]} " == *" portico"* ]]; then
   [[ -x $PORTICO_BIN ]] || die "portico binary '$PORTICO_BIN' not found or not executable;" \
@@ -140,7 +144,7 @@ RAW="$OUT/raw_runs.txt"
 # admin port.
 VARIANTS=()
 for p in "${PROXY_LIST[@]}"; do [[ $p == portico+* ]] && VARIANTS+=("$p"); done
-NPORTS=$((5 + 2 * ${#VARIANTS[@]}))
+NPORTS=$((6 + 2 * ${#VARIANTS[@]}))
 mapfile -t PORTS < <(python3 "$BENCH_DIR/lib/free_ports.py" "$NPORTS") || die "could not find free ports"
 ((${#PORTS[@]} == NPORTS)) || die "could not find free ports"
 ORIGIN_PORT=${PORTS[0]}
@@ -152,6 +156,8 @@ for i in "${!VARIANTS[@]}"; do
   mkdir -p "$TMP/${VARIANTS[$i]}"
 done
 PORTICO_ADMIN_PORT=${PORTS[4]}
+REDIS_PORT=${PORTS[$((NPORTS - 1))]}
+declare -A WRK_HEADER=()  # per proxy: a request header the variant needs (a credential)
 
 # MODE=https: one certificate and one cipher list for every proxy.
 SCHEME=http
@@ -209,7 +215,8 @@ wait_ready() {
       for f in "$@"; do show_log "$f"; done
       die "$name (pid $pid) exited during startup"
     fi
-    code=$(curl -sk -o /dev/null -w '%{http_code}' --max-time 1 "$url" 2>/dev/null) || true
+    code=$(curl -sk -o /dev/null -w '%{http_code}' --max-time 1 ${WRK_HEADER[$name]:+-H "${WRK_HEADER[$name]}"} "$url" \
+      2>/dev/null) || true
     [[ $code == 200 ]] && return 0
     if ((SECONDS >= deadline)); then
       for f in "$@"; do show_log "$f"; done
@@ -222,9 +229,11 @@ wait_ready() {
 # check_bodies NAME BASE_URL: both paths return 200 with the expected body.
 check_bodies() {
   local name=$1 base=$2 got
-  got=$(curl -sk --max-time 5 "$base/small") || die "$name: GET /small failed"
+  local -a hdr=()
+  [[ -n ${WRK_HEADER[$name]:-} ]] && hdr=(-H "${WRK_HEADER[$name]}")
+  got=$(curl -sk --max-time 5 "${hdr[@]}" "$base/small") || die "$name: GET /small failed"
   [[ $got == "hello, world" ]] || die "$name: GET /small returned unexpected body '${got:0:60}'"
-  got=$(curl -sk -o /dev/null --max-time 5 -w '%{http_code} %{size_download}' "$base/16k") || true
+  got=$(curl -sk -o /dev/null --max-time 5 -w '%{http_code} %{size_download}' "${hdr[@]}" "$base/16k") || true
   [[ $got == "200 16384" ]] || die "$name: GET /16k returned '$got' (want '200 16384')"
 }
 
@@ -254,6 +263,19 @@ start_origin() {
   log "origin nginx pid $pid on 127.0.0.1:$ORIGIN_PORT (cpu $LOAD_CPU)"
 }
 
+start_redis() {  # a throwaway redis-server on loopback for portico+ratelimit-redis (load core)
+  mkdir -p "$TMP/redis"
+  taskset -c "$LOAD_CPU" "$REDIS_BIN" --port "$REDIS_PORT" --bind 127.0.0.1 --save "" --appendonly no \
+    --dir "$TMP/redis" >"$TMP/redis/redis.log" 2>&1 &
+  STARTED_PIDS+=("$!")
+  local i
+  for i in $(seq 1 50); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$REDIS_PORT") 2>/dev/null && break
+    sleep 0.1
+  done
+  log "redis-server pid $! on 127.0.0.1:$REDIS_PORT (cpu $LOAD_CPU)"
+}
+
 start_proxy() {
   local name=$1 port=${PROXY_PORT[$1]} pid dir="$TMP/$1"
   case $name in
@@ -280,6 +302,23 @@ start_proxy() {
         [[ $name == portico+observed100 ]] && sampling=1
         PORTICO_ADMIN_PORT=${ADMIN_PORT[$name]} PORTICO_VARIANT=$name PORTICO_SAMPLING=$sampling \
           render portico_observed.yaml.tmpl "$dir/portico.yaml" "$port"
+      elif [[ $name == portico+keyauth || $name == portico+jwt-* ]]; then
+        # key-auth, or jwt with a consumer's jwt_secret (HS256 secret, RS256 or ES256 public
+        # key); every request carries a valid credential (bench/lib/auth_variant.py).
+        PORTICO_ADMIN_PORT=${ADMIN_PORT[$name]} render portico.yaml.tmpl "$dir/plain.yaml" "$port"
+        WRK_HEADER[$name]=$(python3 "$BENCH_DIR/lib/auth_variant.py" "${name#portico+}" "$dir" "$dir/plain.yaml" \
+          "$dir/portico.yaml") || die "auth_variant.py failed for $name"
+      elif [[ $name == portico+ratelimit || $name == portico+ratelimit-redis ]]; then
+        # rate-limiting per client address with a limit never reached, Kong's headers on:
+        # counters in the process (local) or in a redis-server on loopback (one round trip each).
+        PORTICO_ADMIN_PORT=${ADMIN_PORT[$name]} render portico.yaml.tmpl "$dir/portico.yaml" "$port"
+        if [[ $name == portico+ratelimit-redis ]]; then
+          start_redis
+          printf 'plugins:\n  - name: rate-limiting\n    config: {hour: 1000000000, limit_by: ip, policy: redis, redis: {host: 127.0.0.1, port: %s}}\n' \
+            "$REDIS_PORT" >>"$dir/portico.yaml"
+        else
+          printf 'plugins:\n  - name: rate-limiting\n    config: {hour: 1000000000, limit_by: ip}\n' >>"$dir/portico.yaml"
+        fi
       elif [[ $name == portico+metrics ]]; then
         # The prometheus plugin, global, with every per-request family on.
         PORTICO_ADMIN_PORT=${ADMIN_PORT[$name]} render portico_metrics.yaml.tmpl "$dir/portico.yaml" "$port"
@@ -364,10 +403,12 @@ for ((round = 1; round <= ROUNDS; round++)); do
       url="$SCHEME://127.0.0.1:${PROXY_PORT[$proxy]}/$size"
       run_no=$((run_no + 1))
       tag="round${round}-${size}-${proxy}"
-      if ((WARMUP > 0)); then run_wrk "$OUT/wrk/$tag.warmup.txt" "$WARMUP" "$url"; fi
+      hdr=()
+      [[ -n ${WRK_HEADER[$proxy]:-} ]] && hdr=(-H "${WRK_HEADER[$proxy]}")
+      if ((WARMUP > 0)); then run_wrk "$OUT/wrk/$tag.warmup.txt" "$WARMUP" "$url" "${hdr[@]}"; fi
       read -ra mpids <<<"${MEASURE_PIDS[$proxy]}"
       before=$(cpu_ticks "${mpids[@]}")
-      run_wrk "$OUT/wrk/$tag.txt" "$DURATION" "$url" --latency -s "$BENCH_DIR/lib/report.lua"
+      run_wrk "$OUT/wrk/$tag.txt" "$DURATION" "$url" "${hdr[@]}" --latency -s "$BENCH_DIR/lib/report.lua"
       after=$(cpu_ticks "${mpids[@]}")
       result=$(grep '^BENCH_RESULT ' "$OUT/wrk/$tag.txt" | tail -n1) \
         || die "no BENCH_RESULT line in $OUT/wrk/$tag.txt"

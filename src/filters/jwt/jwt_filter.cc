@@ -252,7 +252,8 @@ bool JwtFilter::from_cache(filter::Exchange& x, std::string_view token, uint64_t
   std::string_view sub;
   {
     std::lock_guard lock(shard.mutex);
-    Verified& v = shard.slots[(hash / kCacheShards) % shard.slots.size()];
+    if (!shard.slots) return false;
+    Verified& v = (*shard.slots)[(hash / kCacheShards) % shard.slots->size()];
     if (v.hash != hash || v.token != token) return false;
     if (v.has_exp && static_cast<double>(now - config_.verify.claims.leeway.count()) >= v.exp) {
       v = Verified{};  // expired: the full path gives the answer (and counts it)
@@ -278,7 +279,8 @@ bool JwtFilter::from_cache(filter::Exchange& x, std::string_view token, uint64_t
 void JwtFilter::remember(Verified v) const {
   Shard& shard = cache_[v.hash % kCacheShards];
   std::lock_guard lock(shard.mutex);
-  shard.slots[(v.hash / kCacheShards) % shard.slots.size()] = std::move(v);
+  if (!shard.slots) shard.slots = std::make_unique<std::array<Verified, 256>>();
+  (*shard.slots)[(v.hash / kCacheShards) % shard.slots->size()] = std::move(v);
 }
 
 void JwtFilter::authenticate_jwks(filter::Exchange& x, int consumer, std::string_view sub) const {

@@ -2,6 +2,7 @@
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <atomic>
@@ -45,7 +46,8 @@ struct RedisClient::Connection {
   explicit Connection(const asio::any_io_executor& ex) : wake(ex) {}
 
   State state = State::kIdle;
-  bool pumping_write = false;  // the pump is writing `out`: calls only append
+  bool pumping_write = false;   // the pump is writing `out`: calls only append
+  bool flush_posted = false;    // a flush of `out` is queued on the executor
   std::unique_ptr<session::Stream> stream;
   std::string out;
   std::deque<Pending> pending;
@@ -350,8 +352,16 @@ runtime::Task<RedisResult> RedisClient::call(std::vector<std::string> args) {
         if (idle) {
           sh.spawn(conn);
         } else if (conn.state == Connection::State::kReady) {
-          sh.write_now(conn);
           conn.wake.cancel();  // TLS, or a pump waiting with nothing pending
+          if (!conn.flush_posted && !conn.pumping_write && !conn.stream->tls()) {
+            // Automatic pipelining: the commands of every request the worker handles in this
+            // turn of its event loop leave in one send, queued behind them.
+            conn.flush_posted = true;
+            asio::post(sh.executor, [shared = req->shared, c = sh.owner(conn)] {
+              c->flush_posted = false;
+              if (c->state == Connection::State::kReady) shared->write_now(*c);
+            });
+          }
         }
       },
       asio::use_awaitable);

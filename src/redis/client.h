@@ -5,9 +5,11 @@
 //   needs no lock. Each worker owns its clients (one per distinct RedisSettings); a client is
 //   never shared between threads.
 // - `call` sends one command and completes with its reply. Commands from concurrent requests are
-//   pipelined: a command is written at once (one non-blocking send, no suspension) on the least
-//   loaded of up to `pool_size` connections, and replies are matched in order. Over TLS a command
-//   that arrives while a reply is awaited is sent with the connection's next batch.
+//   pipelined on the least loaded of up to `pool_size` connections, and replies are matched in
+//   order: the commands made during one turn of the worker's event loop leave together in one
+//   non-blocking send queued behind them (automatic pipelining: under load one syscall carries
+//   many decisions). Over TLS a command that arrives while a reply is awaited is sent with the
+//   connection's next batch.
 // - Connecting: lazily on the first call, then AUTH (username / password) and SELECT (database)
 //   pipelined ahead of the first command. Name resolution uses Asio's resolver (not the worker's
 //   thread); IP literals need none.

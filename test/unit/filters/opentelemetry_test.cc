@@ -444,14 +444,17 @@ TEST(SpanBuilder, HostAndPortOfTheServerSpan) {
   }
 }
 
-TEST(TraceRecord, RecordsNothingUnlessSampled) {
+TEST(TraceRecord, RecordsAttemptsOnlyWhenSampledAndWaitsUntilCleared) {
   filter::TraceRecord t;
   auto now = core::MonoClock::now();
   t.add_attempt(now, now, "1.2.3.4:80", 200, {});
-  t.add_wait("x", now, now);
+  t.add_wait("x", now, now);  // a plugin before the tracer waited: kept for a sampled trace
   EXPECT_TRUE(t.attempts.empty());
-  EXPECT_TRUE(t.waits.empty());
-  t.active = true;
+  ASSERT_EQ(t.waits.size(), 1u);
+  t.begin();  // the tracer takes the request: the earlier wait stays
+  EXPECT_TRUE(t.active);
+  ASSERT_EQ(t.waits.size(), 1u);
+  EXPECT_EQ(t.waits[0].filter, "x");
   t.add_attempt(now, now, "1.2.3.4:80", 200, {});
   EXPECT_TRUE(t.attempts.empty()) << "active but not sampled";
   t.sampled = true;
@@ -460,6 +463,7 @@ TEST(TraceRecord, RecordsNothingUnlessSampled) {
   EXPECT_EQ(t.attempts[0].endpoint().size(), 63u);
   t.clear();
   EXPECT_TRUE(t.attempts.empty());
+  EXPECT_TRUE(t.waits.empty());
   EXPECT_FALSE(t.active);
 }
 

@@ -19,6 +19,8 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -su
 export PORTICO_UPSTREAM_CA="$(cat "$pki/ca.pem")" PORTICO_CLIENT_CA="$(cat "$pki/ca.pem")"
 export PORTICO_CLIENT_CERT="$(cat "$pki/client.pem")" PORTICO_CLIENT_KEY="$(cat "$pki/client.key")"
 export PORTICO_TLS_CERT="$(cat "$pki/server.pem")" PORTICO_TLS_KEY="$(cat "$pki/server.key")"
+# The JWT authorizer example names its identity provider's key set by URL (never fetched by check).
+export PORTICO_JWKS_URI="https://127.0.0.1:9/.well-known/jwks.json"
 for f in examples/*.yaml; do
   build/portico check -c "$f"
 done

@@ -50,6 +50,10 @@ struct RedisClient::Connection {
   bool flush_posted = false;    // a flush of `out` is queued on the executor
   std::unique_ptr<session::Stream> stream;
   std::string out;
+  // Commands held back until AUTH / SELECT have answered (`gate` replies still to come), so a
+  // refused AUTH or SELECT never lets a command run as another user or in another database.
+  std::string held;
+  size_t gate = 0;
   std::deque<Pending> pending;
   asio::steady_timer wake;
   RespParser parser;
@@ -112,6 +116,8 @@ struct RedisClient::Shared : std::enable_shared_from_this<RedisClient::Shared> {
     std::deque<Connection::Pending> failed;
     failed.swap(c.pending);
     c.out.clear();
+    c.held.clear();
+    c.gate = 0;
     if (c.stream) c.stream->close();
     c.state = Connection::State::kIdle;
     c.wake.cancel();
@@ -157,6 +163,7 @@ struct RedisClient::Shared : std::enable_shared_from_this<RedisClient::Shared> {
       encode_command(c.out, {"SELECT", db});
       c.pending.push_back({nullptr, deadline, "SELECT"});
     }
+    c.gate = c.pending.size();
   }
   void spawn(Connection& c) { asio::co_spawn(executor, pump(shared_from_this(), owner(c)), asio::detached); }
 
@@ -176,12 +183,21 @@ runtime::Task<bool> RedisClient::Shared::connect(Connection& c) {
   boost::system::error_code ec;
   asio::ip::address address = asio::ip::make_address(settings.host, ec);
   if (ec) {
-    asio::ip::tcp::resolver resolver(executor);
-    auto [rec, results] = co_await resolver.async_resolve(settings.host, std::to_string(settings.port),
-                                                          asio::as_tuple(asio::use_awaitable));
+    // The resolution counts against the timeout too: a resolver that stops answering cancels.
+    auto resolver = std::make_shared<asio::ip::tcp::resolver>(executor);
+    asio::steady_timer deadline(executor, settings.timeout);
+    deadline.async_wait([weak = std::weak_ptr(resolver)](const boost::system::error_code& e) {
+      if (auto r = weak.lock(); r && !e) r->cancel();
+    });
+    auto [rec, results] = co_await resolver->async_resolve(settings.host, std::to_string(settings.port),
+                                                           asio::as_tuple(asio::use_awaitable));
+    const bool timed_out = rec == asio::error::operation_aborted;
+    deadline.cancel();
+    if (c.state != Connection::State::kConnecting) co_return false;  // closed meanwhile
     if (rec || results.empty()) {
       ++stats.connect_failures;
-      break_connection(c, "cannot resolve redis host " + settings.host + ": " + rec.message());
+      break_connection(c, "cannot resolve redis host " + settings.host + ": " +
+                              (timed_out ? "timed out after " + ms_text(settings.timeout) : rec.message()));
       co_return false;
     }
     address = results.begin()->endpoint().address();
@@ -235,6 +251,10 @@ bool RedisClient::Shared::deliver(Connection& c) {
       if (result.value.type == RespType::kError) {
         break_connection(c, std::string(p.internal) + " refused by redis: " + result.value.text);
         return false;
+      }
+      if (c.gate > 0 && --c.gate == 0) {
+        c.out.append(c.held);  // the pump writes it next
+        c.held.clear();
       }
       continue;
     }
@@ -343,7 +363,7 @@ runtime::Task<RedisResult> RedisClient::call(std::vector<std::string> args) {
         const bool idle = conn.state == Connection::State::kIdle;
         // prepare() puts AUTH / SELECT into `out` first; the command follows them.
         if (idle) sh.prepare(conn);
-        encode_command(conn.out, views);
+        encode_command(conn.gate > 0 ? conn.held : conn.out, views);
         conn.pending.push_back({[h](RedisResult r) {
                                   auto handler = std::move(*h);
                                   std::move(handler)(std::move(r));

@@ -10,9 +10,10 @@
 //   non-blocking send queued behind them (automatic pipelining: under load one syscall carries
 //   many decisions). Over TLS a command that arrives while a reply is awaited is sent with the
 //   connection's next batch.
-// - Connecting: lazily on the first call, then AUTH (username / password) and SELECT (database)
-//   pipelined ahead of the first command. Name resolution uses Asio's resolver (not the worker's
-//   thread); IP literals need none.
+// - Connecting: lazily on the first call, then AUTH (username / password) and SELECT (database);
+//   commands wait for their answers, so a refused AUTH or SELECT runs nothing as another user or
+//   in another database. Name resolution uses Asio's resolver (not the worker's thread) within
+//   the timeout; IP literals need none.
 // - Timeouts: every call completes within `timeout` of being made. When the oldest reply on a
 //   connection is late, the connection is closed and every call on it fails ("timed out"): a
 //   pipeline cannot skip a reply. After a failed connect or a broken connection, calls fail at
@@ -50,7 +51,14 @@ struct RedisSettings {
   // TLS (Kong's `ssl`, `ssl_verify`, `server_name`); null context = plaintext.
   std::shared_ptr<const session::TlsContext> tls;
   std::string server_name;
-  bool operator==(const RedisSettings&) const = default;
+  // Equal settings share a client. TLS contexts compare by what they check and present (a
+  // reload builds a new context with the same identity), not by address.
+  bool operator==(const RedisSettings& o) const {
+    return host == o.host && port == o.port && username == o.username && password == o.password &&
+           database == o.database && timeout == o.timeout && reconnect_backoff == o.reconnect_backoff &&
+           pool_size == o.pool_size && server_name == o.server_name && (tls == nullptr) == (o.tls == nullptr) &&
+           (tls == nullptr || tls->identity() == o.tls->identity());
+  }
 };
 
 // An owned reply (the parsed RESP tree, copied out of the connection's buffer).

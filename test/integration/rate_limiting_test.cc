@@ -171,6 +171,9 @@ services:
   EXPECT_EQ(get("/header", {{"X-Tenant", "a"}}).status, 200);
   EXPECT_EQ(get("/header", {{"X-Tenant", "a"}}).status, 429);
   EXPECT_EQ(get("/header", {{"X-Tenant", "b"}}).status, 200);
+  // A header value that looks like another kind of identifier is still a header value: it does
+  // not spend the quota of the client's address.
+  EXPECT_EQ(get("/header", {{"X-Tenant", "ip:127.0.0.1"}}).status, 200);
   EXPECT_EQ(get("/header").status, 200);
   EXPECT_EQ(get("/header").status, 429);
   // path: the configured path is one counter; other paths fall back to the IP.

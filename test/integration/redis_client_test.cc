@@ -137,6 +137,21 @@ TEST_F(RedisClientTest, AuthAndSelectGoAheadOfTheFirstCommand) {
   });
 }
 
+TEST_F(RedisClientTest, ARefusedSelectLetsNoCommandRunInAnotherDatabase) {
+  RedisServer server;  // 16 databases: SELECT 20 is refused
+  server.start();
+  RedisSettings s = settings_for(server);
+  s.database = 20;
+  RedisClient client(io.get_executor(), s);
+  run(io, [&]() -> runtime::Task<void> {
+    RedisResult r = co_await client.call(cmd("SET", "stray", "1"));
+    EXPECT_FALSE(r.ok);
+    EXPECT_NE(r.error.find("SELECT refused by redis"), std::string::npos) << r.error;
+  });
+  // The SET waited for SELECT's answer and was never sent: database 0 has no such key.
+  EXPECT_EQ(server.cli({"-n", "0", "EXISTS", "stray"}), std::string_view("0"));
+}
+
 TEST_F(RedisClientTest, AnOutageFailsFastDuringBackoffAndRecovers) {
   RedisServer server;
   server.start();

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <utility>
 
+#include "codec/http1/token.h"
 #include "core/ascii.h"
 #include "core/object_reader.h"
 #include "filter/consumer_directory.h"
@@ -432,7 +433,9 @@ filter::Verdict JwtFilter::with_jwks(filter::Exchange& x, const auth::Jwt& token
 
   std::string_view sub;
   if (const boost::json::value* v = token.claims.if_contains("sub"); v && v->is_string()) {
-    sub = x.request.headers.own(std::string_view(v->get_string().data(), v->get_string().size()));
+    const std::string_view text(v->get_string().data(), v->get_string().size());
+    // It goes upstream in X-Credential-Identifier: only as a valid field value (no CR / LF).
+    if (codec::http1::is_field_value(text)) sub = x.request.headers.own(text);
   }
   int consumer = -1;
   if (!config_.consumer_claim.empty()) {

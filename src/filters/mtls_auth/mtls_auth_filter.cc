@@ -1,5 +1,7 @@
 #include "filters/mtls_auth/mtls_auth_filter.h"
 
+#include "codec/http1/token.h"
+
 #include <atomic>
 #include <utility>
 
@@ -201,6 +203,9 @@ filter::Step MtlsAuthFilter::on_request(filter::Exchange& x) const {
     std::string san;
     for (const auto* list : {&names.dns, &names.email, &names.uri}) {
       for (const std::string& n : *list) {
+        // A SAN is an IA5String and may hold CR / LF: a name that is not a valid field value
+        // would let a certificate write headers of its own upstream, so it is left out.
+        if (!codec::http1::is_field_value(n)) continue;
         if (!san.empty()) san += ", ";
         san += n;
       }

@@ -54,6 +54,7 @@ struct LocalCounters::Stripe {
   std::mutex mutex;
   std::unordered_map<Key, Entry, Hash, Equal> map;
   size_t inserts = 0;
+  size_t last_sweep = 0;
   uint64_t clock = 0;
 
   // Finds or creates the key's entry; sweeps and evicts as the stripe grows. Locked.
@@ -64,18 +65,28 @@ struct LocalCounters::Stripe {
       return it->second;
     }
     const size_t cap = std::max<size_t>(1, g_max_keys.load(std::memory_order_relaxed) / kStripes);
-    if (++inserts % kSweepEvery == 0 || map.size() >= cap) {
+    // A sweep walks the whole stripe: at most once per kSweepEvery inserts, also when the stripe
+    // is full (a flood of new keys then costs a sampled eviction each, not a walk each).
+    if (++inserts - last_sweep >= kSweepEvery) {
+      last_sweep = inserts;
       std::erase_if(map, [&](const auto& kv) { return kv.second.expires_ms <= now_ms; });
     }
     while (map.size() >= cap && !map.empty()) {
-      // Forget the least recently used of a sample (Redis's approximated LRU).
+      // Make room from a sample: an expired entry if there is one (nothing lost), else the least
+      // recently used (Redis's approximated LRU).
       auto victim = map.begin();
+      bool expired = false;
       size_t seen = 0;
       for (auto it = map.begin(); it != map.end() && seen < kEvictSample; ++it, ++seen) {
+        if (it->second.expires_ms <= now_ms) {
+          victim = it;
+          expired = true;
+          break;
+        }
         if (it->second.touched < victim->second.touched) victim = it;
       }
       map.erase(victim);
-      g_evictions.fetch_add(1, std::memory_order_relaxed);
+      if (!expired) g_evictions.fetch_add(1, std::memory_order_relaxed);
     }
     Entry& e = map.emplace(Key{key.hash, std::string(key.text)}, Entry{}).first->second;
     e.touched = clock;

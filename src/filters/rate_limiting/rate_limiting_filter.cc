@@ -222,37 +222,50 @@ void RateLimitingFilter::key_of(const filter::Exchange& x, std::string& out) con
   out.push_back('|');
   out.append(x.service_name);
   out.push_back('|');
+  // Each kind of identifier has its own prefix, so no value of one kind (a header, a subject)
+  // can name another's counter (a client's IP).
   std::string_view id;
+  std::string_view kind;
   switch (config_.limit_by) {
     case LimitBy::kConsumer:
-      id = !x.consumer_id.empty() ? x.consumer_id : x.credential_id;
-      if (id.empty() && x.consumers != nullptr) {
+      if (!x.consumer_id.empty()) {
+        kind = "consumer:";
+        id = x.consumer_id;
+      } else if (!x.credential_id.empty()) {
+        kind = "credential:";
+        id = x.credential_id;
+      } else if (x.consumers != nullptr) {
         // A consumer declared without an id (Kong always has one): its username names it.
         if (const filter::ConsumerEntry* c = x.consumers->consumer(x.consumer_index); c && !c->username.empty()) {
-          out.append("user:");
+          kind = "user:";
           id = c->username;
         }
       }
       break;
     case LimitBy::kCredential:
+      kind = "credential:";
       id = x.credential_id;
       break;
     case LimitBy::kIp:
       break;
     case LimitBy::kService:
+      kind = "service:";
       id = x.service_name;
       break;
     case LimitBy::kHeader:
+      kind = "header:";
       if (auto v = x.request.headers.get(config_.header_name)) id = *v;
       break;
     case LimitBy::kPath:
+      kind = "path:";
       if (x.request.path == config_.path) id = config_.path;
       break;
   }
   if (id.empty()) {
-    out.append("ip:");
+    kind = "ip:";
     id = x.request.client_ip;
   }
+  out.append(kind);
   append_identifier(out, id);
 }
 
@@ -304,12 +317,12 @@ filter::Verdict RateLimitingFilter::store_failed(filter::Exchange& x, std::strin
 }
 
 runtime::Task<filter::Verdict> RateLimitingFilter::decide_in_redis(filter::Exchange& x, std::string key) const {
-  redis::RedisClient& client = ratelimit::worker_redis_client(x.executor(), config_.redis);
+  const std::shared_ptr<redis::RedisClient> client = ratelimit::worker_redis_client(x.executor(), config_.redis);
   ratelimit::RedisDecision r;
   if (config_.algorithm == Algorithm::kTokenBucket) {
-    r = co_await ratelimit::redis_bucket(client, std::move(key), config_.bucket);
+    r = co_await ratelimit::redis_bucket(*client, std::move(key), config_.bucket);
   } else {
-    r = co_await ratelimit::redis_windows(client, std::move(key), config_.algorithm, config_.limits, wall_ms());
+    r = co_await ratelimit::redis_windows(*client, std::move(key), config_.algorithm, config_.limits, wall_ms());
   }
   if (!r.ok) co_return store_failed(x, r.error);
   co_return apply(x, r.decision);

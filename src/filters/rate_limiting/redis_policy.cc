@@ -2,6 +2,7 @@
 
 #include <openssl/sha.h>
 
+#include <algorithm>
 #include <atomic>
 #include <charconv>
 #include <memory>
@@ -53,8 +54,10 @@ return out
 )lua";
 
 // GCRA on Redis's clock. KEYS: the bucket's TAT (µs). ARGV: emission interval (µs), burst.
+// replicate_commands() lets a write follow TIME on Redis 3.2–4 (a no-op from Redis 5 on).
 // Returns {admitted, tokens left, µs until admitted again (refused) or until full (admitted)}.
 constexpr std::string_view kBucketScript = R"lua(
+redis.replicate_commands()
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local interval = tonumber(ARGV[1])
@@ -157,7 +160,7 @@ std::mutex g_all_mutex;
 std::vector<const redis::RedisClient*> g_all;  // every worker's clients, for /status
 
 struct WorkerClients {
-  std::vector<std::unique_ptr<redis::RedisClient>> clients;
+  std::vector<std::shared_ptr<redis::RedisClient>> clients;
   ~WorkerClients() {
     std::lock_guard lock(g_all_mutex);
     for (auto& c : clients) std::erase(g_all, c.get());
@@ -167,17 +170,35 @@ thread_local WorkerClients t_clients;
 
 }  // namespace
 
-redis::RedisClient& worker_redis_client(const boost::asio::any_io_executor& executor,
-                                        const redis::RedisSettings& settings) {
-  for (auto& c : t_clients.clients) {
-    if (c->settings() == settings) return *c;
+// Clients a worker keeps: settings that changed in a reload leave their client behind, so the
+// oldest is closed beyond this many.
+constexpr size_t kMaxClientsPerWorker = 8;
+
+std::shared_ptr<redis::RedisClient> worker_redis_client(const boost::asio::any_io_executor& executor,
+                                                        const redis::RedisSettings& settings) {
+  auto& clients = t_clients.clients;
+  for (size_t i = 0; i < clients.size(); ++i) {
+    if (clients[i]->settings() == settings) {
+      // Most recently used last: the one at the front is the first to go.
+      if (i + 1 != clients.size()) std::rotate(clients.begin() + static_cast<std::ptrdiff_t>(i),
+                                                clients.begin() + static_cast<std::ptrdiff_t>(i) + 1, clients.end());
+      return clients.back();
+    }
   }
-  t_clients.clients.push_back(std::make_unique<redis::RedisClient>(executor, settings));
+  if (clients.size() >= kMaxClientsPerWorker) {
+    {
+      std::lock_guard lock(g_all_mutex);
+      std::erase(g_all, clients.front().get());
+    }
+    clients.front()->close();  // calls in flight fail; their requests still hold the client
+    clients.erase(clients.begin());
+  }
+  t_clients.clients.push_back(std::make_shared<redis::RedisClient>(executor, settings));
   {
     std::lock_guard lock(g_all_mutex);
     g_all.push_back(t_clients.clients.back().get());
   }
-  return *t_clients.clients.back();
+  return t_clients.clients.back();
 }
 
 redis::RedisClientStats all_redis_stats() {

@@ -40,9 +40,10 @@ runtime::Task<RedisDecision> redis_windows(redis::RedisClient& client, std::stri
                                            std::span<const PeriodLimit> limits, int64_t now_ms);
 runtime::Task<RedisDecision> redis_bucket(redis::RedisClient& client, std::string scope, Bucket bucket);
 
-// This worker's client for `settings`, created on first use with `executor` (the worker's).
-redis::RedisClient& worker_redis_client(const boost::asio::any_io_executor& executor,
-                                        const redis::RedisSettings& settings);
+// This worker's client for `settings`, created on first use with `executor` (the worker's). A
+// caller keeps the pointer while it awaits: the worker may close a client it no longer needs.
+std::shared_ptr<redis::RedisClient> worker_redis_client(const boost::asio::any_io_executor& executor,
+                                                        const redis::RedisSettings& settings);
 // Calls and failures of every Redis client of this process (admin /status).
 redis::RedisClientStats all_redis_stats();
 

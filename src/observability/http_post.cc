@@ -13,6 +13,8 @@
 #include <cstring>
 #include <fcntl.h>
 
+#include "codec/http1/body_decoder.h"
+#include "codec/http1/response_parser.h"
 #include "core/ascii.h"
 
 namespace portico::observability {
@@ -20,9 +22,7 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-using core::icontains;
 using core::iequals;
-constexpr auto trim = core::trim_ows;
 
 int remaining_ms(Clock::time_point deadline) {
   auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
@@ -262,134 +262,54 @@ HttpPoster::Outcome HttpPoster::attempt(const HttpUrl& url, std::string_view req
 
   auto read_deadline = Clock::now() + timeouts.read;
   std::string buf;
-  size_t head_end;
+  codec::http1::ResponseParser parser;
+  codec::http1::ResponseHead head;
   while (true) {
-    while ((head_end = buf.find("\r\n\r\n")) == std::string::npos) {
-      if (buf.size() > 65536) {
-        error = "response head too large";
-        return Outcome::kFailed;
-      }
+    auto parsed = parser.parse(buf, head, /*request_was_head=*/false);
+    if (parsed == codec::http1::ParseStatus::kError) {
+      error = "malformed response";
+      return Outcome::kFailed;
+    }
+    if (parsed == codec::http1::ParseStatus::kNeedMore) {
       ssize_t n = read_some(fd_, buf, read_deadline);
       if (n <= 0) {
         error = n == 0 ? "connection closed before a response" : "read timed out or failed";
         return reused && n == 0 && buf.empty() ? Outcome::kStale : Outcome::kFailed;
       }
-    }
-    std::string_view head(buf.data(), head_end);
-    if (head.size() < 12 || head.substr(0, 7) != "HTTP/1.") {
-      error = "malformed response";
-      return Outcome::kFailed;
-    }
-    int code = 0;
-    auto [p, ec] = std::from_chars(head.data() + 9, head.data() + 12, code);
-    if (ec != std::errc() || p != head.data() + 12) {
-      error = "malformed status line";
-      return Outcome::kFailed;
-    }
-    if (code >= 100 && code < 200) {  // interim response: skip it
-      buf.erase(0, head_end + 4);
       continue;
     }
-    status = code;
-    break;
+    buf.erase(0, parser.head_size());
+    parser.reset();
+    if (head.status >= 200) break;  // interim 1xx response: skip it
   }
+  status = head.status;
+  bool close_after = !head.keep_alive;
 
-  std::string_view head(buf.data(), head_end);
-  bool chunked = false, close_after = head.substr(0, 8) == "HTTP/1.0";
-  long long content_length = -1;
-  size_t line_start = head.find("\r\n");
-  while (line_start != std::string_view::npos && line_start + 2 <= head.size()) {
-    size_t line_end = head.find("\r\n", line_start + 2);
-    std::string_view line = head.substr(line_start + 2, line_end == std::string_view::npos
-                                                            ? std::string_view::npos
-                                                            : line_end - line_start - 2);
-    size_t colon = line.find(':');
-    if (colon != std::string_view::npos) {
-      std::string_view name = line.substr(0, colon), value = trim(line.substr(colon + 1));
-      if (iequals(name, "content-length")) {
-        long long v = 0;
-        auto [q, ec] = std::from_chars(value.data(), value.data() + value.size(), v);
-        if (ec != std::errc() || q != value.data() + value.size() || v < 0) {
-          error = "bad Content-Length";
-          return Outcome::kFailed;
-        }
-        content_length = v;
-      } else if (iequals(name, "transfer-encoding")) {
-        chunked = icontains(value, "chunked");
-      } else if (iequals(name, "connection")) {
-        if (icontains(value, "close")) close_after = true;
-      }
+  // The body, whatever its framing, is read and discarded.
+  codec::http1::BodyDecoder decoder;
+  decoder.start(head.framing, head.content_length);
+  while (!decoder.done()) {
+    auto step = decoder.decode(buf);
+    if (step.error != codec::http1::ParseError::kNone) {
+      error = "malformed response body";
+      return Outcome::kFailed;
     }
-    line_start = line_end;
-  }
-  buf.erase(0, head_end + 4);
-
-  bool no_body = status == 204 || status == 304;
-  if (no_body) {
-  } else if (chunked) {
-    // Chunk sizes, data, and trailers, all discarded.
-    size_t at = 0;
-    while (true) {
-      size_t eol;
-      while ((eol = buf.find("\r\n", at)) == std::string::npos) {
-        if (read_some(fd_, buf, read_deadline) <= 0) {
-          error = "chunked body cut short";
-          return Outcome::kFailed;
-        }
-      }
-      std::string_view size_text(buf.data() + at, eol - at);
-      if (size_t semi = size_text.find(';'); semi != std::string_view::npos) size_text = size_text.substr(0, semi);
-      size_text = trim(size_text);
-      unsigned long long size = 0;
-      auto [q, ec] = std::from_chars(size_text.data(), size_text.data() + size_text.size(), size, 16);
-      if (ec != std::errc() || q != size_text.data() + size_text.size()) {
-        error = "bad chunk size";
-        return Outcome::kFailed;
-      }
-      at = eol + 2;
-      if (size == 0) {
-        // Trailers up to an empty line.
-        while (true) {
-          while ((eol = buf.find("\r\n", at)) == std::string::npos) {
-            if (read_some(fd_, buf, read_deadline) <= 0) {
-              error = "chunked body cut short";
-              return Outcome::kFailed;
-            }
-          }
-          bool empty = eol == at;
-          at = eol + 2;
-          if (empty) break;
-        }
-        break;
-      }
-      while (buf.size() < at + size + 2) {
-        if (read_some(fd_, buf, read_deadline) <= 0) {
-          error = "chunked body cut short";
-          return Outcome::kFailed;
-        }
-      }
-      at += size + 2;
-      buf.erase(0, at);
-      at = 0;
+    if (step.consumed > 0 || !step.data.empty()) {
+      buf.erase(0, step.consumed);
+      continue;
     }
-  } else if (content_length >= 0) {
-    while (buf.size() < static_cast<size_t>(content_length)) {
-      if (read_some(fd_, buf, read_deadline) <= 0) {
+    if (step.done) break;
+    ssize_t n = read_some(fd_, buf, read_deadline);
+    if (n == 0) {
+      if (!decoder.finish_eof()) {
         error = "body cut short";
         return Outcome::kFailed;
       }
+      close_after = true;
+    } else if (n < 0) {
+      error = "read timed out or failed";
+      return Outcome::kFailed;
     }
-  } else {
-    while (true) {
-      ssize_t n = read_some(fd_, buf, read_deadline);
-      if (n == 0) break;
-      if (n < 0) {
-        error = "read timed out or failed";
-        return Outcome::kFailed;
-      }
-      if (buf.size() > (1 << 20)) buf.clear();
-    }
-    close_after = true;
   }
   if (close_after) close();
   return Outcome::kOk;

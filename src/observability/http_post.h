@@ -4,8 +4,8 @@
 // Contract: used by one thread only (the exporter's); every call may block up to the sum of its
 // timeouts, which is why it never runs on a worker. A connection the server closed while idle is
 // detected on the next post and reopened once; any other failure returns false with `error` set
-// and closes the connection. Responses may be Content-Length, chunked or close-delimited; their
-// bodies are read and discarded.
+// and closes the connection. Responses may be Content-Length, chunked or close-delimited (parsed
+// by codec/http1's ResponseParser and BodyDecoder); their bodies are read and discarded.
 #pragma once
 
 #include <chrono>

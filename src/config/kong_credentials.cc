@@ -98,8 +98,37 @@ void KongSchema::read_credential(const ConfigNode& node, std::string path, Crede
   std::vector<std::string> tags;
   read_common(r, id, tags);
   const core::Mark mark = node.mark();
-  auto register_id = [&](int index) {
+  // The fields every credential kind shares; `list` receives the credential.
+  auto store = [&](auto& credential, auto& list) {
+    const int index = static_cast<int>(list.size());
     if (!id.empty()) register_unique(credential_ids_[kind], entity, "id", id, index, r, "id");
+    credential.mark = mark;
+    credential.id = std::move(id);
+    credential.tags = std::move(tags);
+    credential.consumer = consumer;
+    credential.yaml_path = std::move(path);
+    list.push_back(std::move(credential));
+  };
+  // keyauth_credentials and jwt_secrets: a required, non-empty `key`...
+  auto read_key = [&](std::string& key) {
+    if (!r.has("key")) {
+      errors_.add(node, r.path(),
+                  "missing required field 'key'; Kong generates a key when none is given, "
+                  "Portico cannot store one: write the key in the file");
+    } else if (r.get("key", key) && key.empty()) {
+      r.error("key", "key must not be empty");
+    }
+  };
+  // ...unique across consumers. The key itself is a secret: never in an error message.
+  auto check_key_unique = [&](auto& seen, const std::string& key, std::string_view why) {
+    const ConfigNode* at = key.empty() ? nullptr : node.find("key");
+    if (at == nullptr) return;
+    auto [it, inserted] = seen.emplace(key, std::make_pair(consumer, at->mark()));
+    if (!inserted) {
+      errors_.add(*at, r.path_of("key"),
+                  fmt::format("duplicate {} key (first defined at line {}); {}", entity,
+                              it->second.second.line, why));
+    }
   };
   auto consumer_label = [&](int index) {
     const Consumer& c = config_.consumers[static_cast<size_t>(index)];
@@ -109,39 +138,14 @@ void KongSchema::read_credential(const ConfigNode& node, std::string path, Crede
   switch (type) {
     case CredentialType::kKeyAuth: {
       KeyAuthCredential k;
-      k.mark = mark;
-      if (!r.has("key")) {
-        errors_.add(node, r.path(),
-                    "missing required field 'key'; Kong generates a key when none is given, "
-                    "Portico cannot store one: write the key in the file");
-      } else if (r.get("key", k.key) && k.key.empty()) {
-        r.error("key", "key must not be empty");
-      }
+      read_key(k.key);
       r.reject("ttl", "'ttl' is not supported: Portico's credentials do not expire; remove it");
-      const int index = static_cast<int>(config_.keyauth_credentials.size());
-      if (!k.key.empty()) {
-        if (const ConfigNode* at = node.find("key")) {
-          auto [it, inserted] = credential_keys_.emplace(k.key, std::make_pair(consumer, at->mark()));
-          if (!inserted) {
-            // The key itself is a secret: never in an error message.
-            errors_.add(*at, r.path_of("key"),
-                        fmt::format("duplicate keyauth_credential key (first defined at line {}); "
-                                    "API keys must be unique across consumers",
-                                    it->second.second.line));
-          }
-        }
-      }
-      register_id(index);
-      k.id = std::move(id);
-      k.tags = std::move(tags);
-      k.consumer = consumer;
-      k.yaml_path = std::move(path);
-      config_.keyauth_credentials.push_back(std::move(k));
+      check_key_unique(credential_keys_, k.key, "API keys must be unique across consumers");
+      store(k, config_.keyauth_credentials);
       break;
     }
     case CredentialType::kBasicAuth: {
       BasicAuthCredential b;
-      b.mark = mark;
       r.require("username");
       r.require("password");
       if (r.get("username", b.username) && b.username.empty()) {
@@ -151,31 +155,25 @@ void KongSchema::read_credential(const ConfigNode& node, std::string path, Crede
       if (r.get("password", password) && password.empty()) {
         r.error("password", "password must not be empty");
       }
-      const int index = static_cast<int>(config_.basicauth_credentials.size());
       if (!b.username.empty()) {
+        const int index = static_cast<int>(config_.basicauth_credentials.size());
         register_unique(basicauth_usernames_, entity, "username", b.username, index, r, "username");
       }
-      register_id(index);
       if (!password.empty()) {
         b.salt = filter::random_salt();
         b.password_hash = filter::password_digest(b.salt, password);
         std::fill(password.begin(), password.end(), '\0');
       }
-      b.id = std::move(id);
-      b.tags = std::move(tags);
-      b.consumer = consumer;
-      b.yaml_path = std::move(path);
-      config_.basicauth_credentials.push_back(std::move(b));
+      store(b, config_.basicauth_credentials);
       break;
     }
     case CredentialType::kAcl: {
       AclGroup a;
-      a.mark = mark;
       r.require("group");
       if (r.get("group", a.group) && a.group.empty()) r.error("group", "group must not be empty");
-      const int index = static_cast<int>(config_.acls.size());
       if (!a.group.empty() && consumer >= 0) {
         if (const ConfigNode* at = node.find("group")) {
+          const int index = static_cast<int>(config_.acls.size());
           auto [it, inserted] = acl_groups_.emplace(fmt::format("{}\x1f{}", consumer, a.group),
                                                     std::make_pair(index, at->mark()));
           if (!inserted) {
@@ -185,24 +183,12 @@ void KongSchema::read_credential(const ConfigNode& node, std::string path, Crede
           }
         }
       }
-      register_id(index);
-      a.id = std::move(id);
-      a.tags = std::move(tags);
-      a.consumer = consumer;
-      a.yaml_path = std::move(path);
-      config_.acls.push_back(std::move(a));
+      store(a, config_.acls);
       break;
     }
     case CredentialType::kJwt: {
       JwtSecret j;
-      j.mark = mark;
-      if (!r.has("key")) {
-        errors_.add(node, r.path(),
-                    "missing required field 'key'; Kong generates a key when none is given, "
-                    "Portico cannot store one: write the key in the file");
-      } else if (r.get("key", j.key) && j.key.empty()) {
-        r.error("key", "key must not be empty");
-      }
+      read_key(j.key);
       bool known_algorithm = true;
       if (r.get("algorithm", j.algorithm) &&
           std::find(kJwtAlgorithms.begin(), kJwtAlgorithms.end(), j.algorithm) == kJwtAlgorithms.end()) {
@@ -236,25 +222,10 @@ void KongSchema::read_credential(const ConfigNode& node, std::string path, Crede
       std::string ignored;
       r.get(unused, ignored);  // Kong accepts both fields whatever the algorithm
       std::fill(ignored.begin(), ignored.end(), '\0');
-      const int index = static_cast<int>(config_.jwt_secrets.size());
-      if (!j.key.empty()) {
-        if (const ConfigNode* at = node.find("key")) {
-          auto [it, inserted] = jwt_secret_keys_.emplace(j.key, std::make_pair(consumer, at->mark()));
-          if (!inserted) {
-            errors_.add(*at, r.path_of("key"),
-                        fmt::format("duplicate jwt_secret key (first defined at line {}); the key "
-                                    "names the secret a token is checked with, so it must be unique "
-                                    "across consumers",
-                                    it->second.second.line));
-          }
-        }
-      }
-      register_id(index);
-      j.id = std::move(id);
-      j.tags = std::move(tags);
-      j.consumer = consumer;
-      j.yaml_path = std::move(path);
-      config_.jwt_secrets.push_back(std::move(j));
+      check_key_unique(jwt_secret_keys_, j.key,
+                       "the key names the secret a token is checked with, so it must be unique "
+                       "across consumers");
+      store(j, config_.jwt_secrets);
       break;
     }
   }

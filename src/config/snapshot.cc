@@ -364,27 +364,21 @@ CompileResult compile(std::shared_ptr<const Config> config, const filter::Regist
   }
 
   snap->consumers = build_consumer_directory(*config, root, result.errors);
-  // An authentication plugin's `anonymous` must name an existing consumer (by id or username):
-  // checked here, where the consumers are known, rather than answering 500 at request time.
-  for (const PluginInstance& p : config->plugins) {
-    const core::ConfigNode* anon = p.config && p.config->is_map() ? p.config->find("anonymous") : nullptr;
-    if (!anon || !anon->is_scalar() || anon->is_null() || anon->scalar().empty()) continue;
-    if (snap->consumers->find_consumer(anon->scalar()) < 0) {
-      result.errors.add(*anon, p.yaml_path + ".config.anonymous",
-                        "anonymous consumer \"" + anon->scalar() +
+  // A plugin field naming a consumer (by id or username) must name an existing one: checked here,
+  // where the consumers are known, rather than answering 500 at request time.
+  auto check_consumer_field = [&](const PluginInstance& p, const std::string& field, std::string_view what) {
+    const core::ConfigNode* n = p.config && p.config->is_map() ? p.config->find(field) : nullptr;
+    if (!n || !n->is_scalar() || n->scalar().empty()) return;
+    if (snap->consumers->find_consumer(n->scalar()) < 0) {
+      result.errors.add(*n, p.yaml_path + ".config." + field,
+                        std::string(what) + " \"" + n->scalar() +
                             "\" not found: no consumer has that id or username");
     }
-  }
-
-  // mtls-auth's `default_consumer`, like `anonymous`, must name a consumer.
+  };
+  // An authentication plugin's `anonymous`; mtls-auth's `default_consumer`.
+  for (const PluginInstance& p : config->plugins) check_consumer_field(p, "anonymous", "anonymous consumer");
   for (const PluginInstance& p : config->plugins) {
-    if (p.name != "mtls-auth") continue;
-    const core::ConfigNode* dc = p.config && p.config->is_map() ? p.config->find("default_consumer") : nullptr;
-    if (!dc || !dc->is_scalar() || dc->scalar().empty()) continue;
-    if (snap->consumers->find_consumer(dc->scalar()) < 0) {
-      result.errors.add(*dc, p.yaml_path + ".config.default_consumer",
-                        "default_consumer \"" + dc->scalar() + "\" not found: no consumer has that id or username");
-    }
+    if (p.name == "mtls-auth") check_consumer_field(p, "default_consumer", "default_consumer");
   }
 
   // One Filter per plugin entry, shared by every route it applies to.

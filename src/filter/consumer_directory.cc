@@ -50,9 +50,8 @@ const JwtCredentialEntry* ConsumerDirectory::find_jwt(std::string_view key) cons
 }
 
 int ConsumerDirectory::find_consumer_by_username_or_custom_id(std::string_view value) const {
-  if (auto it = by_username_.find(value); it != by_username_.end()) return it->second;
-  if (auto it = by_custom_id_.find(value); it != by_custom_id_.end()) return it->second;
-  return -1;
+  const int by_username = find_consumer_by_username(value);
+  return by_username >= 0 ? by_username : find_consumer_by_custom_id(value);
 }
 
 void ConsumerDirectory::add_trust_store(std::string ca_ids, std::shared_ptr<const session::TrustStore> store) {

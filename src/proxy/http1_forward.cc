@@ -422,9 +422,8 @@ runtime::Task<IoStatus> Http1Session::start_upstream_tls(upstream::UpstreamConne
     PORTICO_LOG_WARN("service {}: {}", cluster.name, error);
     co_return IoStatus::kError;
   }
-  const bool address = upstream::is_address(name);
   // A name the engine refuses must not leave the certificate's name unchecked: fail instead.
-  const bool named = engine->set_peer_name(address ? std::string_view() : name, name);
+  const bool named = engine->set_peer_host(name);
   engine->set_session(ctx_.pool.tls_session(up.key));
   std::string refused = named ? std::string() : engine->error();
   up.stream.start_tls(std::move(engine));

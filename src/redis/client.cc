@@ -208,10 +208,9 @@ runtime::Task<bool> RedisClient::Shared::connect(Connection& c) {
     std::string error;
     auto engine = session::TlsEngine::make(settings.tls, error);
     const std::string& name = settings.server_name.empty() ? settings.host : settings.server_name;
-    const bool literal = !ec;
-    if (!engine || !engine->set_peer_name(literal && settings.server_name.empty() ? std::string_view() : name, name)) {
+    if (!engine || !engine->set_peer_host(name)) {
       ++stats.connect_failures;
-      break_connection(c, "redis TLS setup failed: " + error);
+      break_connection(c, "redis TLS setup failed: " + (engine ? engine->error() : error));
       co_return false;
     }
     c.stream->start_tls(std::move(engine));

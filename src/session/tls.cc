@@ -10,6 +10,7 @@
 #include <openssl/x509_vfy.h>
 #include <openssl/x509v3.h>
 
+#include <algorithm>
 #include <cstring>
 
 namespace portico::session {
@@ -133,17 +134,23 @@ SSL_CTX* new_base_context(bool server) {
   return ctx;
 }
 
+std::string hex(const unsigned char* data, unsigned int len) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(len * 2);
+  for (unsigned int i = 0; i < len; ++i) {
+    out += kHex[data[i] >> 4];
+    out += kHex[data[i] & 15];
+  }
+  return out;
+}
+
+// The first 8 bytes of the SHA-256 of `text`, in hex.
 std::string digest_hex(const std::string& text) {
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
   EVP_Digest(text.data(), text.size(), md, &len, EVP_sha256(), nullptr);
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  for (unsigned i = 0; i < 8 && i < len; ++i) {
-    out += kHex[md[i] >> 4];
-    out += kHex[md[i] & 15];
-  }
-  return out;
+  return hex(md, std::min(len, 8u));
 }
 
 bool is_ip_literal(std::string_view host) {
@@ -187,17 +194,6 @@ int staple_ocsp_response(SSL* ssl, void* arg) {
 // Server side, client certificate asked for but judged at request time: any chain (or none) is
 // accepted; the verification result OpenSSL records stays, so peer_verified() reports false.
 int accept_any_client_cert(int, X509_STORE_CTX*) { return 1; }
-
-std::string hex(const unsigned char* data, unsigned int len) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(len * 2);
-  for (unsigned int i = 0; i < len; ++i) {
-    out += kHex[data[i] >> 4];
-    out += kHex[data[i] & 15];
-  }
-  return out;
-}
 
 }  // namespace
 
@@ -345,6 +341,10 @@ int TlsEngine::on_new_session(SSL* ssl, SSL_SESSION* session) {
   if (engine->latest_session_ != nullptr) SSL_SESSION_free(engine->latest_session_);
   engine->latest_session_ = session;  // returning 1 keeps OpenSSL's reference for us
   return 1;
+}
+
+bool TlsEngine::set_peer_host(std::string_view host) {
+  return set_peer_name(is_ip_literal(host) ? std::string_view() : host, host);
 }
 
 bool TlsEngine::set_peer_name(std::string_view sni, std::string_view verify_host) {

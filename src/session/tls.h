@@ -121,6 +121,9 @@ class TlsEngine {
   // Client only, before the handshake: the server name to send (empty = no SNI) and the name to
   // verify the certificate against (a DNS name, or an IP literal checked against IP SANs).
   bool set_peer_name(std::string_view sni, std::string_view verify_host);
+  // The usual case of the above: `host` is sent as SNI unless it is an IP literal (RFC 6066
+  // §3 allows DNS names only) and the certificate is verified against it either way.
+  bool set_peer_host(std::string_view host);
   // Client only, before the handshake: a session to resume (the engine takes its own reference).
   void set_session(SSL_SESSION* session);
   // The newest resumable session the server gave (TLS 1.3 tickets arrive after the handshake),

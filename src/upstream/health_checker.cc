@@ -94,8 +94,7 @@ asio::awaitable<ProbeOutcome> probe_https(asio::ip::tcp::endpoint address, std::
   std::string error;
   auto engine = settings->tls.context ? session::TlsEngine::make(settings->tls.context, error) : nullptr;
   if (!engine) co_return ProbeOutcome::kTcpFailure;
-  const bool literal = is_address(server_name);
-  if (!engine->set_peer_name(literal ? std::string_view() : std::string_view(server_name), server_name)) {
+  if (!engine->set_peer_host(server_name)) {
     co_return ProbeOutcome::kTcpFailure;
   }
   stream.start_tls(std::move(engine));

@@ -267,9 +267,7 @@ runtime::Task<FetchResponse> http_fetch(FetchRequest request) {
     std::string error;
     auto engine = session::TlsEngine::make(request.tls, error);
     if (!engine) co_return failure("TLS: " + error);
-    const bool literal = literal_address(url.bare_host).has_value();
-    const bool named = engine->set_peer_name(literal ? std::string_view() : std::string_view(url.bare_host),
-                                             url.bare_host);
+    const bool named = engine->set_peer_host(url.bare_host);
     std::string refused = named ? std::string() : engine->error();
     stream->start_tls(std::move(engine));
     if (!named) co_return failure("TLS: " + refused);

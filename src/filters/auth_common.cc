@@ -1,6 +1,7 @@
 #include "filters/auth_common.h"
 
 #include "filter/consumer_directory.h"
+#include "filters/request_termination/query_args.h"
 #include "http/message.h"
 
 namespace portico::filters {
@@ -27,6 +28,13 @@ bool authenticate_anonymous(filter::Exchange& x, std::string_view anonymous) {
   }
   filter::authenticate(x, *x.consumers, index, {}, true);
   return true;
+}
+
+void hide_query_arg(http::Request& r, std::string_view name) {
+  std::string rest = without_arg(r.query, name);
+  if (rest.size() == r.query.size()) return;  // nothing removed
+  r.query = r.headers.own(rest);
+  r.has_query = !r.query.empty();
 }
 
 filter::Verdict refuse(filter::Exchange& x, uint16_t status, std::string_view message,

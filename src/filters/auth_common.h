@@ -34,6 +34,11 @@ inline bool already_authenticated(const filter::Exchange& x) {
 // consumer is unknown, which compile-time validation makes unreachable in practice.
 bool authenticate_anonymous(filter::Exchange& x, std::string_view anonymous);
 
+// Removes the query arguments whose decoded name is `name` from the request (hide_credentials for
+// a credential sent as a query argument). Views into the old query stay valid: the new one is a
+// fresh copy owned by the request.
+void hide_query_arg(http::Request& r, std::string_view name);
+
 // Answers `status` with {"message": message} (and WWW-Authenticate when given), counted under
 // plugin/reason in /status.
 filter::Verdict refuse(filter::Exchange& x, uint16_t status, std::string_view message,

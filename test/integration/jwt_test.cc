@@ -6,13 +6,7 @@
 // (503 before the first good fetch, then keys from a real JWKS server); and config errors with
 // file:line:column. Keys and tokens are made here with OpenSSL; nothing is committed.
 
-#include <openssl/bn.h>
-#include <openssl/core_names.h>
-#include <openssl/ecdsa.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
-#include <openssl/pem.h>
-#include <openssl/rsa.h>
 
 #include <gtest/gtest.h>
 
@@ -25,6 +19,8 @@
 #include <memory>
 #include <string>
 
+#include "auth/base64url.h"
+#include "auth/jwt_test_support.h"
 #include "harness/client.h"
 #include "harness/gateway.h"
 #include "harness/json_body.h"
@@ -35,108 +31,39 @@ namespace {
 
 using namespace std::chrono_literals;
 
-// ---- a small, independent JOSE signer ---------------------------------------------------------
+// ---- JOSE producer: the auth unit tests' independent OpenSSL signer ---------------------------
 
-std::string b64(std::string_view in, bool url) {
+using auth::base64url_encode;
+using auth::test::ec_p256;
+using auth::test::ec_p384;
+using auth::test::ed25519;
+using auth::test::public_jwk;
+using auth::test::public_pem;
+using auth::test::rsa2048;
+using auth::test::rsa2048_other;
+
+// Standard-alphabet base64 with padding (how Kong's secret_is_base64 secrets are written).
+std::string base64(std::string_view in) {
   std::string out(4 * ((in.size() + 2) / 3) + 1, '\0');
   const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
                                 reinterpret_cast<const unsigned char*>(in.data()), static_cast<int>(in.size()));
   out.resize(static_cast<size_t>(n));
-  if (url) {
-    while (!out.empty() && out.back() == '=') out.pop_back();
-    for (char& c : out) c = c == '+' ? '-' : c == '/' ? '_' : c;
-  }
   return out;
 }
 
-EVP_PKEY* generate(const char* type, const char* curve = nullptr) {
-  if (std::string_view(type) == "RSA") return EVP_PKEY_Q_keygen(nullptr, nullptr, "RSA", size_t{2048});
-  if (curve) return EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", curve);
-  return EVP_PKEY_Q_keygen(nullptr, nullptr, type);
-}
-
-// Generated once per process: RSA generation is slow. Never freed (process lifetime).
-EVP_PKEY* rsa_key() { static EVP_PKEY* k = generate("RSA"); return k; }
-EVP_PKEY* rsa_other() { static EVP_PKEY* k = generate("RSA"); return k; }
-EVP_PKEY* p256_key() { static EVP_PKEY* k = generate("EC", "P-256"); return k; }
-EVP_PKEY* p384_key() { static EVP_PKEY* k = generate("EC", "P-384"); return k; }
-EVP_PKEY* ed_key() { static EVP_PKEY* k = generate("ED25519"); return k; }
-
-std::string public_pem(EVP_PKEY* key) {
-  BIO* bio = BIO_new(BIO_s_mem());
-  PEM_write_bio_PUBKEY(bio, key);
-  char* data = nullptr;
-  const long n = BIO_get_mem_data(bio, &data);
-  std::string out(data, static_cast<size_t>(n));
-  BIO_free(bio);
-  return out;
-}
-
-const EVP_MD* md_for(std::string_view alg) {
-  if (alg.ends_with("384")) return EVP_sha384();
-  if (alg.ends_with("512")) return EVP_sha512();
-  return EVP_sha256();
-}
-
-std::string sign(std::string_view alg, EVP_PKEY* key, std::string_view secret, std::string_view input) {
-  unsigned char buf[1024];
-  if (alg.starts_with("HS")) {
-    unsigned int len = 0;
-    HMAC(md_for(alg), secret.data(), static_cast<int>(secret.size()),
-         reinterpret_cast<const unsigned char*>(input.data()), input.size(), buf, &len);
-    return std::string(reinterpret_cast<char*>(buf), len);
-  }
-  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
-  EVP_PKEY_CTX* pctx = nullptr;
-  const EVP_MD* md = alg == "EdDSA" ? nullptr : md_for(alg);
-  EVP_DigestSignInit(ctx, &pctx, md, nullptr, key);
-  if (alg.starts_with("PS")) {
-    EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING);
-    EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, RSA_PSS_SALTLEN_DIGEST);
-  }
-  size_t len = sizeof(buf);
-  EVP_DigestSign(ctx, buf, &len, reinterpret_cast<const unsigned char*>(input.data()), input.size());
-  EVP_MD_CTX_free(ctx);
-  if (!alg.starts_with("ES")) return std::string(reinterpret_cast<char*>(buf), len);
-  // JWS wants raw r||s, OpenSSL gives DER.
-  const unsigned char* p = buf;
-  ECDSA_SIG* sig = d2i_ECDSA_SIG(nullptr, &p, static_cast<long>(len));
-  const int half = alg == "ES256" ? 32 : 48;
-  std::string raw(static_cast<size_t>(2 * half), '\0');
-  BN_bn2binpad(ECDSA_SIG_get0_r(sig), reinterpret_cast<unsigned char*>(raw.data()), half);
-  BN_bn2binpad(ECDSA_SIG_get0_s(sig), reinterpret_cast<unsigned char*>(raw.data()) + half, half);
-  ECDSA_SIG_free(sig);
-  return raw;
-}
+auth::JwsAlg alg_named(std::string_view name) { return auth::parse_alg(name).value(); }
 
 // base64url(header).base64url(claims).base64url(signature) with `alg` as the signing algorithm.
 std::string make_token(std::string_view header_json, std::string_view claims_json, std::string_view alg,
                        EVP_PKEY* key, std::string_view secret = {}) {
-  std::string input = b64(header_json, true) + "." + b64(claims_json, true);
-  return input + "." + b64(sign(alg, key, secret, input), true);
+  return auth::test::make_token(header_json, claims_json, alg_named(alg), key, secret);
 }
 
 std::string header_for(std::string_view alg, std::string_view kid = {}) {
-  std::string h = "{\"alg\":\"" + std::string(alg) + "\",\"typ\":\"JWT\"";
-  if (!kid.empty()) h += ",\"kid\":\"" + std::string(kid) + "\"";
-  return h + "}";
+  return auth::test::header_for(alg_named(alg), kid);
 }
 
 int64_t now() { return static_cast<int64_t>(std::time(nullptr)); }
-
-// The RSA public JWK of `key` with kid and alg.
-std::string rsa_jwk(EVP_PKEY* key, std::string_view kid) {
-  auto part = [&](const char* name) {
-    BIGNUM* bn = nullptr;
-    EVP_PKEY_get_bn_param(key, name, &bn);
-    std::string bytes(static_cast<size_t>(BN_num_bytes(bn)), '\0');
-    BN_bn2bin(bn, reinterpret_cast<unsigned char*>(bytes.data()));
-    BN_free(bn);
-    return b64(bytes, true);
-  };
-  return "{\"kty\":\"RSA\",\"use\":\"sig\",\"alg\":\"RS256\",\"kid\":\"" + std::string(kid) + "\",\"n\":\"" +
-         part(OSSL_PKEY_PARAM_RSA_N) + "\",\"e\":\"" + part(OSSL_PKEY_PARAM_RSA_E) + "\"}";
-}
 
 // A PEM as a YAML double-quoted scalar.
 std::string yaml_quoted(const std::string& text) {
@@ -241,11 +168,11 @@ class JwtTest : public ::testing::Test {
     std::string hs(kHsSecret);
     yaml_ = config_prelude() + render(kConfig, {{"UP", std::to_string(up_.port())},
                                                  {"HS", hs},
-                                                 {"B64", b64(kBinarySecret, false)},
-                                                 {"RSA", yaml_quoted(public_pem(rsa_key()))},
-                                                 {"P256", yaml_quoted(public_pem(p256_key()))},
-                                                 {"P384", yaml_quoted(public_pem(p384_key()))},
-                                                 {"ED", yaml_quoted(public_pem(ed_key()))}});
+                                                 {"B64", base64(kBinarySecret)},
+                                                 {"RSA", yaml_quoted(public_pem(rsa2048()))},
+                                                 {"P256", yaml_quoted(public_pem(ec_p256()))},
+                                                 {"P384", yaml_quoted(public_pem(ec_p384()))},
+                                                 {"ED", yaml_quoted(public_pem(ed25519()))}});
     gw_ = std::make_unique<Gateway>(yaml_);
   }
   Response get(std::string_view target, Headers headers = {}) {
@@ -338,9 +265,9 @@ TEST_F(JwtTest, EveryAsymmetricAlgorithmThroughRsaPublicKey) {
     const char* key_name;
     EVP_PKEY* key;
   };
-  for (const Case& c : {Case{"RS256", "alice-rs", rsa_key()}, Case{"PS256", "alice-ps", rsa_key()},
-                        Case{"ES256", "alice-es256", p256_key()}, Case{"ES384", "alice-es384", p384_key()},
-                        Case{"EdDSA", "alice-ed", ed_key()}}) {
+  for (const Case& c : {Case{"RS256", "alice-rs", rsa2048()}, Case{"PS256", "alice-ps", rsa2048()},
+                        Case{"ES256", "alice-es256", ec_p256()}, Case{"ES384", "alice-es384", ec_p384()},
+                        Case{"EdDSA", "alice-ed", ed25519()}}) {
     SCOPED_TRACE(c.alg);
     const std::string claims = std::string(R"({"iss":")") + c.key_name + R"("})";
     Response ok = bearer("/jwt", make_token(header_for(c.alg), claims, c.alg, c.key));
@@ -348,7 +275,7 @@ TEST_F(JwtTest, EveryAsymmetricAlgorithmThroughRsaPublicKey) {
     EXPECT_EQ(up_.requests().back().header("X-Consumer-Username"), "alice");
     // The same claims signed by another key of the right type.
     if (std::string_view(c.alg).starts_with("RS") || std::string_view(c.alg).starts_with("PS")) {
-      EXPECT_EQ(refused(bearer("/jwt", make_token(header_for(c.alg), claims, c.alg, rsa_other()))),
+      EXPECT_EQ(refused(bearer("/jwt", make_token(header_for(c.alg), claims, c.alg, rsa2048_other()))),
                 "Invalid signature");
     }
   }
@@ -361,14 +288,14 @@ TEST_F(JwtTest, SecretIsBase64DecodesTheSecret) {
   // Without secret_is_base64 the secret is the base64 text itself.
   EXPECT_EQ(refused(bearer("/jwt", token)), "Invalid signature");
   const std::string text_signed =
-      make_token(header_for("HS256"), R"({"iss":"alice-b64"})", "HS256", nullptr, b64(kBinarySecret, false));
+      make_token(header_for("HS256"), R"({"iss":"alice-b64"})", "HS256", nullptr, base64(kBinarySecret));
   EXPECT_EQ(bearer("/jwt", text_signed).status, 200);
   EXPECT_EQ(refused(bearer("/b64", text_signed)), "Invalid signature");
 }
 
 TEST_F(JwtTest, KeyClaimNameKidReadsTheJwtHeader) {
   const std::string token =
-      make_token(header_for("RS256", "alice-rs"), R"({"sub":"alice"})", "RS256", rsa_key());
+      make_token(header_for("RS256", "alice-rs"), R"({"sub":"alice"})", "RS256", rsa2048());
   EXPECT_EQ(bearer("/kid", token).status, 200);
   // With the default `iss` the same token names no secret.
   EXPECT_EQ(refused(bearer("/jwt", token)), "No mandatory 'iss' in claims");
@@ -438,7 +365,7 @@ TEST_F(JwtTest, IssuerAndAudienceExtension) {
   auto token = [](std::string_view iss, std::string_view aud) {
     return make_token(header_for("ES256", "alice-es256"),
                       R"({"iss":")" + std::string(iss) + R"(","aud":[")" + std::string(aud) + R"("]})",
-                      "ES256", p256_key());
+                      "ES256", ec_p256());
   };
   EXPECT_EQ(bearer("/idp", token("https://idp.example", "portico-api")).status, 200);
   EXPECT_EQ(refused(bearer("/idp", token("https://evil.example", "portico-api"))), "token issuer is not allowed");
@@ -452,7 +379,7 @@ TEST_F(JwtTest, IssuerAndAudienceExtension) {
 TEST_F(JwtTest, AttacksAreRefusedWithJsonBodiesAndCounted) {
   const int64_t t = now();
   const std::string claims = R"({"iss":"alice-hs"})";
-  const std::string payload = b64(claims, true);
+  const std::string payload = base64url_encode(claims);
 
   // Missing credentials.
   Response none = get("/jwt");
@@ -461,13 +388,13 @@ TEST_F(JwtTest, AttacksAreRefusedWithJsonBodiesAndCounted) {
 
   // alg: none (any spelling), with and without a signature segment.
   for (const char* alg : {"none", "None", "NONE"}) {
-    refused(bearer("/jwt", b64(R"({"alg":")" + std::string(alg) + R"("})", true) + "." + payload + ".c2ln"));
+    refused(bearer("/jwt", base64url_encode(R"({"alg":")" + std::string(alg) + R"("})") + "." + payload + ".c2ln"));
   }
-  refused(bearer("/jwt", b64(R"({"alg":"none"})", true) + "." + payload + "."));
+  refused(bearer("/jwt", base64url_encode(R"({"alg":"none"})") + "." + payload + "."));
 
   // Key confusion: HS256 signed with the RSA public key's PEM as the HMAC secret, against the
   // RS256 secret (by iss and by kid).
-  const std::string pem = public_pem(rsa_key());
+  const std::string pem = public_pem(rsa2048());
   Response confused = bearer("/jwt", make_token(header_for("HS256"), R"({"iss":"alice-rs"})", "HS256", nullptr, pem));
   EXPECT_EQ(refused(confused), "Invalid algorithm");
   EXPECT_EQ(confused.header("WWW-Authenticate"), "Bearer error=\"invalid_token\"");
@@ -476,9 +403,9 @@ TEST_F(JwtTest, AttacksAreRefusedWithJsonBodiesAndCounted) {
   // A valid signature with another algorithm than the secret's.
   EXPECT_EQ(refused(bearer("/jwt", make_token(header_for("HS512"), claims, "HS512", nullptr, kHsSecret))),
             "Invalid algorithm");
-  EXPECT_EQ(refused(bearer("/jwt", make_token(header_for("RS512"), R"({"iss":"alice-rs"})", "RS512", rsa_key()))),
+  EXPECT_EQ(refused(bearer("/jwt", make_token(header_for("RS512"), R"({"iss":"alice-rs"})", "RS512", rsa2048()))),
             "Invalid algorithm");
-  EXPECT_EQ(refused(bearer("/jwt", make_token(header_for("PS256"), R"({"iss":"alice-rs"})", "PS256", rsa_key()))),
+  EXPECT_EQ(refused(bearer("/jwt", make_token(header_for("PS256"), R"({"iss":"alice-rs"})", "PS256", rsa2048()))),
             "Invalid algorithm");
 
   // Unknown kid, and kid tricks.
@@ -547,7 +474,7 @@ TEST(JwtJwksTest, UnavailableKeysAnswer503ThenKeysFromTheJwksServer) {
   Upstream up;
   Upstream idp;
   std::atomic<bool> serving{false};
-  const std::string jwks = "{\"keys\":[" + rsa_jwk(rsa_key(), "idp-1") + "]}";
+  const std::string jwks = "{\"keys\":[" + public_jwk(rsa2048(), "idp-1", "RS256") + "]}";
   idp.set_handler([&](const RecordedRequest&) {
     UpstreamResponse r;
     if (!serving) {
@@ -592,7 +519,7 @@ services:
       make_token(header_for("RS256", "idp-1"),
                  R"({"iss":"https://idp.example","aud":"portico-api","sub":"user-7","client":"C-3","exp":)" +
                      std::to_string(now() + 600) + "}",
-                 "RS256", rsa_key());
+                 "RS256", rsa2048());
   Response down = fetch(gw.port(), http_request("GET", "/idp", {{"Authorization", "Bearer " + token}}));
   EXPECT_EQ(down.status, 503) << down.describe();
   EXPECT_TRUE(down.header("Retry-After").has_value());
@@ -615,13 +542,13 @@ services:
 
   // A kid the set lacks: 401, never 503, and the gateway keeps working.
   const std::string stranger = make_token(header_for("RS256", "idp-2"), R"({"iss":"https://idp.example","aud":"portico-api"})",
-                                          "RS256", rsa_other());
+                                          "RS256", rsa2048_other());
   Response unknown = fetch(gw.port(), http_request("GET", "/idp", {{"Authorization", "Bearer " + stranger}}));
   EXPECT_EQ(unknown.status, 401) << unknown.describe();
   EXPECT_GE(status_counter(gw, "auth_rejected.jwt.unknown_kid"), 1u);
   // HS256 signed with the public key material is not among the allowed algorithms.
   const std::string confused = make_token(header_for("HS256", "idp-1"), R"({"iss":"https://idp.example"})", "HS256",
-                                          nullptr, public_pem(rsa_key()));
+                                          nullptr, public_pem(rsa2048()));
   EXPECT_EQ(fetch(gw.port(), http_request("GET", "/idp", {{"Authorization", "Bearer " + confused}})).status, 401);
   EXPECT_EQ(status_counter(gw, "auth_rejected.jwt.alg_not_allowed"), 1u);
   EXPECT_EQ(fetch(gw.port(), http_request("GET", "/idp", {{"Authorization", "Bearer " + token}})).status, 200);
@@ -660,7 +587,7 @@ TEST(JwtConfigTest, ErrorsNameFileLineAndColumn) {
   // An EC key where RS256 is configured.
   const std::string wrong_type = check_errors("consumers:\n  - username: a\n    jwt_secrets:\n      - key: k\n"
                                               "        algorithm: RS256\n        rsa_public_key: " +
-                                              yaml_quoted(public_pem(p256_key())) + "\n");
+                                              yaml_quoted(public_pem(ec_p256())) + "\n");
   EXPECT_NE(wrong_type.find("jwt.yaml:7:25: consumers[0].jwt_secrets[0].rsa_public_key"), std::string::npos)
       << wrong_type;
 

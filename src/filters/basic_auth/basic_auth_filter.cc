@@ -2,6 +2,7 @@
 
 #include <utility>
 
+#include "core/ascii.h"
 #include "core/object_reader.h"
 #include "filter/consumer_directory.h"
 #include "filters/auth_common.h"
@@ -20,12 +21,6 @@ int base64_value(char c) {
   if (c == '+') return 62;
   if (c == '/') return 63;
   return -1;
-}
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
 }
 
 }  // namespace
@@ -93,12 +88,12 @@ filter::Step BasicAuthFilter::on_request(filter::Exchange& x) const {
   }
   if (!value) return fail(x, true);
 
-  std::string_view v = trim(*value);
+  std::string_view v = core::trim_ows(*value);
   const filter::BasicCredentialEntry* cred = nullptr;
   bool ok = false;
   if (v.size() > 6 && http::iequals(v.substr(0, 6), "basic ")) {
     char decoded[1024];
-    const int n = decode_base64(trim(v.substr(6)), decoded, sizeof decoded);
+    const int n = decode_base64(core::trim_ows(v.substr(6)), decoded, sizeof decoded);
     std::string_view text = n > 0 ? std::string_view(decoded, static_cast<size_t>(n)) : std::string_view();
     const size_t colon = text.find(':');
     if (colon != std::string_view::npos && colon > 0 && x.consumers) {

@@ -31,12 +31,6 @@ AuthReason reason_for(auth::JwtError e) {
                                  static_cast<int>(auth::JwtError::kMalformed));
 }
 
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
-
 // The distinct tokens a request presents, up to the second one.
 struct TokenSearch {
   std::string_view token;
@@ -44,7 +38,7 @@ struct TokenSearch {
   std::string owned;  // a query value that needed decoding
 
   void offer(std::string_view t) {
-    t = trim(t);
+    t = core::trim_ows(t);
     if (t.empty() || multiple) return;
     if (token.empty()) {
       token = t;
@@ -65,11 +59,11 @@ struct TokenSearch {
 // A header value: the token after an optional "Bearer " (any case of the scheme, as Kong's
 // `[Bb]earer`), surrounding blanks removed.
 std::string_view from_header(std::string_view value) {
-  value = trim(value);
+  value = core::trim_ows(value);
   if (core::iequals(value, "bearer")) return {};  // a scheme without a token
   if (value.size() > 7 && core::iequals(value.substr(0, 6), "bearer") &&
       (value[6] == ' ' || value[6] == '\t')) {
-    value = trim(value.substr(7));
+    value = core::trim_ows(value.substr(7));
   }
   return value;
 }
@@ -328,11 +322,11 @@ filter::Step JwtFilter::on_request(filter::Exchange& x) const {
       std::string_view rest = f.value;
       while (!rest.empty()) {
         const size_t semi = rest.find(';');
-        std::string_view pair = trim(rest.substr(0, semi));
+        std::string_view pair = core::trim_ows(rest.substr(0, semi));
         rest = semi == std::string_view::npos ? std::string_view() : rest.substr(semi + 1);
         const size_t eq = pair.find('=');
         if (eq == std::string_view::npos) continue;
-        const std::string_view cname = trim(pair.substr(0, eq));
+        const std::string_view cname = core::trim_ows(pair.substr(0, eq));
         for (const std::string& name : config_.cookie_names) {
           if (cname == name) found.offer(pair.substr(eq + 1));
         }

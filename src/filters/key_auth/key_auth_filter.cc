@@ -87,13 +87,7 @@ filter::Step KeyAuthFilter::on_request(filter::Exchange& x) const {
         if (config_.hide_credentials) {
           r.headers.remove(name);
           // A second copy in the query string must not reach the upstream either.
-          if (config_.key_in_query && r.has_query) {
-            std::string rest = without_arg(r.query, name);
-            if (rest.size() != r.query.size()) {
-              r.query = r.headers.own(rest);
-              r.has_query = !r.query.empty();
-            }
-          }
+          if (config_.key_in_query && r.has_query) hide_query_arg(r, name);
         }
       }
     }
@@ -112,18 +106,9 @@ filter::Step KeyAuthFilter::on_request(filter::Exchange& x) const {
       }
       if (matches == 1) {
         found = true;
-        if (raw.find_first_of("%+") == std::string_view::npos) {
-          key = raw;
-        } else {
-          url_decode(raw, decoded);
-          key = decoded;
-        }
-        if (config_.hide_credentials) {
-          // `key` may view the old query, which stays alive: the new one is a fresh copy.
-          std::string rest = without_arg(r.query, name);
-          r.query = r.headers.own(rest);
-          r.has_query = !r.query.empty();
-        }
+        key = decoded_view(raw, decoded);
+        // `key` may view the old query, which stays alive: the new one is a fresh copy.
+        if (config_.hide_credentials) hide_query_arg(r, name);
       }
     }
     if (found) break;

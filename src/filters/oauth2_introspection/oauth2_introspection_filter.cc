@@ -306,12 +306,7 @@ filter::Step OAuth2IntrospectionFilter::on_request(filter::Exchange& x) const {
     for_each_query_arg(r.query, [&](std::string_view k, std::string_view v, bool) {
       if (!from_query && !v.empty() && decodes_to(k, kQueryParam)) {
         from_query = true;
-        if (v.find_first_of("%+") == std::string_view::npos) {
-          token = v;
-        } else {
-          url_decode(v, decoded);
-          token = decoded;
-        }
+        token = decoded_view(v, decoded);
       }
     });
   }
@@ -320,11 +315,7 @@ filter::Step OAuth2IntrospectionFilter::on_request(filter::Exchange& x) const {
   if (config_.hide_credentials) {
     // `token` views the old header value or query, which stay alive in the request buffer.
     if (from_header) r.headers.remove("authorization");
-    if (from_query) {
-      std::string rest = without_arg(r.query, kQueryParam);
-      r.query = r.headers.own(rest);
-      r.has_query = !r.query.empty();
-    }
+    if (from_query) hide_query_arg(r, kQueryParam);
   }
 
   std::string digest = token_digest(token);

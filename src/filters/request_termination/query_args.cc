@@ -35,6 +35,13 @@ bool decodes_to(std::string_view raw, std::string_view decoded) {
   return buffer == decoded;
 }
 
+std::string_view decoded_view(std::string_view raw, std::string& scratch) {
+  if (raw.find_first_of("%+") == std::string_view::npos) return raw;
+  scratch.clear();
+  url_decode(raw, scratch);
+  return scratch;
+}
+
 std::string without_arg(std::string_view query, std::string_view name) {
   std::string out;
   out.reserve(query.size());

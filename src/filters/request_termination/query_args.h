@@ -33,6 +33,9 @@ void for_each_query_arg(std::string_view query, Fn&& fn) {
 // is kept literally.
 void url_decode(std::string_view in, std::string& out);
 
+// `raw` decoded: `raw` itself when it holds no '%' or '+', else its decoding written to `scratch`.
+std::string_view decoded_view(std::string_view raw, std::string& scratch);
+
 // True when `raw` decodes to exactly `decoded`. Avoids building a string for the common case of a
 // key with nothing to decode.
 bool decodes_to(std::string_view raw, std::string_view decoded);

@@ -313,9 +313,11 @@ runtime::Task<void> RedisClient::Shared::pump(std::shared_ptr<Shared> self, std:
 }
 
 RedisClient::RedisClient(asio::any_io_executor executor, RedisSettings settings)
-    : settings_(settings), shared_(std::make_shared<Shared>(std::move(executor), std::move(settings))) {}
+    : shared_(std::make_shared<Shared>(std::move(executor), std::move(settings))) {}
 
 RedisClient::~RedisClient() { close(); }
+
+const RedisSettings& RedisClient::settings() const { return shared_->settings; }
 
 RedisClientStats RedisClient::stats() const {
   const auto& c = shared_->stats;
@@ -358,11 +360,10 @@ runtime::Task<RedisResult> RedisClient::call(std::vector<std::string> args) {
         auto h = std::make_shared<decltype(handler)>(std::move(handler));
         Shared& sh = *req->shared;
         Connection& conn = *req->conn;
-        std::vector<std::string_view> views(req->args->begin(), req->args->end());
         const bool idle = conn.state == Connection::State::kIdle;
         // prepare() puts AUTH / SELECT into `out` first; the command follows them.
         if (idle) sh.prepare(conn);
-        encode_command(conn.gate > 0 ? conn.held : conn.out, views);
+        encode_command(conn.gate > 0 ? conn.held : conn.out, *req->args);
         conn.pending.push_back({[h](RedisResult r) {
                                   auto handler = std::move(*h);
                                   std::move(handler)(std::move(r));

@@ -94,13 +94,12 @@ class RedisClient {
   runtime::Task<RedisResult> call(std::vector<std::string> args);
   void close();
 
-  const RedisSettings& settings() const { return settings_; }
+  const RedisSettings& settings() const;
   RedisClientStats stats() const;
 
  private:
   struct Shared;
   struct Connection;
-  RedisSettings settings_;
   std::shared_ptr<Shared> shared_;
 };
 

@@ -39,6 +39,7 @@ bool parse_integer(std::string_view s, int64_t& out) {
 
 void encode_command(std::string& out, std::initializer_list<std::string_view> args) { encode(out, args); }
 void encode_command(std::string& out, const std::vector<std::string_view>& args) { encode(out, args); }
+void encode_command(std::string& out, const std::vector<std::string>& args) { encode(out, args); }
 
 size_t RespReply::skip(size_t index) const {
   size_t pending = 1;

@@ -33,6 +33,7 @@ namespace portico::redis {
 // Appends `*N\r\n$len\r\narg\r\n…` for the command and its arguments to `out`.
 void encode_command(std::string& out, std::initializer_list<std::string_view> args);
 void encode_command(std::string& out, const std::vector<std::string_view>& args);
+void encode_command(std::string& out, const std::vector<std::string>& args);
 
 enum class RespType : uint8_t {
   kSimpleString,  // +OK

@@ -293,11 +293,8 @@ services:
 }
 
 TEST_F(AuthTest, IpRestrictionOverIpv4AndIpv6) {
-  // Two listeners: 127.0.0.1 and ::1 (the prelude's listen is replaced).
-  std::string prelude = config_prelude();
-  const std::string from = "  listen: [\"127.0.0.1:0\"]\n";
-  prelude.replace(prelude.find(from), from.size(), "  listen: [\"127.0.0.1:0\", \"[::1]:0\"]\n");
-  yaml_ = prelude + std::string(kConsumers) + render(R"(
+  // Two listeners: 127.0.0.1 and ::1.
+  yaml_ = config_prelude_dual_stack() + std::string(kConsumers) + render(R"(
 services:
   - name: svc
     url: http://127.0.0.1:{{UP}}

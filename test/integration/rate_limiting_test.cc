@@ -9,6 +9,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <map>
 #include <memory>
 #include <thread>
 #include <vector>
@@ -40,9 +41,11 @@ consumers:
 
 class RateLimitingTest : public ::testing::Test {
  protected:
-  void start(std::string_view services, std::string_view prelude_extra = {}) {
-    yaml_ = config_prelude(prelude_extra) + std::string(kConsumers) +
-            render(services, {{"UP", std::to_string(up_.port())}, {"REDIS", std::to_string(redis_port_)}});
+  // `vars` fills the placeholders of `services` besides {{UP}} and {{REDIS}}.
+  void start(std::string_view services, std::map<std::string, std::string> vars = {}) {
+    vars.emplace("UP", std::to_string(up_.port()));
+    vars.emplace("REDIS", std::to_string(redis_port_));
+    yaml_ = config_prelude() + std::string(kConsumers) + render(services, vars);
     gw_ = std::make_unique<Gateway>(yaml_);
   }
   Response get(std::string_view target, Headers headers = {}, Gateway* gw = nullptr) {
@@ -282,10 +285,7 @@ services:
 }
 
 TEST_F(RateLimitingTest, Ipv6ClientsAreCountedByTheirAddress) {
-  std::string prelude = config_prelude();
-  const std::string from = "  listen: [\"127.0.0.1:0\"]\n";
-  prelude.replace(prelude.find(from), from.size(), "  listen: [\"127.0.0.1:0\", \"[::1]:0\"]\n");
-  yaml_ = prelude + render(R"(
+  yaml_ = config_prelude_dual_stack() + render(R"(
 services:
   - name: svc
     url: http://127.0.0.1:{{UP}}
@@ -378,16 +378,6 @@ services:
 
 // ---------------------------------------------------------------------------- redis policy ---
 
-class RedisRateLimitingTest : public RateLimitingTest {
- protected:
-  void SetUp() override {
-    if (!RedisServer::available()) GTEST_SKIP() << "redis-server is not installed";
-    redis_.start();
-    redis_port_ = redis_.port();
-  }
-  RedisServer redis_;
-};
-
 constexpr std::string_view kRedisRoute = R"(
 services:
   - name: svc
@@ -405,16 +395,22 @@ services:
               redis: {host: 127.0.0.1, port: {{REDIS}}, timeout: 300}
 )";
 
-std::string redis_route(int limit, bool tolerant) {
-  std::string s(kRedisRoute);
-  auto put = [&](std::string_view key, const std::string& v) { s.replace(s.find(key), key.size(), v); };
-  put("{{LIMIT}}", std::to_string(limit));
-  put("{{TOLERANT}}", tolerant ? "true" : "false");
-  return s;
-}
+class RedisRateLimitingTest : public RateLimitingTest {
+ protected:
+  void SetUp() override {
+    if (!RedisServer::available()) GTEST_SKIP() << "redis-server is not installed";
+    redis_.start();
+    redis_port_ = redis_.port();
+  }
+  // kRedisRoute with an hourly limit for the whole service.
+  void start_redis_route(int limit, bool tolerant) {
+    start(kRedisRoute, {{"LIMIT", std::to_string(limit)}, {"TOLERANT", tolerant ? "true" : "false"}});
+  }
+  RedisServer redis_;
+};
 
 TEST_F(RedisRateLimitingTest, HeadersAndCountsLiveInRedis) {
-  start(redis_route(3, true));
+  start_redis_route(3, true);
   for (int i = 0; i < 3; ++i) {
     Response r = get("/");
     ASSERT_EQ(r.status, 200) << r.describe();
@@ -433,7 +429,7 @@ TEST_F(RedisRateLimitingTest, HeadersAndCountsLiveInRedis) {
 }
 
 TEST_F(RedisRateLimitingTest, TwoGatewaysSharingOneRedisAdmitExactlyTheLimit) {
-  start(redis_route(1000, false));
+  start_redis_route(1000, false);
   Gateway second(yaml_);
   std::atomic<int> admitted{0};
   std::thread a([&] { admitted += hammer(gw_->port(), 6, 125, "/"); });
@@ -446,7 +442,7 @@ TEST_F(RedisRateLimitingTest, TwoGatewaysSharingOneRedisAdmitExactlyTheLimit) {
 }
 
 TEST_F(RedisRateLimitingTest, OutageWithFaultTolerantAdmitsAndCountsThenRecovers) {
-  start(redis_route(100, true));
+  start_redis_route(100, true);
   EXPECT_EQ(get("/").status, 200);
   redis_.stop();
   const auto t0 = Clock::now();
@@ -463,7 +459,7 @@ TEST_F(RedisRateLimitingTest, OutageWithFaultTolerantAdmitsAndCountsThenRecovers
 }
 
 TEST_F(RedisRateLimitingTest, OutageWithoutFaultTolerantAnswers500Quickly) {
-  start(redis_route(100, false));
+  start_redis_route(100, false);
   EXPECT_EQ(get("/").status, 200);
   redis_.stop();
   for (int i = 0; i < 5; ++i) {

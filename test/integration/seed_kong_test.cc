@@ -7,14 +7,13 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
-#include <fstream>
-#include <sstream>
 #include <thread>
 
 #include "auth/jwt_test_support.h"
 #include "harness/client.h"
 #include "harness/gateway.h"
 #include "harness/redis_server.h"
+#include "harness/temp_dir.h"
 #include "harness/upstream.h"
 
 namespace portico::integration {
@@ -22,13 +21,6 @@ namespace {
 
 using namespace std::chrono_literals;
 namespace at = auth::test;
-
-std::string seed_config() {
-  std::ifstream in(portico_source_dir() + "/test/unit/config/data/seed_kong.yaml");
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
 
 TEST(SeedKongConfig, LoadsAsWrittenAndEnforces600AMinutePerConsumerInRedis) {
   if (!RedisServer::available()) GTEST_SKIP() << "redis-server is not installed";
@@ -38,7 +30,7 @@ TEST(SeedKongConfig, LoadsAsWrittenAndEnforces600AMinutePerConsumerInRedis) {
   redis.start();
   Upstream up;
 
-  std::string yaml = seed_config();
+  std::string yaml = read_file(portico_source_dir() + "/test/unit/config/data/seed_kong.yaml");
   const std::string url = "http://orders.svc.cluster.local:8080";
   const size_t at_url = yaml.find(url);
   ASSERT_NE(at_url, std::string::npos);

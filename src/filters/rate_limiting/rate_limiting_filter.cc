@@ -22,7 +22,6 @@ using ratelimit::Algorithm;
 using ratelimit::Decision;
 using ratelimit::Period;
 
-constexpr std::string_view kPeriodFields[] = {"second", "minute", "hour", "day", "month", "year"};
 constexpr std::string_view kLimitHeaders[] = {"X-RateLimit-Limit-Second", "X-RateLimit-Limit-Minute",
                                               "X-RateLimit-Limit-Hour",   "X-RateLimit-Limit-Day",
                                               "X-RateLimit-Limit-Month",  "X-RateLimit-Limit-Year"};
@@ -107,7 +106,7 @@ std::shared_ptr<const filter::Filter> RateLimitingFilter::create(const core::Con
   core::ObjectReader r(*node, path, errors);
   for (size_t i = 0; i < ratelimit::kPeriodCount; ++i) {
     int64_t limit = 0;
-    if (r.get(kPeriodFields[i], limit, 1, std::numeric_limits<int64_t>::max() / 4)) {
+    if (r.get(ratelimit::period_name(static_cast<Period>(i)), limit, 1, std::numeric_limits<int64_t>::max() / 4)) {
       c.limits.push_back({static_cast<Period>(i), limit});
     }
   }
@@ -122,7 +121,7 @@ std::shared_ptr<const filter::Filter> RateLimitingFilter::create(const core::Con
     if (!has_rate) r.error("rate", "algorithm 'token-bucket' needs 'rate' (requests per second)");
     if (!has_burst) r.error("burst", "algorithm 'token-bucket' needs 'burst' (the bucket size)");
     if (!c.limits.empty()) {
-      r.error(kPeriodFields[static_cast<size_t>(c.limits.front().period)],
+      r.error(ratelimit::period_name(c.limits.front().period),
               "algorithm 'token-bucket' takes 'rate' and 'burst', not periods");
     }
   } else {
@@ -133,7 +132,7 @@ std::shared_ptr<const filter::Filter> RateLimitingFilter::create(const core::Con
     }
     for (size_t i = 1; i < c.limits.size(); ++i) {
       if (c.limits[i].limit < c.limits[i - 1].limit) {
-        r.error(kPeriodFields[static_cast<size_t>(c.limits[i].period)], order_error(c.limits[i - 1], c.limits[i]));
+        r.error(ratelimit::period_name(c.limits[i].period), order_error(c.limits[i - 1], c.limits[i]));
       }
     }
   }

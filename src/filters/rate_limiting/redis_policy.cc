@@ -89,13 +89,16 @@ std::string sha1_hex(std::string_view text) {
   return out;
 }
 
-const Script& script(std::string_view body) {
+const Script& script(Algorithm algorithm) {
   static const Script fixed{kFixedScript, sha1_hex(kFixedScript)};
   static const Script sliding{kSlidingScript, sha1_hex(kSlidingScript)};
   static const Script bucket{kBucketScript, sha1_hex(kBucketScript)};
-  if (body == kFixedScript) return fixed;
-  if (body == kSlidingScript) return sliding;
-  return bucket;
+  switch (algorithm) {
+    case Algorithm::kFixedWindow: return fixed;
+    case Algorithm::kSlidingWindow: return sliding;
+    case Algorithm::kTokenBucket: return bucket;
+  }
+  return fixed;
 }
 
 void append_number(std::string& out, int64_t v) {
@@ -112,8 +115,8 @@ runtime::Task<redis::RedisResult> run_script(redis::RedisClient& client, const S
   command.emplace_back("EVALSHA");
   command.push_back(s.sha);
   command.push_back(std::to_string(keys.size()));
-  for (auto& k : keys) command.push_back(k);
-  for (auto& a : args) command.push_back(a);
+  for (auto& k : keys) command.push_back(std::move(k));
+  for (auto& a : args) command.push_back(std::move(a));
   redis::RedisResult r = co_await client.call(command);
   if (r.ok && r.value.type == redis::RespType::kError && r.value.text.starts_with("NOSCRIPT")) {
     command[0] = "EVAL";
@@ -248,7 +251,8 @@ runtime::Task<RedisDecision> redis_windows(redis::RedisClient& client, std::stri
   }
   const size_t n = limits.size();
   redis::RedisResult r =
-      co_await run_script(client, script(sliding ? kSlidingScript : kFixedScript), std::move(keys), std::move(args));
+      co_await run_script(client, script(sliding ? Algorithm::kSlidingWindow : Algorithm::kFixedWindow), std::move(keys),
+                          std::move(args));
   RedisDecision out;
   if (!integers(r, 1 + (sliding ? 2 * n : n), out.error)) co_return out;
   out.ok = true;
@@ -287,7 +291,7 @@ runtime::Task<RedisDecision> redis_bucket(redis::RedisClient& client, std::strin
   std::vector<std::string> args;
   args.push_back(std::to_string(interval_us));
   args.push_back(std::to_string(bucket.burst));
-  redis::RedisResult r = co_await run_script(client, script(kBucketScript), std::move(keys), std::move(args));
+  redis::RedisResult r = co_await run_script(client, script(Algorithm::kTokenBucket), std::move(keys), std::move(args));
   RedisDecision out;
   if (!integers(r, 3, out.error)) co_return out;
   out.ok = true;

@@ -52,16 +52,27 @@ std::string render(std::string_view tmpl, const std::map<std::string, std::strin
   return out;
 }
 
-std::string config_prelude(std::string_view extra) {
+namespace {
+std::string prelude_listening_on(std::string_view listen, std::string_view extra) {
   std::string out =
       "_format_version: \"3.0\"\n"
       "portico:\n"
-      "  listen: [\"127.0.0.1:0\"]\n"
+      "  listen: ";
+  out.append(listen);
+  out.append(
+      "\n"
       "  admin_listen: \"127.0.0.1:0\"\n"
       "  workers: 2\n"
-      "  access_log: stdout\n";
+      "  access_log: stdout\n");
   out.append(extra);
   return out;
+}
+}  // namespace
+
+std::string config_prelude(std::string_view extra) { return prelude_listening_on(R"(["127.0.0.1:0"])", extra); }
+
+std::string config_prelude_dual_stack(std::string_view extra) {
+  return prelude_listening_on(R"(["127.0.0.1:0", "[::1]:0"])", extra);
 }
 
 std::uint64_t status_counter(const Gateway& gw, std::string_view dotted) {

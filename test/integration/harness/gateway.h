@@ -31,6 +31,8 @@ std::string render(std::string_view tmpl, const std::map<std::string, std::strin
 // workers and the access log on stdout. `extra` is inserted verbatim inside the block, so its
 // lines must be indented by two spaces (e.g. "  limits: {max_body_bytes: 1024}\n").
 std::string config_prelude(std::string_view extra = {});
+// config_prelude with two proxy listeners: 127.0.0.1:0 (port(0)) and [::1]:0 (port(1)).
+std::string config_prelude_dual_stack(std::string_view extra = {});
 
 class Gateway;
 // A counter of the admin API's GET /status, by its path under `counters` joined with dots (e.g.

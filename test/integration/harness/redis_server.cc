@@ -8,26 +8,13 @@
 #include <stdexcept>
 #include <thread>
 
+#include "harness/client.h"
+
 namespace portico::integration {
 namespace {
 
 const char* kServer = "/usr/bin/redis-server";
 const char* kCli = "/usr/bin/redis-cli";
-
-uint16_t free_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof a;
-  if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0) {
-    if (fd >= 0) ::close(fd);
-    throw std::runtime_error("no free port");
-  }
-  ::close(fd);
-  return ntohs(a.sin_port);
-}
 
 std::string trim(std::string s) {
   while (!s.empty() && (s.back() == '\n' || s.back() == '\r' || s.back() == ' ')) s.pop_back();
@@ -46,7 +33,7 @@ void RedisServer::start() {
   if (process_) return;
   for (int attempt = 0; attempt < 3; ++attempt) {
     if (fixed_ && attempt > 0) break;
-    if (!fixed_ && (port_ == 0 || attempt > 0)) port_ = free_port();
+    if (!fixed_ && (port_ == 0 || attempt > 0)) port_ = closed_port();
     std::vector<std::string> args = {"--port", std::to_string(port_), "--bind", "127.0.0.1", "--save", "",
                                      "--appendonly", "no", "--protected-mode", "no", "--loglevel", "notice"};
     args.insert(args.end(), extra_.begin(), extra_.end());

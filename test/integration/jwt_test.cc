@@ -206,19 +206,24 @@ class JwtTest : public ::testing::Test {
 TEST_F(JwtTest, VerifiedTokensAreCachedUntilTheyExpireAndNotAcrossReloads) {
   const long now = std::chrono::duration_cast<std::chrono::seconds>(
                        std::chrono::system_clock::now().time_since_epoch()).count();
-  const std::string token = hs_token(R"({"iss":"alice-hs","exp":)" + std::to_string(now + 2) + "}");
+  // Four seconds of validity (three at least, as `now` is truncated): room for the requests below
+  // on a loaded machine before the token expires.
+  const std::string token = hs_token(R"({"iss":"alice-hs","exp":)" + std::to_string(now + 4) + "}");
   for (int i = 0; i < 3; ++i) {  // the first verifies, the others come from the cache: same answer
     Response r = bearer("/jwt", token);
     ASSERT_EQ(r.status, 200) << r.describe();
     EXPECT_EQ(up_.requests().back().header("X-Consumer-Username"), "alice");
     EXPECT_EQ(up_.requests().back().header("X-Credential-Identifier"), "22222222-2222-4222-8222-222222222222");
   }
-  // A forged signature on the same claims is not the cached token.
+  // A forged signature on the same claims is not the cached token. The signature's first
+  // character is changed: all its bits are signature bits (the last one's low bits are not, and
+  // changing those would make the token bad base64url rather than a forgery).
   std::string forged = token;
-  forged.back() = forged.back() == 'A' ? 'B' : 'A';
+  char& first = forged[forged.rfind('.') + 1];
+  first = first == 'A' ? 'B' : 'A';
   EXPECT_EQ(refused(bearer("/jwt", forged)), "Invalid signature");
   // Expiry is checked on every hit.
-  std::this_thread::sleep_until(std::chrono::system_clock::from_time_t(now + 2) + std::chrono::milliseconds(100));
+  std::this_thread::sleep_until(std::chrono::system_clock::from_time_t(now + 4) + std::chrono::milliseconds(100));
   EXPECT_EQ(refused(bearer("/jwt", token)), "token has expired");
   EXPECT_EQ(rejected("expired"), 1u);
 

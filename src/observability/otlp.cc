@@ -1,16 +1,14 @@
 #include "observability/otlp.h"
 
-#include <boost/json/array.hpp>
-#include <boost/json/object.hpp>
-#include <boost/json/serialize.hpp>
-#include <bit>
-#include <cassert>
-#include <cstring>
-#include <string_view>
-#include <vector>
+#include <algorithm>
+#include <charconv>
+
+#include "observability/access_log.h"
 
 namespace portico::observability {
 namespace {
+
+using namespace otlp_detail;
 
 // Protobuf wire types.
 constexpr uint32_t kVarint = 0;
@@ -41,355 +39,313 @@ constexpr uint32_t kName = 5;
 constexpr uint32_t kKind = 6;
 constexpr uint32_t kStartTime = 7;
 constexpr uint32_t kEndTime = 8;
-constexpr uint32_t kAttributes = 9;
 constexpr uint32_t kStatus = 15;
 // trace.v1.Status
 constexpr uint32_t kStatusMessage = 2;
 constexpr uint32_t kStatusCode = 3;
-// common.v1.KeyValue
-constexpr uint32_t kKey = 1;
-constexpr uint32_t kValue = 2;
-// common.v1.AnyValue
-constexpr uint32_t kStringValue = 1;
-constexpr uint32_t kBoolValue = 2;
-constexpr uint32_t kIntValue = 3;
-constexpr uint32_t kDoubleValue = 4;
 }  // namespace field
 
 // Every field number used here is below 16, so every tag is one byte.
 constexpr char tag(uint32_t number, uint32_t wire_type) { return static_cast<char>(number << 3 | wire_type); }
 
-// Nearly every length and value written here is below 128: one byte, one branch.
-inline size_t varint_size(uint64_t v) {
-  if (v < 0x80) [[likely]] return 1;
-  return (static_cast<size_t>(std::bit_width(v)) + 6) / 7;
-}
-
-inline char* put_varint(char* p, uint64_t v) {
-  if (v < 0x80) [[likely]] {
-    *p = static_cast<char>(v);
-    return p + 1;
-  }
-  while (v >= 0x80) {
-    *p++ = static_cast<char>(v | 0x80);
-    v >>= 7;
-  }
-  *p++ = static_cast<char>(v);
-  return p;
-}
-
-// Size of a length-delimited field (tag, length, payload) whose payload is `n` bytes.
-inline size_t delimited_size(size_t n) { return 1 + varint_size(n) + n; }
-
-inline char* put_header(char* p, uint32_t number, size_t n) {
-  *p++ = tag(number, kLengthDelimited);
-  return put_varint(p, n);
-}
-
-// Attribute keys and most values are short (semantic-convention keys run to 25 bytes): two
-// overlapping fixed-size copies beat a call.
-inline void copy_bytes(char* dst, const char* src, size_t n) {
-  if (n > 16 && n <= 32) {
-    std::memcpy(dst, src, 16);
-    std::memcpy(dst + n - 16, src + n - 16, 16);
-  } else if (n >= 8 && n <= 16) {
-    std::memcpy(dst, src, 8);
-    std::memcpy(dst + n - 8, src + n - 8, 8);
-  } else if (n >= 4 && n < 8) {
-    std::memcpy(dst, src, 4);
-    std::memcpy(dst + n - 4, src + n - 4, 4);
-  } else if (n < 4) {
-    for (size_t i = 0; i < n; ++i) dst[i] = src[i];
-  } else {
-    std::memcpy(dst, src, n);
-  }
-}
-
-inline char* put_bytes(char* p, uint32_t number, std::string_view bytes) {
-  p = put_header(p, number, bytes.size());
-  copy_bytes(p, bytes.data(), bytes.size());
-  return p + bytes.size();
-}
-
-inline char* put_fixed64(char* p, uint32_t number, uint64_t v) {
-  *p++ = tag(number, kFixed64);
-  char le[8];
-  for (int i = 0; i < 8; ++i) le[i] = static_cast<char>(v >> (8 * i));  // little-endian
-  std::memcpy(p, le, 8);
+inline char* put_fixed64(char* p, char field_tag, uint64_t v) {
+  *p++ = field_tag;
+  for (int i = 0; i < 8; ++i) p[i] = static_cast<char>(v >> (8 * i));  // little-endian
   return p + 8;
 }
 
-inline char* put_small_varint_field(char* p, uint32_t number, uint64_t v) {
-  *p++ = tag(number, kVarint);
-  return put_varint(p, v);
+inline char* put_bytes(char* p, char field_tag, const void* bytes, size_t n) {
+  *p++ = field_tag;
+  p = put_varint(p, n);
+  copy_bytes(p, static_cast<const char*>(bytes), n);
+  return p + n;
 }
 
-// One attribute seen the same way whichever model it came from (span or resource).
-struct AttrView {
-  std::string_view key;
-  AttributeType type;
-  std::string_view text;
-  int64_t int_value = 0;
-  double double_value = 0;
-  bool bool_value = false;
-};
-
-[[gnu::always_inline]] inline AttrView view_of(const Span& s, const SpanAttribute& a) {
-  AttrView v{a.key(), a.type, {}};
-  switch (a.type) {
-    case AttributeType::kString: v.text = s.string_value(a); break;
-    case AttributeType::kInt: v.int_value = a.int_value; break;
-    case AttributeType::kDouble: v.double_value = a.double_value; break;
-    case AttributeType::kBool: v.bool_value = a.bool_value; break;
-  }
-  return v;
+// Appends a length-delimited field to a std::string (the once-per-exporter parts).
+void append_field(std::string& out, uint32_t number, std::string_view payload) {
+  char head[11];
+  head[0] = tag(number, kLengthDelimited);
+  const char* end = put_varint(head + 1, payload.size());
+  out.append(head, static_cast<size_t>(end - head));
+  out += payload;
 }
 
-AttrView view_of(const Attribute& a) {
-  AttrView v{a.key, AttributeType::kString, {}};
-  if (const auto* s = std::get_if<std::string>(&a.value)) {
-    v.text = *s;
-  } else if (const auto* i = std::get_if<int64_t>(&a.value)) {
-    v.type = AttributeType::kInt;
-    v.int_value = *i;
-  } else if (const auto* d = std::get_if<double>(&a.value)) {
-    v.type = AttributeType::kDouble;
-    v.double_value = *d;
-  } else {
-    v.type = AttributeType::kBool;
-    v.bool_value = std::get<bool>(a.value);
-  }
-  return v;
-}
-
-std::string_view bytes_of(const uint8_t* p, size_t n) {
-  return std::string_view(reinterpret_cast<const char*>(p), n);
-}
-
-// An all-zero parent id means a root span; one 8-byte compare.
-inline bool no_parent(const SpanId& id) {
+bool no_parent(const SpanId& id) {
   uint64_t v;
   std::memcpy(&v, id.data(), sizeof v);
   return v == 0;
 }
 
-bool has_status(const Span& s) { return s.status_code != StatusCode::kUnset || !s.status_message().empty(); }
-
-
-// The backward writer: each rput_* writes its field just before `p` and returns the new start.
-// Fields go in reverse order, and a message's length is known once its contents are written, so
-// one pass gives the canonical encoding (no size pass over every attribute first).
-inline char* rput_varint(char* p, uint64_t v) {
-  if (v < 0x80) [[likely]] {
-    *--p = static_cast<char>(v);
-    return p;
-  }
-  p -= varint_size(v);
-  put_varint(p, v);
-  return p;
+void append_json_string(std::string& out, std::string_view s, std::string& scratch) {
+  out += '"';
+  append_json_escaped(out, core::valid_utf8_or_sanitized(s, scratch));
+  out += '"';
 }
 
-inline char* rput_header(char* p, uint32_t number, size_t n) {
-  p = rput_varint(p, n);
-  *--p = tag(number, kLengthDelimited);
-  return p;
+void append_decimal(std::string& out, uint64_t v) {
+  char digits[20];
+  auto [end, ec] = std::to_chars(digits, digits + sizeof digits, v);
+  out.append(digits, static_cast<size_t>(end - digits));
 }
 
-inline char* rput_bytes(char* p, uint32_t number, std::string_view bytes) {
-  p -= bytes.size();
-  copy_bytes(p, bytes.data(), bytes.size());
-  return rput_header(p, number, bytes.size());
-}
-
-inline char* rput_fixed64(char* p, uint32_t number, uint64_t v) {
-  p -= 9;
-  put_fixed64(p, number, v);
-  return p;
-}
-
-inline char* rput_small_varint_field(char* p, uint32_t number, uint64_t v) {
-  p = rput_varint(p, v);
-  *--p = tag(number, kVarint);
-  return p;
-}
-
-// An attribute's KeyValue (with its field header) before `p`. `text` is the string value.
-[[gnu::always_inline]] inline char* rput_attribute(char* p, uint32_t number, std::string_view key, AttributeType type,
-                                                   std::string_view text, int64_t int_value, double double_value,
-                                                   bool bool_value) {
-  char* const kv_end = p;
-  switch (type) {
-    case AttributeType::kString: p = rput_bytes(p, field::kStringValue, text); break;
-    case AttributeType::kInt: p = rput_small_varint_field(p, field::kIntValue, static_cast<uint64_t>(int_value)); break;
-    case AttributeType::kDouble: {
-      uint64_t bits;
-      std::memcpy(&bits, &double_value, sizeof bits);
-      p = rput_fixed64(p, field::kDoubleValue, bits);
-      break;
-    }
-    case AttributeType::kBool: p = rput_small_varint_field(p, field::kBoolValue, bool_value ? 1 : 0); break;
-  }
-  p = rput_header(p, field::kValue, static_cast<size_t>(kv_end - p));
-  p = rput_bytes(p, field::kKey, key);
-  return rput_header(p, number, static_cast<size_t>(kv_end - p));
-}
-
-// Room a span can take at most: ids, times, kind and headers; name, trace state and status
-// message, each at most the span's whole text; every attribute's key, value (a string value is at
-// most the whole text) and headers.
-size_t span_bound(const Span& s) {
-  const size_t attributes = s.attributes().size();
-  return 128 + s.text_size() * (3 + attributes) + attributes * (255 + 32);
-}
-
-// One Span message (with its field header) before `p`; mirrors the field order of trace.v1.Span.
-char* rput_span(char* p, const Span& s) {
-  char* const end = p;
-  if (has_status(s)) {
-    char* const status_end = p;
-    if (s.status_code != StatusCode::kUnset) {
-      p = rput_small_varint_field(p, field::kStatusCode, static_cast<uint64_t>(s.status_code));
-    }
-    if (!s.status_message().empty()) p = rput_bytes(p, field::kStatusMessage, s.status_message());
-    p = rput_header(p, field::kStatus, static_cast<size_t>(status_end - p));
-  }
-  const auto attributes = s.attributes();
-  for (size_t i = attributes.size(); i-- > 0;) {
-    const SpanAttribute& a = attributes[i];
-    p = rput_attribute(p, field::kAttributes, a.key(), a.type,
-                       a.type == AttributeType::kString ? s.string_value(a) : std::string_view(),
-                       a.type == AttributeType::kInt ? a.int_value : 0,
-                       a.type == AttributeType::kDouble ? a.double_value : 0.0,
-                       a.type == AttributeType::kBool && a.bool_value);
-  }
-  p = rput_fixed64(p, field::kEndTime, s.end_unix_nano);
-  p = rput_fixed64(p, field::kStartTime, s.start_unix_nano);
-  if (s.kind != SpanKind::kUnspecified) p = rput_small_varint_field(p, field::kKind, static_cast<uint64_t>(s.kind));
-  p = rput_bytes(p, field::kName, s.name());
-  if (!no_parent(s.parent_span_id)) {
-    p = rput_bytes(p, field::kParentSpanId, bytes_of(s.parent_span_id.data(), s.parent_span_id.size()));
-  }
-  if (!s.trace_state().empty()) p = rput_bytes(p, field::kTraceState, s.trace_state());
-  p = rput_bytes(p, field::kSpanId, bytes_of(s.span_id.data(), s.span_id.size()));
-  p = rput_bytes(p, field::kTraceId, bytes_of(s.trace_id.data(), s.trace_id.size()));
-  return rput_header(p, field::kSpans, static_cast<size_t>(end - p));
-}
-
-boost::json::object json_attribute(const AttrView& a) {
-  boost::json::object value;
-  switch (a.type) {
-    case AttributeType::kString: value["stringValue"] = a.text; break;
-    case AttributeType::kInt: value["intValue"] = std::to_string(a.int_value); break;  // int64 is a JSON string in OTLP/JSON
-    case AttributeType::kDouble: value["doubleValue"] = a.double_value; break;
-    case AttributeType::kBool: value["boolValue"] = a.bool_value; break;
-  }
-  boost::json::object kv;
-  kv["key"] = a.key;
-  kv["value"] = std::move(value);
-  return kv;
-}
-
-// The request, written backwards into a per-thread scratch buffer (kept between batches): from
-// the last span to the first and then the messages around them. Valid until the next call on the
-// same thread.
-std::string_view encode_to_scratch(const ExportHeader& header, std::span<const Span> spans) {
-  thread_local std::vector<char> scratch;
-  if (scratch.size() < 64 * 1024) scratch.resize(64 * 1024);
-  char* end = scratch.data() + scratch.size();
-  char* p = end;
-  // Makes sure `n` bytes fit before `p`: a bigger buffer gets what was written at its end.
-  auto room = [&](size_t n) {
-    if (static_cast<size_t>(p - scratch.data()) >= n) [[likely]] return;
-    const size_t written = static_cast<size_t>(end - p);
-    std::vector<char> bigger(std::max(scratch.size() * 2, written + n + 1024));
-    std::memcpy(bigger.data() + bigger.size() - written, p, written);
-    scratch.swap(bigger);
-    end = scratch.data() + scratch.size();
-    p = end - written;
-  };
-
-  // ResourceSpans { resource: Resource, scope_spans: ScopeSpans { scope, spans... } }
-  for (size_t i = spans.size(); i-- > 0;) {
-    room(span_bound(spans[i]));
-    p = rput_span(p, spans[i]);
-  }
-  room(64 + header.scope_name.size() + header.scope_version.size());
-  char* const scope_end = p;
-  if (!header.scope_version.empty()) p = rput_bytes(p, field::kScopeVersion, header.scope_version);
-  p = rput_bytes(p, field::kScopeName, header.scope_name);
-  p = rput_header(p, field::kScope, static_cast<size_t>(scope_end - p));
-  p = rput_header(p, field::kScopeSpans, static_cast<size_t>(end - p));
-  char* const resource_end = p;
-  for (size_t i = header.resource_attributes.size(); i-- > 0;) {
-    const AttrView a = view_of(header.resource_attributes[i]);
-    room(64 + a.key.size() + a.text.size());
-    p = rput_attribute(p, field::kResourceAttributes, a.key, a.type, a.text, a.int_value, a.double_value,
-                       a.bool_value);
-  }
-  room(32);
-  p = rput_header(p, field::kResource, static_cast<size_t>(resource_end - p));
-  p = rput_header(p, field::kResourceSpans, static_cast<size_t>(end - p));
-
-  return std::string_view(p, static_cast<size_t>(end - p));
+void append_decimal(std::string& out, int64_t v) {
+  char digits[21];
+  auto [end, ec] = std::to_chars(digits, digits + sizeof digits, v);
+  out.append(digits, static_cast<size_t>(end - digits));
 }
 
 }  // namespace
 
-void encode_protobuf(const ExportHeader& header, std::span<const Span> spans, std::string& out) {
-  out += encode_to_scratch(header, spans);
+// --- SpanWriter ------------------------------------------------------------------------------
+
+void SpanWriter::grow(size_t n) {
+  const size_t used = buf_ ? static_cast<size_t>(p_ - buf_.get()) : 0;
+  const size_t capacity = buf_ ? static_cast<size_t>(end_ - buf_.get()) : 0;
+  const size_t bigger = std::max({used + n + 256, 2 * capacity, size_t{1024}});
+  std::unique_ptr<char[]> b(new char[bigger]);
+  if (used != 0) std::memcpy(b.get(), buf_.get(), used);
+  buf_ = std::move(b);
+  p_ = buf_.get() + used;
+  end_ = buf_.get() + bigger;
 }
 
-size_t encode_protobuf_over(const ExportHeader& header, std::span<const Span> spans, std::string& buf) {
-  const std::string_view bytes = encode_to_scratch(header, spans);
-  // Growing zero-fills only the new tail; a reused buffer already large enough is not touched.
-  if (buf.size() < bytes.size()) buf.resize(bytes.size());
-  std::memcpy(buf.data(), bytes.data(), bytes.size());
-  return bytes.size();
+void SpanWriter::put_string_field(char field_tag, std::string_view text) {
+  room(11 + text.size());
+  p_ = put_bytes(p_, field_tag, text.data(), text.size());
 }
 
-std::string_view encode_protobuf_view(const ExportHeader& header, std::span<const Span> spans) {
-  return encode_to_scratch(header, spans);
-}
-
-void encode_json(const ExportHeader& header, std::span<const Span> spans, std::string& out) {
-  boost::json::array json_spans;
-  json_spans.reserve(spans.size());
-  for (const Span& s : spans) {
-    boost::json::object o;
-    o["traceId"] = to_hex(s.trace_id);
-    o["spanId"] = to_hex(s.span_id);
-    if (!s.trace_state().empty()) o["traceState"] = s.trace_state();
-    if (!is_zero(s.parent_span_id)) o["parentSpanId"] = to_hex(s.parent_span_id);
-    o["name"] = s.name();
-    o["kind"] = static_cast<int>(s.kind);
-    o["startTimeUnixNano"] = std::to_string(s.start_unix_nano);
-    o["endTimeUnixNano"] = std::to_string(s.end_unix_nano);
-    boost::json::array attributes;
-    attributes.reserve(s.attributes().size());
-    for (const SpanAttribute& a : s.attributes()) attributes.push_back(json_attribute(view_of(s, a)));
-    o["attributes"] = std::move(attributes);
-    boost::json::object status;
-    if (s.status_code != StatusCode::kUnset) status["code"] = static_cast<int>(s.status_code);
-    if (!s.status_message().empty()) status["message"] = s.status_message();
-    o["status"] = std::move(status);
-    json_spans.push_back(std::move(o));
+void SpanWriter::begin(const SpanStart& s) {
+  if (encoding_ == OtlpEncoding::kJson) {
+    json_.clear();
+    json_first_attribute_ = true;
+    json_status_ = false;
+    json_ += "{\"traceId\":\"";
+    append_hex(json_, s.trace_id.data(), s.trace_id.size());
+    json_ += "\",\"spanId\":\"";
+    append_hex(json_, s.span_id.data(), s.span_id.size());
+    json_ += '"';
+    if (!s.trace_state.empty()) {
+      json_ += ",\"traceState\":";
+      append_json_string(json_, s.trace_state, utf8_scratch_);
+    }
+    if (!no_parent(s.parent_span_id)) {
+      json_ += ",\"parentSpanId\":\"";
+      append_hex(json_, s.parent_span_id.data(), s.parent_span_id.size());
+      json_ += '"';
+    }
+    json_ += ",\"name\":";
+    append_json_string(json_, s.name, utf8_scratch_);
+    json_ += ",\"kind\":";
+    append_decimal(json_, uint64_t{static_cast<uint8_t>(s.kind)});
+    json_ += ",\"startTimeUnixNano\":\"";
+    append_decimal(json_, s.start_unix_nano);
+    json_ += "\",\"endTimeUnixNano\":\"";
+    append_decimal(json_, s.end_unix_nano);
+    json_ += "\",\"attributes\":[";
+    return;
   }
-  boost::json::object scope;
-  scope["name"] = header.scope_name;
-  if (!header.scope_version.empty()) scope["version"] = header.scope_version;
-  boost::json::object scope_spans;
-  scope_spans["scope"] = std::move(scope);
-  scope_spans["spans"] = std::move(json_spans);
-  boost::json::object resource;
-  boost::json::array resource_attributes;
-  for (const Attribute& a : header.resource_attributes) resource_attributes.push_back(json_attribute(view_of(a)));
-  resource["attributes"] = std::move(resource_attributes);
-  boost::json::object resource_spans;
-  resource_spans["resource"] = std::move(resource);
-  resource_spans["scopeSpans"] = boost::json::array{std::move(scope_spans)};
-  boost::json::object request;
-  request["resourceSpans"] = boost::json::array{std::move(resource_spans)};
-  out += boost::json::serialize(request);
+  const std::string_view name = core::valid_utf8_or_sanitized(s.name, utf8_scratch_);
+  p_ = buf_.get();
+  room(kHeadroom + 96 + name.size() + s.trace_state.size());
+  char* p = p_ + kHeadroom;
+  p = put_bytes(p, tag(field::kTraceId, kLengthDelimited), s.trace_id.data(), s.trace_id.size());
+  p = put_bytes(p, tag(field::kSpanId, kLengthDelimited), s.span_id.data(), s.span_id.size());
+  if (!s.trace_state.empty()) {
+    p = put_bytes(p, tag(field::kTraceState, kLengthDelimited), s.trace_state.data(), s.trace_state.size());
+  }
+  if (!no_parent(s.parent_span_id)) {
+    p = put_bytes(p, tag(field::kParentSpanId, kLengthDelimited), s.parent_span_id.data(), s.parent_span_id.size());
+  }
+  p = put_bytes(p, tag(field::kName, kLengthDelimited), name.data(), name.size());
+  if (s.kind != SpanKind::kUnspecified) {
+    *p++ = tag(field::kKind, kVarint);
+    *p++ = static_cast<char>(s.kind);
+  }
+  p = put_fixed64(p, tag(field::kStartTime, kFixed64), s.start_unix_nano);
+  p_ = put_fixed64(p, tag(field::kEndTime, kFixed64), s.end_unix_nano);
+}
+
+void SpanWriter::add_string_slow(std::string_view key, std::string_view value) {
+  if (encoding_ == OtlpEncoding::kJson) {
+    json_add_string(key, value);
+    return;
+  }
+  value = core::valid_utf8_or_sanitized(value, utf8_scratch_);
+  const size_t k = key.size(), v = value.size();
+  const size_t any = 1 + varint_size(v) + v;           // AnyValue
+  const size_t kv = 1 + varint_size(k) + k + 1 + varint_size(any) + any;  // KeyValue
+  room(1 + varint_size(kv) + kv);
+  char* p = p_;
+  *p++ = kAttributesTag;
+  p = put_varint(p, kv);
+  p = put_bytes(p, kKeyTag, key.data(), k);
+  *p++ = kValueTag;
+  p = put_varint(p, any);
+  p_ = put_bytes(p, kStringValueTag, value.data(), v);
+}
+
+void SpanWriter::set_status(StatusCode code, std::string_view message) {
+  if (encoding_ == OtlpEncoding::kJson) {
+    json_ += "],\"status\":{";
+    if (code != StatusCode::kUnset) {
+      json_ += "\"code\":";
+      append_decimal(json_, uint64_t{static_cast<uint8_t>(code)});
+    }
+    if (!message.empty()) {
+      if (code != StatusCode::kUnset) json_ += ',';
+      json_ += "\"message\":";
+      append_json_string(json_, message, utf8_scratch_);
+    }
+    json_ += '}';
+    json_status_ = true;
+    return;
+  }
+  if (code == StatusCode::kUnset && message.empty()) return;
+  message = core::valid_utf8_or_sanitized(message, utf8_scratch_);
+  const size_t status = (message.empty() ? 0 : 1 + varint_size(message.size()) + message.size()) +
+                        (code == StatusCode::kUnset ? 0 : 2);
+  room(1 + varint_size(status) + status);
+  char* p = p_;
+  *p++ = tag(field::kStatus, kLengthDelimited);
+  p = put_varint(p, status);
+  if (!message.empty()) p = put_bytes(p, tag(field::kStatusMessage, kLengthDelimited), message.data(), message.size());
+  if (code != StatusCode::kUnset) {
+    *p++ = tag(field::kStatusCode, kVarint);
+    *p++ = static_cast<char>(code);
+  }
+  p_ = p;
+}
+
+std::string_view SpanWriter::finish() {
+  if (encoding_ == OtlpEncoding::kJson) {
+    if (!json_status_) json_ += "],\"status\":{}";
+    json_ += '}';
+    return json_;
+  }
+  // The Span field's tag and length go right before the span, in the room kept for them.
+  char* const body = buf_.get() + kHeadroom;
+  const size_t n = static_cast<size_t>(p_ - body);
+  char* start = body - varint_size(n) - 1;
+  char* q = start;
+  *q++ = tag(field::kSpans, kLengthDelimited);
+  put_varint(q, n);
+  return std::string_view(start, static_cast<size_t>(p_ - start));
+}
+
+void SpanWriter::json_key(std::string_view key) {
+  if (!json_first_attribute_) json_ += ',';
+  json_first_attribute_ = false;
+  json_ += "{\"key\":";
+  append_json_string(json_, key, utf8_scratch_);
+  json_ += ",\"value\":{";
+}
+
+void SpanWriter::json_add_string(std::string_view key, std::string_view value) {
+  json_key(key);
+  json_ += "\"stringValue\":";
+  append_json_string(json_, value, utf8_scratch_);
+  json_ += "}}";
+}
+
+void SpanWriter::json_add_int(std::string_view key, int64_t value) {
+  json_key(key);
+  json_ += "\"intValue\":\"";  // int64 is a JSON string in OTLP/JSON
+  append_decimal(json_, value);
+  json_ += "\"}}";
+}
+
+// --- BatchEncoder ----------------------------------------------------------------------------
+
+BatchEncoder::BatchEncoder(OtlpEncoding encoding, const ExportHeader& header) : encoding_(encoding) {
+  std::string scratch;
+  if (encoding_ == OtlpEncoding::kProtobuf) {
+    std::string attributes, any, kv;
+    for (const auto& [key, value] : header.resource_attributes) {
+      const std::string_view v = core::valid_utf8_or_sanitized(value, scratch);
+      any.clear();
+      append_field(any, 1, v);  // AnyValue.string_value
+      kv.clear();
+      append_field(kv, 1, key);  // KeyValue.key
+      append_field(kv, 2, any);  // KeyValue.value
+      append_field(attributes, field::kResourceAttributes, kv);
+    }
+    append_field(resource_, field::kResource, attributes);
+    std::string scope;
+    append_field(scope, field::kScopeName, header.scope_name);
+    if (!header.scope_version.empty()) append_field(scope, field::kScopeVersion, header.scope_version);
+    append_field(scope_, field::kScope, scope);
+    // resource_spans tag + length, resource, scope_spans tag + length, scope.
+    headroom_ = 11 + resource_.size() + 11 + scope_.size();
+  } else {
+    resource_ = "{\"resourceSpans\":[{\"resource\":{\"attributes\":[";
+    bool first = true;
+    for (const auto& [key, value] : header.resource_attributes) {
+      if (!first) resource_ += ',';
+      first = false;
+      resource_ += "{\"key\":";
+      append_json_string(resource_, key, scratch);
+      resource_ += ",\"value\":{\"stringValue\":";
+      append_json_string(resource_, value, scratch);
+      resource_ += "}}";
+    }
+    resource_ += "]},\"scopeSpans\":[{\"scope\":{\"name\":";
+    append_json_string(resource_, header.scope_name, scratch);
+    if (!header.scope_version.empty()) {
+      resource_ += ",\"version\":";
+      append_json_string(resource_, header.scope_version, scratch);
+    }
+    resource_ += "},\"spans\":[";
+    headroom_ = resource_.size();
+  }
+  clear();
+}
+
+void BatchEncoder::clear() {
+  end_ = headroom_;
+  count_ = 0;
+}
+
+void BatchEncoder::add(std::string_view encoded_span) {
+  const size_t need = end_ + encoded_span.size() + 8;  // a JSON comma, and the closing text
+  if (buf_.size() < need) buf_.resize(std::max(need, 2 * buf_.size()));
+  char* p = buf_.data() + end_;
+  if (encoding_ == OtlpEncoding::kJson && count_ != 0) *p++ = ',';
+  std::memcpy(p, encoded_span.data(), encoded_span.size());
+  end_ = static_cast<size_t>(p - buf_.data()) + encoded_span.size();
+  ++count_;
+}
+
+std::string_view BatchEncoder::finish() {
+  if (buf_.size() < end_ + 8) buf_.resize(end_ + 8);
+  char* const spans = buf_.data() + headroom_;
+  if (encoding_ == OtlpEncoding::kJson) {
+    std::memcpy(buf_.data(), resource_.data(), resource_.size());
+    std::memcpy(buf_.data() + end_, "]}]}]}", 6);
+    return std::string_view(buf_.data(), end_ + 6);
+  }
+  // Written backwards from the first span: scope, scope_spans header, resource, resource_spans
+  // header; each length is known by then.
+  const size_t spans_size = end_ - headroom_;
+  const size_t scope_spans = scope_.size() + spans_size;
+  char* p = spans - scope_.size();
+  std::memcpy(p, scope_.data(), scope_.size());
+  char head[11];
+  head[0] = tag(field::kScopeSpans, kLengthDelimited);
+  size_t n = static_cast<size_t>(put_varint(head + 1, scope_spans) - head);
+  p -= n;
+  std::memcpy(p, head, n);
+  p -= resource_.size();
+  std::memcpy(p, resource_.data(), resource_.size());
+  const size_t resource_spans = static_cast<size_t>(buf_.data() + end_ - p);
+  head[0] = tag(field::kResourceSpans, kLengthDelimited);
+  n = static_cast<size_t>(put_varint(head + 1, resource_spans) - head);
+  p -= n;
+  std::memcpy(p, head, n);
+  return std::string_view(p, static_cast<size_t>(buf_.data() + end_ - p));
+}
+
+std::string_view BatchEncoder::content_type() const {
+  return encoding_ == OtlpEncoding::kJson ? "application/json" : "application/x-protobuf";
 }
 
 }  // namespace portico::observability

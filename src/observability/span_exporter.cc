@@ -15,12 +15,47 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
+// An encoded span in a queue cell: kInline bytes inside the cell and a heap buffer beyond that.
+// The heap buffer stays with its cell for the next span (up to kKeepHeap bytes; a bigger one is
+// let go when a span fits inline again), so the steady state allocates nothing and a cell's memory
+// is not handed between threads' heaps span after span.
+class SpanBytes {
+ public:
+  // A server span with a long User-Agent fits; the cell is 0.75 KiB with its sequence number.
+  static constexpr size_t kInline = 736 - 2 * sizeof(uint32_t) - sizeof(void*);
+  static constexpr size_t kKeepHeap = 4096;
+
+  void assign(std::string_view bytes) {
+    const size_t n = bytes.size();
+    char* d = inline_;
+    if (n > kInline) [[unlikely]] {
+      if (n > heap_capacity_) {
+        heap_.reset(new char[n]);
+        heap_capacity_ = static_cast<uint32_t>(n);
+      }
+      d = heap_.get();
+    } else if (heap_capacity_ > kKeepHeap) [[unlikely]] {
+      heap_.reset();
+      heap_capacity_ = 0;
+    }
+    std::memcpy(d, bytes.data(), n);
+    size_ = static_cast<uint32_t>(n);
+  }
+  std::string_view view() const { return {size_ > kInline ? heap_.get() : inline_, size_}; }
+
+ private:
+  uint32_t size_ = 0;
+  uint32_t heap_capacity_ = 0;
+  std::unique_ptr<char[]> heap_;
+  char inline_[kInline];
+};
+
 // Bounded multi-producer queue over a ring of sequence-numbered cells (the classic bounded MPMC
 // design): a producer claims a cell with one compare-exchange on the enqueue counter and publishes
 // it with a release store; the single consumer does the mirror image. No locks; a full ring is
 // detected without waiting. Chosen over per-worker SPSC rings because filters do not know which
 // worker they run on, and with a handful of workers the one contended cache line costs less than a
-// span's own construction.
+// span's own encoding.
 class SpanQueue {
  public:
   explicit SpanQueue(size_t capacity) {
@@ -31,7 +66,7 @@ class SpanQueue {
     for (size_t i = 0; i < n; ++i) cells_[i].seq.store(i, std::memory_order_relaxed);
   }
 
-  bool push(Span&& span) {
+  bool push(std::string_view span) {
     size_t pos = enqueue_.load(std::memory_order_relaxed);
     Cell* cell;
     while (true) {
@@ -46,12 +81,14 @@ class SpanQueue {
         pos = enqueue_.load(std::memory_order_relaxed);
       }
     }
-    cell->span = std::move(span);
+    cell->bytes.assign(span);
     cell->seq.store(pos + 1, std::memory_order_release);
     return true;
   }
 
-  bool pop(Span& out) {
+  // Hands the oldest span's bytes to `consume` (they are valid during the call only).
+  template <class Consume>
+  bool pop(Consume&& consume) {
     size_t pos = dequeue_.load(std::memory_order_relaxed);
     Cell* cell;
     while (true) {
@@ -66,7 +103,7 @@ class SpanQueue {
         pos = dequeue_.load(std::memory_order_relaxed);
       }
     }
-    out = std::move(cell->span);
+    consume(cell->bytes.view());
     cell->seq.store(pos + mask_ + 1, std::memory_order_release);
     return true;
   }
@@ -81,13 +118,15 @@ class SpanQueue {
  private:
   struct Cell {
     std::atomic<size_t> seq{0};
-    Span span;
+    SpanBytes bytes;
   };
   std::unique_ptr<Cell[]> cells_;
   size_t mask_ = 0;
   alignas(64) std::atomic<size_t> enqueue_{0};
   alignas(64) std::atomic<size_t> dequeue_{0};
 };
+
+OtlpEncoding encoding_of(const ExporterSettings& s) { return s.json ? OtlpEncoding::kJson : OtlpEncoding::kProtobuf; }
 
 std::chrono::milliseconds shutdown_bound(const ExporterSettings& s) {
   auto bound = s.connect_timeout + s.send_timeout + s.read_timeout;
@@ -97,37 +136,40 @@ std::chrono::milliseconds shutdown_bound(const ExporterSettings& s) {
 }  // namespace
 
 struct SpanExporter::State {
-  explicit State(ExporterSettings s) : settings(std::move(s)), queue(settings.queue_capacity) {
+  explicit State(ExporterSettings s)
+      : settings(std::move(s)), queue(settings.queue_capacity), batch(encoding_of(settings), header_of(settings)) {
     if (settings.batch_span_count == 0) settings.batch_span_count = 1;
+    std::string reason;
+    url_ok = parse_http_url(settings.traces_endpoint, url, reason);
+    if (!url_ok) PORTICO_LOG_ERROR("opentelemetry: bad traces_endpoint: {}", reason);
+  }
+
+  static ExportHeader header_of(const ExporterSettings& settings) {
+    ExportHeader header;
     header.scope_name = "portico";
     header.scope_version = "0.1.0";
     bool has_service_name = false;
     for (const auto& [k, v] : settings.resource_attributes) {
       if (k == "service.name") has_service_name = true;
     }
-    if (!has_service_name) header.resource_attributes.push_back({"service.name", std::string("portico")});
-    for (const auto& [k, v] : settings.resource_attributes) header.resource_attributes.push_back({k, v});
-    std::string reason;
-    url_ok = parse_http_url(settings.traces_endpoint, url, reason);
-    if (!url_ok) PORTICO_LOG_ERROR("opentelemetry: bad traces_endpoint: {}", reason);
+    if (!has_service_name) header.resource_attributes.emplace_back("service.name", "portico");
+    for (const auto& [k, v] : settings.resource_attributes) header.resource_attributes.emplace_back(k, v);
+    return header;
   }
 
   void run();
-  // Exports the first batch_size spans of `batch`.
-  void export_batch(std::vector<Span>& batch);
-  // Takes up to batch_span_count spans into the first slots of `batch` (grown, never shrunk);
-  // returns how many (also kept in batch_size).
-  size_t take(std::vector<Span>& batch);
+  // Takes up to batch_span_count spans from the queue into `batch`; returns how many.
+  size_t take();
+  // Exports `batch`.
+  void export_batch();
 
   ExporterSettings settings;
-  ExportHeader header;
   HttpUrl url;
   bool url_ok = false;
   SpanQueue queue;
   ExporterCounters counters;
   HttpPoster poster;
-  size_t batch_size = 0;
-  std::string body;  // JSON exports, reused: its capacity settles at the largest batch
+  BatchEncoder batch;  // reused: its buffer settles at the largest batch
 
   std::mutex mu;
   std::condition_variable cv;
@@ -142,43 +184,31 @@ struct SpanExporter::State {
   uint64_t failures_since_log = 0;
 };
 
-size_t SpanExporter::State::take(std::vector<Span>& batch) {
-  // The batch's slots are reused: popping moves a span straight into one (its text buffer is
-  // stolen, never copied), so steady-state batches allocate nothing here.
-  size_t n = 0;
-  while (n < settings.batch_span_count) {
-    if (n == batch.size()) batch.emplace_back();
-    if (!queue.pop(batch[n])) break;
-    ++n;
+size_t SpanExporter::State::take() {
+  // Each span's bytes go straight from its queue cell into the request body.
+  batch.clear();
+  while (batch.size() < settings.batch_span_count &&
+         queue.pop([this](std::string_view span) { batch.add(span); })) {
   }
-  batch_size = n;
-  return n;
+  return batch.size();
 }
 
-void SpanExporter::State::export_batch(std::vector<Span>& all) {
-  std::span<const Span> batch(all.data(), batch_size);
-  if (batch.empty()) return;
-  std::string_view payload;
-  if (settings.json) {
-    body.clear();
-    encode_json(header, batch, body);
-    payload = body;
-  } else {
-    payload = encode_protobuf_view(header, batch);  // this thread's encoder buffer: no copy
-  }
+void SpanExporter::State::export_batch() {
+  const size_t spans = batch.size();
+  if (spans == 0) return;
+  const std::string_view payload = batch.finish();
   std::string error;
   int status = 0;
-  bool ok = url_ok && poster.post(url, settings.json ? "application/json" : "application/x-protobuf",
-                                  settings.headers, payload,
+  bool ok = url_ok && poster.post(url, batch.content_type(), settings.headers, payload,
                                   {settings.connect_timeout, settings.send_timeout, settings.read_timeout},
                                   status, error);
   if (ok && status >= 200 && status < 300) {
-    counters.spans_exported.fetch_add(batch.size(), std::memory_order_relaxed);
+    counters.spans_exported.fetch_add(spans, std::memory_order_relaxed);
     counters.batches_exported.fetch_add(1, std::memory_order_relaxed);
     return;
   }
   counters.export_failures.fetch_add(1, std::memory_order_relaxed);
-  counters.spans_dropped_export_failed.fetch_add(batch.size(), std::memory_order_relaxed);
+  counters.spans_dropped_export_failed.fetch_add(spans, std::memory_order_relaxed);
   if (!url_ok) error = "bad traces_endpoint";
   if (ok) error = "status " + std::to_string(status);
   // At most one line every 10 s per exporter: a collector that is down must not flood the log.
@@ -193,8 +223,6 @@ void SpanExporter::State::export_batch(std::vector<Span>& all) {
 }
 
 void SpanExporter::State::run() {
-  std::vector<Span> batch;
-  batch.reserve(std::min(settings.batch_span_count, settings.queue_capacity));
   auto next_flush = Clock::now() + settings.batch_flush_delay;
   while (!stopping.load(std::memory_order_acquire)) {
     {
@@ -210,9 +238,9 @@ void SpanExporter::State::run() {
     // Full batches go as soon as they are there; a partial one waits for the flush tick, so no span
     // waits longer than batch_flush_delay.
     while (queue.size() >= settings.batch_span_count || flush_due) {
-      if (take(batch) == 0) break;
-      export_batch(batch);
-      if (batch_size < settings.batch_span_count && !flush_due) break;
+      if (take() == 0) break;
+      export_batch();
+      if (batch.size() < settings.batch_span_count && !flush_due) break;
     }
     if (flush_due) {
       next_flush += settings.batch_flush_delay;
@@ -221,10 +249,9 @@ void SpanExporter::State::run() {
   }
   // Shutdown: flush what is queued, within a bound.
   auto deadline = Clock::now() + shutdown_bound(settings);
-  while (Clock::now() < deadline && take(batch) > 0) export_batch(batch);
+  while (Clock::now() < deadline && take() > 0) export_batch();
   size_t left = 0;
-  Span span;
-  while (queue.pop(span)) ++left;
+  while (queue.pop([](std::string_view) {})) ++left;
   if (left) counters.spans_dropped_export_failed.fetch_add(left, std::memory_order_relaxed);
   poster.close();
   PORTICO_LOG_INFO("opentelemetry: exporter for {} stopped: {} spans exported, {} dropped (queue full), "
@@ -387,10 +414,10 @@ SpanExporter::~SpanExporter() {
   state_->cv.notify_one();
 }
 
-bool SpanExporter::enqueue(Span&& span) {
+bool SpanExporter::enqueue(std::string_view span) {
   State& s = *state_;
   if (!s.started.load(std::memory_order_acquire)) [[unlikely]] start();
-  if (!s.queue.push(std::move(span))) {
+  if (!s.queue.push(span)) {
     s.counters.spans_dropped_queue_full.fetch_add(1, std::memory_order_relaxed);
     return false;
   }
@@ -407,5 +434,6 @@ bool SpanExporter::enqueue(Span&& span) {
 
 const ExporterCounters& SpanExporter::counters() const { return state_->counters; }
 const ExporterSettings& SpanExporter::settings() const { return state_->settings; }
+OtlpEncoding SpanExporter::encoding() const { return encoding_of(state_->settings); }
 
 }  // namespace portico::observability

@@ -1,19 +1,20 @@
 // SpanExporter: ships finished spans to an OTLP/HTTP collector from a dedicated thread.
 //
 // Contract:
-// - enqueue() is called on worker threads: it never blocks, locks, allocates or does I/O (beyond
-//   moving the span into a preallocated slot). The queue is bounded: when it is full the span is
-//   dropped and counted. Once per `batch_span_count` spans a producer wakes the exporter thread
-//   (an uncontended mutex taken and released around a notify), never more often. Each slot holds
-//   a Span inline (about 0.65 KiB: its attributes are a fixed array, its text inline up to
-//   SpanText::kInline bytes and in a heap buffer that moves with it beyond), so the queue's memory
-//   is set at creation: queue_capacity rounded up to a power of two, times that.
+// - enqueue() is called on worker threads with a span already encoded (SpanWriter, in encoding()):
+//   it never blocks, locks or does I/O, and copies the bytes into a preallocated slot. The queue
+//   is bounded: when it is full the span is dropped and counted. Once per `batch_span_count` spans
+//   a producer wakes the exporter thread (an uncontended mutex taken and released around a
+//   notify), never more often. Each slot holds 0.75 KiB of span inline (a server span with a long
+//   User-Agent fits) and keeps a heap buffer for longer ones (allocated once per slot), so the
+//   queue's memory is set at creation: queue_capacity rounded up to a power of two, times that.
 // - The exporter thread starts with the first enqueue(), not at creation: loading a config (a
 //   reload, `portico check`) starts no thread, and neither does a plugin that never samples.
-// - The exporter thread reuses its batch slots and its request buffers from one batch to the
-//   next: in steady state a protobuf export allocates nothing but the response it reads.
+// - The exporter thread appends each span's bytes from its slot to the request body, behind room
+//   kept for the Resource and scope (encoded once): no span is decoded or encoded again, and in
+//   steady state an export allocates nothing but the response it reads.
 // - The exporter thread takes up to `batch_span_count` spans at a time, waiting at most
-//   `batch_flush_delay` for a batch to fill, encodes them (protobuf or JSON) and POSTs them to
+//   `batch_flush_delay` for a batch to fill, puts them into one request (protobuf or JSON) and POSTs it to
 //   `traces_endpoint` over one keep-alive connection, with connect/send/read timeouts. A failed
 //   export is counted and logged (rate-limited); its spans are dropped, never retried.
 // - shared() returns the exporter for a given endpoint and settings, creating it when none is
@@ -90,9 +91,11 @@ class SpanExporter {
   SpanExporter(const SpanExporter&) = delete;
   SpanExporter& operator=(const SpanExporter&) = delete;
 
-  // Worker threads. False (and counted) when the queue is full. The first call starts the exporter
-  // thread (once; other producers meanwhile wait for that start, never again).
-  bool enqueue(Span&& span);
+  // Worker threads: one span as SpanWriter::finish() gave it, in encoding(). False (and counted)
+  // when the queue is full. The first call starts the exporter thread (once; other producers
+  // meanwhile wait for that start, never again).
+  bool enqueue(std::string_view encoded_span);
+  OtlpEncoding encoding() const;
   // Whether the exporter thread has been started (tests, status).
   bool started() const;
 

@@ -332,13 +332,20 @@ void OpenTelemetryFilter::on_log(filter::Exchange& x) const {
   auto unix_now = std::chrono::duration_cast<std::chrono::nanoseconds>(
                       std::chrono::system_clock::now().time_since_epoch())
                       .count();
-  // One vector per worker thread, reused: its slots keep their capacity across requests, and
-  // each span's text moves on into the queue.
-  thread_local std::vector<obs::Span> spans;
-  spans.clear();
-  build_request_spans(x, mono_now, static_cast<uint64_t>(unix_now), spans);
-  for (auto& span : spans) exporter_->enqueue(std::move(span));
-  spans.clear();
+  // Spans are encoded on this thread, once, by its writer (reused: no allocation in steady state),
+  // and their bytes copied into the exporter's queue.
+  struct ToExporter final : SpanSink {
+    explicit ToExporter(obs::SpanExporter& e) : exporter(e) {}
+    void emit(std::string_view span) override { exporter.enqueue(span); }
+    obs::SpanExporter& exporter;
+  } sink(*exporter_);
+  if (exporter_->encoding() == obs::OtlpEncoding::kProtobuf) [[likely]] {
+    thread_local obs::SpanWriter writer(obs::OtlpEncoding::kProtobuf);
+    build_request_spans(x, mono_now, static_cast<uint64_t>(unix_now), writer, sink);
+  } else {
+    thread_local obs::SpanWriter writer(obs::OtlpEncoding::kJson);
+    build_request_spans(x, mono_now, static_cast<uint64_t>(unix_now), writer, sink);
+  }
 }
 
 }  // namespace portico::filters

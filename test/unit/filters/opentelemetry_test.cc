@@ -2,8 +2,11 @@
 
 #include <gtest/gtest.h>
 
+#include <boost/json/object.hpp>
+#include <boost/json/parse.hpp>
 #include <chrono>
 #include <string>
+#include <vector>
 
 #include "filters/opentelemetry/span_builder.h"
 #include "observability/trace_context.h"
@@ -302,18 +305,45 @@ TEST(OpenTelemetry, ResponseHeaderForTraceId) {
   EXPECT_FALSE(load(kEndpoint).filter->phases() & filter::kOnResponse);
 }
 
-const obs::SpanAttribute* find(const obs::Span& s, std::string_view key) { return s.find(key); }
-std::string str(const obs::Span& s, std::string_view key) {
-  const auto* a = find(s, key);
-  if (a == nullptr) return "<absent>";
-  EXPECT_EQ(a->type, obs::AttributeType::kString) << key;
-  return std::string(s.string_value(*a));
+// The builder's spans, written in OTLP/JSON (the builder makes the same writer calls in either
+// encoding; otlp_test checks that both encodings carry them alike) and parsed back.
+struct Collected final : SpanSink {
+  std::vector<boost::json::object> spans;
+  void emit(std::string_view span) override { spans.push_back(boost::json::parse(span).as_object()); }
+};
+std::vector<boost::json::object> build(const filter::Exchange& x, core::MonoTime mono_now, uint64_t unix_now) {
+  obs::SpanWriter writer(obs::OtlpEncoding::kJson);
+  Collected c;
+  build_request_spans(x, mono_now, unix_now, writer, c);
+  return c.spans;
 }
-int64_t num(const obs::Span& s, std::string_view key) {
-  const auto* a = find(s, key);
-  if (a == nullptr) return -1;
-  EXPECT_EQ(a->type, obs::AttributeType::kInt) << key;
-  return a->int_value;
+
+const boost::json::object* find(const boost::json::object& s, std::string_view key) {
+  for (const auto& a : s.at("attributes").as_array()) {
+    if (a.at("key").as_string() == key) return &a.at("value").as_object();
+  }
+  return nullptr;
+}
+std::string str(const boost::json::object& s, std::string_view key) {
+  const auto* v = find(s, key);
+  if (v == nullptr) return "<absent>";
+  EXPECT_TRUE(v->contains("stringValue")) << key;
+  return v->contains("stringValue") ? std::string(v->at("stringValue").as_string()) : "<not a string>";
+}
+int64_t num(const boost::json::object& s, std::string_view key) {
+  const auto* v = find(s, key);
+  if (v == nullptr) return -1;
+  EXPECT_TRUE(v->contains("intValue")) << key;
+  return v->contains("intValue") ? std::stoll(std::string(v->at("intValue").as_string())) : -2;
+}
+std::string text(const boost::json::object& s, std::string_view field) {
+  return s.contains(field) ? std::string(s.at(field).as_string()) : "<absent>";
+}
+int64_t kind(const boost::json::object& s) { return s.at("kind").as_int64(); }
+uint64_t nanos(const boost::json::object& s, std::string_view field) { return std::stoull(text(s, field)); }
+int64_t status_code(const boost::json::object& s) {
+  const auto& status = s.at("status").as_object();
+  return status.contains("code") ? status.at("code").as_int64() : 0;
 }
 
 // The record the proxy fills (one add_attempt per upstream attempt) becomes child spans.
@@ -340,20 +370,19 @@ TEST(SpanBuilder, AttemptsAndWaitsBecomeChildSpans) {
   t.add_attempt(t0 + 12ms, t0 + 40ms, "10.0.0.2:8080", 200, {});
   t.add_wait("fault-injection", t0 + 1ms, t0 + 4ms);
 
-  std::vector<obs::Span> spans;
   uint64_t unix_now = 1'700'000'000'000'000'000ull;
-  build_request_spans(x, t0 + 100ms, unix_now, spans);
+  const auto spans = build(x, t0 + 100ms, unix_now);
   ASSERT_EQ(spans.size(), 4u);
 
-  const obs::Span& server = spans[0];
-  EXPECT_EQ(server.kind, obs::SpanKind::kServer);
-  EXPECT_EQ(server.name(), "GET");
-  EXPECT_EQ(server.trace_id, incoming->trace_id);
-  EXPECT_EQ(server.parent_span_id, incoming->parent_id);
-  EXPECT_EQ(server.span_id, t.span_id);
-  EXPECT_EQ(server.trace_state(), "rojo=1");
-  EXPECT_EQ(server.start_unix_nano, unix_now - 100'000'000);
-  EXPECT_EQ(server.end_unix_nano, unix_now - 50'000'000);
+  const auto& server = spans[0];
+  EXPECT_EQ(kind(server), 2);  // SERVER
+  EXPECT_EQ(text(server, "name"), "GET");
+  EXPECT_EQ(text(server, "traceId"), obs::to_hex(incoming->trace_id));
+  EXPECT_EQ(text(server, "parentSpanId"), obs::to_hex(incoming->parent_id));
+  EXPECT_EQ(text(server, "spanId"), obs::to_hex(t.span_id));
+  EXPECT_EQ(text(server, "traceState"), "rojo=1");
+  EXPECT_EQ(nanos(server, "startTimeUnixNano"), unix_now - 100'000'000);
+  EXPECT_EQ(nanos(server, "endTimeUnixNano"), unix_now - 50'000'000);
   EXPECT_EQ(str(server, "http.request.method"), "GET");
   EXPECT_EQ(str(server, "url.path"), "/echo");
   EXPECT_EQ(str(server, "url.scheme"), "http");
@@ -368,37 +397,37 @@ TEST(SpanBuilder, AttemptsAndWaitsBecomeChildSpans) {
   EXPECT_EQ(str(server, "http.route"), "orders-route");
   EXPECT_EQ(str(server, "portico.service"), "orders");
   EXPECT_EQ(num(server, "portico.upstream.attempts"), 2);
-  EXPECT_EQ(server.status_code, obs::StatusCode::kUnset);
+  EXPECT_EQ(status_code(server), 0);  // UNSET
 
-  const obs::Span& failed = spans[1];
-  EXPECT_EQ(failed.kind, obs::SpanKind::kClient);
-  EXPECT_EQ(failed.trace_id, incoming->trace_id);
-  EXPECT_EQ(failed.parent_span_id, t.span_id);
-  EXPECT_NE(failed.span_id, t.span_id);
-  EXPECT_EQ(failed.start_unix_nano, unix_now - 95'000'000);
-  EXPECT_EQ(failed.end_unix_nano, unix_now - 90'000'000);
+  const auto& failed = spans[1];
+  EXPECT_EQ(kind(failed), 3);  // CLIENT
+  EXPECT_EQ(text(failed, "traceId"), obs::to_hex(incoming->trace_id));
+  EXPECT_EQ(text(failed, "parentSpanId"), obs::to_hex(t.span_id));
+  EXPECT_NE(text(failed, "spanId"), obs::to_hex(t.span_id));
+  EXPECT_EQ(nanos(failed, "startTimeUnixNano"), unix_now - 95'000'000);
+  EXPECT_EQ(nanos(failed, "endTimeUnixNano"), unix_now - 90'000'000);
   EXPECT_EQ(str(failed, "server.address"), "10.0.0.1");
   EXPECT_EQ(num(failed, "server.port"), 8080);
   EXPECT_EQ(str(failed, "error.type"), "connect-failure");
-  EXPECT_EQ(failed.status_code, obs::StatusCode::kError);
-  EXPECT_EQ(failed.status_message(), "connect-failure");
+  EXPECT_EQ(status_code(failed), 2);  // ERROR
+  EXPECT_EQ(failed.at("status").at("message").as_string(), "connect-failure");
   EXPECT_EQ(find(failed, "http.response.status_code"), nullptr);
   EXPECT_EQ(find(failed, "http.request.resend_count"), nullptr);
 
-  const obs::Span& retry = spans[2];
-  EXPECT_EQ(retry.kind, obs::SpanKind::kClient);
+  const auto& retry = spans[2];
+  EXPECT_EQ(kind(retry), 3);
   EXPECT_EQ(str(retry, "network.peer.address"), "10.0.0.2");
   EXPECT_EQ(num(retry, "http.response.status_code"), 200);
   EXPECT_EQ(num(retry, "http.request.resend_count"), 1);
-  EXPECT_EQ(retry.status_code, obs::StatusCode::kUnset);
-  EXPECT_NE(retry.span_id, failed.span_id);
+  EXPECT_EQ(status_code(retry), 0);
+  EXPECT_NE(text(retry, "spanId"), text(failed, "spanId"));
 
-  const obs::Span& wait = spans[3];
-  EXPECT_EQ(wait.kind, obs::SpanKind::kInternal);
-  EXPECT_EQ(wait.name(), "plugin fault-injection");
+  const auto& wait = spans[3];
+  EXPECT_EQ(kind(wait), 1);  // INTERNAL
+  EXPECT_EQ(text(wait, "name"), "plugin fault-injection");
   EXPECT_EQ(str(wait, "portico.plugin"), "fault-injection");
-  EXPECT_EQ(wait.parent_span_id, t.span_id);
-  EXPECT_EQ(wait.end_unix_nano - wait.start_unix_nano, 3'000'000u);
+  EXPECT_EQ(text(wait, "parentSpanId"), obs::to_hex(t.span_id));
+  EXPECT_EQ(nanos(wait, "endTimeUnixNano") - nanos(wait, "startTimeUnixNano"), 3'000'000u);
 }
 
 TEST(SpanBuilder, ServerErrorMarksTheSpan) {
@@ -408,13 +437,12 @@ TEST(SpanBuilder, ServerErrorMarksTheSpan) {
   r.x.trace.span_id = obs::new_span_id();
   r.x.status_sent = 502;
   r.x.trace.add_attempt(core::MonoClock::now(), core::MonoClock::now(), "[::1]:9000", 503, {});
-  std::vector<obs::Span> spans;
-  build_request_spans(r.x, core::MonoClock::now(), 1'000'000'000, spans);
+  const auto spans = build(r.x, core::MonoClock::now(), 1'000'000'000);
   ASSERT_EQ(spans.size(), 2u);
-  EXPECT_EQ(spans[0].status_code, obs::StatusCode::kError);
+  EXPECT_EQ(status_code(spans[0]), 2);
   EXPECT_EQ(str(spans[0], "error.type"), "502");
-  EXPECT_TRUE(obs::is_zero(spans[0].parent_span_id));
-  EXPECT_EQ(spans[1].status_code, obs::StatusCode::kError);
+  EXPECT_FALSE(spans[0].contains("parentSpanId"));
+  EXPECT_EQ(status_code(spans[1]), 2);
   EXPECT_EQ(str(spans[1], "server.address"), "::1");
   EXPECT_EQ(num(spans[1], "server.port"), 9000);
 }
@@ -436,8 +464,7 @@ TEST(SpanBuilder, HostAndPortOfTheServerSpan) {
     r.x.trace.active = r.x.trace.sampled = true;
     r.x.trace.trace_id = obs::new_trace_id();
     r.x.trace.span_id = obs::new_span_id();
-    std::vector<obs::Span> spans;
-    build_request_spans(r.x, core::MonoClock::now(), 1'000'000'000, spans);
+    const auto spans = build(r.x, core::MonoClock::now(), 1'000'000'000);
     ASSERT_FALSE(spans.empty());
     EXPECT_EQ(str(spans[0], "server.address"), c.address) << c.host;
     EXPECT_EQ(num(spans[0], "server.port"), c.port) << c.host;

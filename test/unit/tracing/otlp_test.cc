@@ -1,4 +1,4 @@
-// OTLP encoders: the protobuf bytes are decoded by protoc (an independent decoder) with a
+// OTLP encoding: the protobuf bytes are decoded by protoc (an independent decoder) with a
 // test-only schema carrying the protocol's field numbers; the JSON is parsed with Boost.JSON.
 #include "observability/otlp.h"
 
@@ -12,6 +12,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <functional>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -19,43 +20,66 @@
 namespace portico::observability {
 namespace {
 
-Span server_span() {
-  Span s;
-  std::memcpy(s.trace_id.data(), "ABCDEFGHIJKLMNOP", 16);
-  std::memcpy(s.span_id.data(), "spanid01", 8);
-  std::memcpy(s.parent_span_id.data(), "parent01", 8);
-  s.set_trace_state("rojo=00f067aa0ba902b7");
-  s.set_name("GET");
-  s.kind = SpanKind::kServer;
-  s.start_unix_nano = 1700000000123456789ull;
-  s.end_unix_nano = 1700000000223456789ull;
-  s.add_string("http.request.method", "GET");
-  s.add_int("http.response.status_code", 503);
-  s.add_int("negative", -5);
-  s.add_double("ratio", 1.5);
-  s.add_bool("flag", true);
-  s.status_code = StatusCode::kError;
-  s.set_status_message("upstream failed");
-  return s;
+// A span is written by calls on a SpanWriter; a test span is those calls, so the same span can be
+// written in both encodings.
+using SpanScript = std::function<void(SpanWriter&)>;
+
+SpanScript server_span(std::string extra_key = {}, std::string extra_value = {}) {
+  return [=](SpanWriter& w) {
+    SpanStart s;
+    std::memcpy(s.trace_id.data(), "ABCDEFGHIJKLMNOP", 16);
+    std::memcpy(s.span_id.data(), "spanid01", 8);
+    std::memcpy(s.parent_span_id.data(), "parent01", 8);
+    s.trace_state = "rojo=00f067aa0ba902b7";
+    s.name = "GET";
+    s.kind = SpanKind::kServer;
+    s.start_unix_nano = 1700000000123456789ull;
+    s.end_unix_nano = 1700000000223456789ull;
+    w.begin(s);
+    w.add_string("http.request.method", "GET");
+    w.add_int("http.response.status_code", 503);
+    w.add_int("negative", -5);
+    if (!extra_key.empty()) w.add_string(extra_key, extra_value);
+    w.set_status(StatusCode::kError, "upstream failed");
+  };
 }
 
-Span client_span() {
-  Span s;
-  std::memcpy(s.trace_id.data(), "ABCDEFGHIJKLMNOP", 16);
-  std::memcpy(s.span_id.data(), "spanid02", 8);
-  std::memcpy(s.parent_span_id.data(), "spanid01", 8);
-  s.set_name("GET");
-  s.kind = SpanKind::kClient;
-  s.start_unix_nano = 1;
-  s.end_unix_nano = 2;
-  return s;
+SpanScript client_span(bool root = false) {
+  return [=](SpanWriter& w) {
+    SpanStart s;
+    std::memcpy(s.trace_id.data(), "ABCDEFGHIJKLMNOP", 16);
+    std::memcpy(s.span_id.data(), "spanid02", 8);
+    if (!root) std::memcpy(s.parent_span_id.data(), "spanid01", 8);
+    s.name = "GET";
+    s.kind = SpanKind::kClient;
+    s.start_unix_nano = 1;
+    s.end_unix_nano = 2;
+    w.begin(s);
+  };
 }
 
 ExportHeader header() {
   ExportHeader h;
-  h.resource_attributes = {{"service.name", std::string("portico")}, {"deployment.environment", std::string("test")}};
+  h.resource_attributes = {{"service.name", "portico"}, {"deployment.environment", "test"}};
   h.scope_version = "0.1.0";
   return h;
+}
+
+// The request body for `spans`, written with one writer (reused span to span) into `batch`.
+std::string encode_with(BatchEncoder& batch, SpanWriter& writer, const std::vector<SpanScript>& spans) {
+  batch.clear();
+  for (const auto& script : spans) {
+    script(writer);
+    batch.add(writer.finish());
+  }
+  return std::string(batch.finish());
+}
+
+std::string encode(const std::vector<SpanScript>& spans, OtlpEncoding encoding = OtlpEncoding::kProtobuf,
+                   const ExportHeader& h = header()) {
+  BatchEncoder batch(encoding, h);
+  SpanWriter writer(encoding);
+  return encode_with(batch, writer, spans);
 }
 
 std::string run_protoc(const std::string& bytes) {
@@ -83,10 +107,7 @@ std::string run_protoc(const std::string& bytes) {
 
 TEST(OtlpProtobuf, DecodesWithAnIndependentDecoder) {
   if (std::string(PROTOC_PROGRAM).empty()) GTEST_SKIP() << "protoc not installed";
-  Span spans[] = {server_span(), client_span()};
-  std::string bytes;
-  encode_protobuf(header(), spans, bytes);
-  std::string text = run_protoc(bytes);
+  std::string text = run_protoc(encode({server_span(), client_span()}));
   const char* expected = R"(resource_spans {
   resource {
     attributes {
@@ -134,18 +155,6 @@ TEST(OtlpProtobuf, DecodesWithAnIndependentDecoder) {
           int_value: -5
         }
       }
-      attributes {
-        key: "ratio"
-        value {
-          double_value: 1.5
-        }
-      }
-      attributes {
-        key: "flag"
-        value {
-          bool_value: true
-        }
-      }
       status {
         message: "upstream failed"
         code: STATUS_CODE_ERROR
@@ -168,66 +177,51 @@ TEST(OtlpProtobuf, DecodesWithAnIndependentDecoder) {
 
 TEST(OtlpProtobuf, RootSpanHasNoParentField) {
   if (std::string(PROTOC_PROGRAM).empty()) GTEST_SKIP() << "protoc not installed";
-  Span s = client_span();
-  s.parent_span_id = {};
-  std::string bytes;
-  encode_protobuf(header(), std::span<const Span>(&s, 1), bytes);
-  std::string text = run_protoc(bytes);
+  std::string text = run_protoc(encode({client_span(/*root=*/true)}));
   EXPECT_EQ(text.find("parent_span_id"), std::string::npos) << text;
   EXPECT_NE(text.find("span_id: \"spanid02\""), std::string::npos) << text;
 }
 
-// The exporter's path: one buffer reused across batches of different sizes gives exactly the
-// bytes of a fresh encoding, and what lies past the returned length is not part of the request.
-TEST(OtlpProtobuf, ReusedBufferGivesTheSameBytes) {
-  Span spans[] = {server_span(), client_span(), server_span()};
-  std::string buf;
-  for (size_t n : {3u, 1u, 2u, 3u}) {
-    std::span<const Span> batch(spans, n);
-    std::string fresh;
-    encode_protobuf(header(), batch, fresh);
-    size_t size = encode_protobuf_over(header(), batch, buf);
-    ASSERT_EQ(size, fresh.size()) << n;
-    EXPECT_EQ(std::string_view(buf.data(), size), fresh) << n;
-  }
-  std::string prefixed = "xyz";
-  encode_protobuf(header(), spans, prefixed);  // appends
-  std::string fresh;
-  encode_protobuf(header(), spans, fresh);
-  EXPECT_EQ(prefixed, "xyz" + fresh);
-}
-
-// A span's text travels with it: copies and moves keep every string attribute readable, and an
-// attribute value may be shared (client.address / network.peer.address).
-TEST(OtlpSpan, TextSurvivesCopiesAndMoves) {
-  Span s;
-  s.set_name("GET");
-  TextRef ip = s.add_text("10.0.0.1");
-  s.add_string("client.address", ip);
-  s.add_string("network.peer.address", ip);
-  s.add_int("n", 7);
-  Span copy = s;
-  Span moved = std::move(s);
-  for (const Span* p : {&copy, &moved}) {
-    ASSERT_EQ(p->attributes().size(), 3u);
-    EXPECT_EQ(p->name(), "GET");
-    EXPECT_EQ(p->string_value(*p->find("client.address")), "10.0.0.1");
-    EXPECT_EQ(p->string_value(*p->find("network.peer.address")), "10.0.0.1");
-    EXPECT_EQ(p->find("n")->int_value, 7);
-    EXPECT_EQ(p->find("absent"), nullptr);
+// The exporter's path: one batch encoder and one writer reused across batches of different sizes
+// (and after a span far longer than the rest) give exactly the bytes of fresh ones, in both
+// encodings.
+TEST(OtlpBatch, ReusedEncoderAndWriterGiveTheSameBytes) {
+  for (OtlpEncoding encoding : {OtlpEncoding::kProtobuf, OtlpEncoding::kJson}) {
+    BatchEncoder batch(encoding, header());
+    SpanWriter writer(encoding);
+    const std::vector<SpanScript> all = {server_span(), client_span(), server_span("long", std::string(5000, 'x')),
+                                         server_span()};
+    for (size_t n : {4u, 1u, 2u, 4u, 3u}) {
+      std::vector<SpanScript> spans(all.begin(), all.begin() + static_cast<std::ptrdiff_t>(n));
+      EXPECT_EQ(encode_with(batch, writer, spans), encode(spans, encoding)) << n;
+    }
   }
 }
 
-TEST(OtlpSpan, LongValuesAndManySpansEncode) {
+// A writer's span is one ScopeSpans.spans field: tag 0x12, its length, the Span; a batch is its
+// spans' bytes as they are, behind the Resource and the scope.
+TEST(OtlpBatch, SpansAreCarriedAsWritten) {
+  SpanWriter writer;
+  server_span()(writer);
+  const std::string span(writer.finish());
+  ASSERT_GE(span.size(), 3u);
+  EXPECT_EQ(span[0], 0x12);
+  // A two-byte length: the span is 128..16383 bytes.
+  const auto b1 = static_cast<unsigned char>(span[1]), b2 = static_cast<unsigned char>(span[2]);
+  ASSERT_TRUE((b1 & 0x80) != 0 && (b2 & 0x80) == 0);
+  EXPECT_EQ(static_cast<size_t>((b1 & 0x7f) | b2 << 7), span.size() - 3);
+  const std::string body = encode({server_span(), server_span()});
+  EXPECT_EQ(body.substr(body.size() - 2 * span.size()), span + span);
+}
+
+TEST(OtlpProtobuf, LongValuesAndManySpansEncode) {
   if (std::string(PROTOC_PROGRAM).empty()) GTEST_SKIP() << "protoc not installed";
   // Lengths of two and three varint bytes, and a batch whose size needs a three-byte length.
   std::string long_path(300, 'p'), longer(20000, 'q');
-  std::vector<Span> spans(40, client_span());
-  spans[0].add_string("url.path", long_path);
-  spans[1].add_string("big", longer);
-  std::string bytes;
-  encode_protobuf(header(), spans, bytes);
-  std::string text = run_protoc(bytes);
+  std::vector<SpanScript> spans(40, client_span());
+  spans[0] = server_span("url.path", long_path);
+  spans[1] = server_span("big", longer);
+  std::string text = run_protoc(encode(spans));
   EXPECT_NE(text.find("string_value: \"" + long_path + "\""), std::string::npos);
   EXPECT_NE(text.find("string_value: \"" + longer + "\""), std::string::npos);
   size_t count = 0;
@@ -235,26 +229,60 @@ TEST(OtlpSpan, LongValuesAndManySpansEncode) {
        at = text.find("span_id: \"spanid02\"", at + 1)) {
     ++count;
   }
-  EXPECT_EQ(count, 40u);
+  EXPECT_EQ(count, 38u);
+}
+
+// Attribute keys and values at the edges of the one-byte-length fast path (key + value = 121
+// bytes) and past it, and integers of every varint size, read back by protoc.
+TEST(OtlpProtobuf, LengthsAroundTheFastPathDecode) {
+  if (std::string(PROTOC_PROGRAM).empty()) GTEST_SKIP() << "protoc not installed";
+  std::vector<SpanScript> spans;
+  for (size_t v : {0u, 1u, 100u, 101u, 102u, 121u, 122u, 200u}) {
+    spans.push_back([v](SpanWriter& w) {
+      client_span()(w);
+      w.add_string("k123456789abcdefghij", std::string(v, 'v'));
+      w.add_string(std::string(130, 'K'), "x");
+    });
+  }
+  spans.push_back([](SpanWriter& w) {
+    client_span()(w);
+    w.add_int("zero", 0);
+    w.add_int("max", INT64_MAX);
+    w.add_int("min", INT64_MIN);
+    w.add_int(std::string(200, 'n'), 300);
+  });
+  std::string text = run_protoc(encode(spans));
+  for (size_t v : {0u, 1u, 100u, 101u, 102u, 121u, 122u, 200u}) {
+    EXPECT_NE(text.find("key: \"k123456789abcdefghij\"\n        value {\n          string_value: \"" +
+                        std::string(v, 'v') + "\"\n"),
+              std::string::npos)
+        << v;
+  }
+  EXPECT_NE(text.find("int_value: 9223372036854775807"), std::string::npos) << text;
+  EXPECT_NE(text.find("int_value: -9223372036854775808"), std::string::npos) << text;
+  EXPECT_NE(text.find("int_value: 300"), std::string::npos) << text;
+  EXPECT_NE(text.find("key: \"" + std::string(130, 'K') + "\""), std::string::npos);
 }
 
 // Byte for byte, worked out by hand from the field numbers: the canonical encoding (shortest
 // varints, fields in field-number order, attributes in the order added).
 TEST(OtlpProtobuf, ExactBytesOfASmallRequest) {
   ExportHeader h;
-  h.resource_attributes.push_back({"k", std::string("v")});
+  h.resource_attributes.emplace_back("k", "v");
   h.scope_name = "s";
   h.scope_version = "";
-  Span s;
-  s.trace_id.fill(0x11);
-  s.span_id.fill(0x22);
-  s.set_name("n");
-  s.kind = SpanKind::kServer;
-  s.start_unix_nano = 1;
-  s.end_unix_nano = 2;
-  s.add_int("a", 5);
-  std::string bytes;
-  encode_protobuf(h, std::span<const Span>(&s, 1), bytes);
+  const std::string bytes = encode({[](SpanWriter& w) {
+                                      SpanStart s;
+                                      s.trace_id.fill(0x11);
+                                      s.span_id.fill(0x22);
+                                      s.name = "n";
+                                      s.kind = SpanKind::kServer;
+                                      s.start_unix_nano = 1;
+                                      s.end_unix_nano = 2;
+                                      w.begin(s);
+                                      w.add_int("a", 5);
+                                    }},
+                                   OtlpEncoding::kProtobuf, h);
   std::string expected;
   auto add = [&](std::initializer_list<int> b) {
     for (int c : b) expected += static_cast<char>(c);
@@ -274,20 +302,14 @@ TEST(OtlpProtobuf, ExactBytesOfASmallRequest) {
   EXPECT_EQ(bytes, expected);
 }
 
-// A batch far larger than the encoder's first scratch buffer: the same bytes whether encoded fresh
-// or over a reused buffer, and every span is there.
+// A batch far larger than the buffers' first sizes: every span is there.
 TEST(OtlpProtobuf, LargeBatchesEncodeWhole) {
-  std::vector<Span> spans(300, server_span());
   const std::string path(1000, '/');
-  for (auto& s : spans) s.add_string("long.path", path);
-  std::string fresh, reused(7, 'x');
-  encode_protobuf(header(), spans, fresh);
-  const size_t size = encode_protobuf_over(header(), spans, reused);
-  ASSERT_EQ(size, fresh.size());
-  EXPECT_EQ(std::string_view(reused.data(), size), fresh);
-  EXPECT_GT(fresh.size(), 300u * 1000u);
+  std::vector<SpanScript> spans(300, server_span("long.path", path));
+  const std::string body = encode(spans);
+  EXPECT_GT(body.size(), 300u * 1000u);
   if (std::string(PROTOC_PROGRAM).empty()) GTEST_SKIP() << "protoc not installed";
-  std::string text = run_protoc(fresh);
+  std::string text = run_protoc(body);
   size_t count = 0;
   for (size_t at = text.find("key: \"long.path\""); at != std::string::npos;
        at = text.find("key: \"long.path\"", at + 1)) {
@@ -296,11 +318,30 @@ TEST(OtlpProtobuf, LargeBatchesEncodeWhole) {
   EXPECT_EQ(count, 300u);
 }
 
+// Client bytes that are not UTF-8 (a Latin-1 User-Agent, a cut sequence, an overlong '/', a
+// surrogate) reach the collector as U+FFFD, one per maximal ill-formed subsequence, in both
+// encodings; valid multi-byte text passes unchanged.
+TEST(OtlpText, IllFormedUtf8BecomesReplacementCharacters) {
+  const std::string bad = "caf\xE9 \xE2\x82 \xC0\xAF \xED\xA0\x80 \xF0\x9F\x98\x80 \xC3\xA9";
+  const std::string want = "caf\uFFFD \uFFFD \uFFFD\uFFFD \uFFFD\uFFFD\uFFFD \U0001F600 \u00E9";
+  SpanWriter writer;
+  client_span()(writer);
+  writer.add_string("user_agent.original", bad);
+  const std::string span(writer.finish());
+  EXPECT_NE(span.find(want), std::string::npos);
+  EXPECT_EQ(span.find("\xE9 "), std::string::npos);
+
+  auto doc = boost::json::parse(encode({[&](SpanWriter& w) {
+                                           client_span()(w);
+                                           w.add_string("user_agent.original", bad);
+                                         }},
+                                        OtlpEncoding::kJson));
+  const auto& attrs = doc.at("resourceSpans").at(0).at("scopeSpans").at(0).at("spans").at(0).at("attributes");
+  EXPECT_EQ(attrs.at(0).at("value").at("stringValue").as_string(), want);
+}
+
 TEST(OtlpJson, FollowsTheJsonMapping) {
-  Span spans[] = {server_span(), client_span()};
-  spans[1].parent_span_id = {};
-  std::string text;
-  encode_json(header(), spans, text);
+  std::string text = encode({server_span("quote\"d", "a\\b\n"), client_span(/*root=*/true)}, OtlpEncoding::kJson);
   boost::json::error_code ec;
   boost::json::value doc = boost::json::parse(text, ec);
   ASSERT_FALSE(ec) << text;
@@ -322,17 +363,21 @@ TEST(OtlpJson, FollowsTheJsonMapping) {
   EXPECT_EQ(s0.at("startTimeUnixNano").as_string(), "1700000000123456789");
   EXPECT_EQ(s0.at("endTimeUnixNano").as_string(), "1700000000223456789");
   const auto& attrs = s0.at("attributes").as_array();
-  ASSERT_EQ(attrs.size(), 5u);
+  ASSERT_EQ(attrs.size(), 4u);
+  EXPECT_EQ(attrs[0].at("key").as_string(), "http.request.method");
+  EXPECT_EQ(attrs[0].at("value").at("stringValue").as_string(), "GET");
   EXPECT_EQ(attrs[1].at("value").at("intValue").as_string(), "503");
   EXPECT_EQ(attrs[2].at("value").at("intValue").as_string(), "-5");
-  EXPECT_EQ(attrs[3].at("value").at("doubleValue").as_double(), 1.5);
-  EXPECT_EQ(attrs[4].at("value").at("boolValue").as_bool(), true);
+  EXPECT_EQ(attrs[3].at("key").as_string(), "quote\"d");
+  EXPECT_EQ(attrs[3].at("value").at("stringValue").as_string(), "a\\b\n");
   EXPECT_EQ(s0.at("status").at("code").as_int64(), 2);
   EXPECT_EQ(s0.at("status").at("message").as_string(), "upstream failed");
   const auto& s1 = ss.at("spans").as_array().at(1);
   EXPECT_FALSE(s1.as_object().contains("parentSpanId"));
   EXPECT_FALSE(s1.as_object().contains("traceState"));
   EXPECT_EQ(s1.at("kind").as_int64(), 3);
+  EXPECT_TRUE(s1.at("attributes").as_array().empty());
+  EXPECT_TRUE(s1.at("status").as_object().empty());
 }
 
 }  // namespace

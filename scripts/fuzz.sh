@@ -9,7 +9,7 @@ seconds="${1:-60}"
 shift || true
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
-  targets=(fuzz_request_parser fuzz_response_parser fuzz_path_normalizer fuzz_config_loader fuzz_admin_config_body fuzz_trace_context fuzz_jwt fuzz_jwks fuzz_resp)
+  targets=(fuzz_request_parser fuzz_response_parser fuzz_path_normalizer fuzz_config_loader fuzz_admin_config_body fuzz_trace_context fuzz_jwt fuzz_jwks fuzz_resp fuzz_otlp)
 fi
 
 build="$root/build-fuzz"

@@ -147,6 +147,37 @@ namespace otlp_detail {
   }
 }
 
+// Copies n bytes and says whether all of them are ASCII: the check rides on the copy's own loads
+// (a value is read once). Nothing is read or written outside [0, n).
+[[gnu::always_inline]] inline bool copy_ascii(char* dst, const char* src, size_t n) {
+  constexpr uint64_t kHigh8 = 0x8080808080808080ull;
+  if (n >= 8) {
+    uint64_t a, b, acc = 0;
+    for (size_t i = 0; i + 8 < n; i += 8) {
+      std::memcpy(&a, src + i, 8);
+      std::memcpy(dst + i, &a, 8);
+      acc |= a;
+    }
+    std::memcpy(&b, src + n - 8, 8);  // the last eight (overlapping bytes already copied alike)
+    std::memcpy(dst + n - 8, &b, 8);
+    return ((acc | b) & kHigh8) == 0;
+  }
+  if (n >= 4) {
+    uint32_t a, b;
+    std::memcpy(&a, src, 4);
+    std::memcpy(&b, src + n - 4, 4);
+    std::memcpy(dst, &a, 4);
+    std::memcpy(dst + n - 4, &b, 4);
+    return ((a | b) & 0x80808080u) == 0;
+  }
+  unsigned acc = 0;
+  for (size_t i = 0; i < n; ++i) {
+    dst[i] = src[i];
+    acc |= static_cast<unsigned char>(src[i]);
+  }
+  return acc < 0x80;
+}
+
 inline size_t varint_size(uint64_t v) {
   size_t n = 1;
   while (v >= 0x80) {
@@ -177,25 +208,28 @@ inline constexpr char kIntValueTag = 3 << 3 | 0;
 inline void SpanWriter::add_string(std::string_view key, std::string_view value) {
   using namespace otlp_detail;
   const size_t k = key.size(), v = value.size();
-  // Every length below 128 (one byte each) and nothing to sanitize: the common case.
-  if (encoding_ != OtlpEncoding::kProtobuf || k + v > 121 || !core::is_ascii(value)) [[unlikely]] {
-    add_string_slow(key, value);
-    return;
+  // Every length below 128 (one byte each) and nothing to sanitize: the common case. A value that
+  // turns out not to be ASCII while it is copied is written again by the slow path (p_ has not
+  // moved).
+  if (encoding_ == OtlpEncoding::kProtobuf && k + v <= 121) [[likely]] {
+    room(k + v + 8);
+    char* p = p_;
+    p[0] = kAttributesTag;
+    p[1] = static_cast<char>(k + v + 6);
+    p[2] = kKeyTag;
+    p[3] = static_cast<char>(k);
+    copy_bytes(p + 4, key.data(), k);
+    p += 4 + k;
+    p[0] = kValueTag;
+    p[1] = static_cast<char>(v + 2);
+    p[2] = kStringValueTag;
+    p[3] = static_cast<char>(v);
+    if (copy_ascii(p + 4, value.data(), v)) [[likely]] {
+      p_ = p + 4 + v;
+      return;
+    }
   }
-  room(k + v + 8);
-  char* p = p_;
-  p[0] = kAttributesTag;
-  p[1] = static_cast<char>(k + v + 6);
-  p[2] = kKeyTag;
-  p[3] = static_cast<char>(k);
-  copy_bytes(p + 4, key.data(), k);
-  p += 4 + k;
-  p[0] = kValueTag;
-  p[1] = static_cast<char>(v + 2);
-  p[2] = kStringValueTag;
-  p[3] = static_cast<char>(v);
-  copy_bytes(p + 4, value.data(), v);
-  p_ = p + 4 + v;
+  add_string_slow(key, value);
 }
 
 inline void SpanWriter::add_int(std::string_view key, int64_t value) {

@@ -126,6 +126,16 @@ constexpr char kDigitPairs[] =
 // (non-negative, far below 2^53 µs; anything else is written as 0.000).
 [[gnu::always_inline]] inline char* put_millis(char* p, double ms) {
   const uint64_t us = ms > 0 && ms < 1e15 ? static_cast<uint64_t>(static_cast<int64_t>(ms * 1000.0 + 0.5)) : 0;
+  if (us < 10000) [[likely]] {
+    // Below 10 ms (the usual value): "D.DDD" from two digit pairs.
+    const auto high = static_cast<unsigned>(us) / 100;
+    const auto low = static_cast<unsigned>(us) % 100;
+    p[0] = kDigitPairs[2 * high];
+    p[1] = '.';
+    p[2] = kDigitPairs[2 * high + 1];
+    std::memcpy(p + 3, kDigitPairs + 2 * low, 2);
+    return p + 5;
+  }
   p = put_number(p, us / 1000);
   const auto frac = static_cast<unsigned>(us % 1000);
   p[0] = '.';
@@ -135,20 +145,24 @@ constexpr char kDigitPairs[] =
 }
 
 // "YYYY-MM-DDTHH:MM:SS.mmmZ"; the part up to the seconds is formatted once per second per thread.
-inline char* put_time(char* p) {
-  thread_local time_t cached_second = -1;
-  thread_local char cached[20];  // "YYYY-MM-DDTHH:MM:SS"
+thread_local time_t cached_second = -1;
+thread_local char cached_date[20];  // "YYYY-MM-DDTHH:MM:SS"
+
+// Out of line: it runs once a second, and its frame would cost every caller.
+[[gnu::noinline, gnu::cold]] void format_cached_second(time_t second) {
+  tm utc;
+  gmtime_r(&second, &utc);
+  fmt::format_to_n(cached_date, sizeof cached_date, "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}", utc.tm_year + 1900,
+                   utc.tm_mon + 1, utc.tm_mday, utc.tm_hour, utc.tm_min, utc.tm_sec);
+  cached_second = second;
+}
+
+[[gnu::always_inline]] inline char* put_time(char* p) {
   timeval tv;
   gettimeofday(&tv, nullptr);
-  if (tv.tv_sec != cached_second) [[unlikely]] {
-    tm utc;
-    gmtime_r(&tv.tv_sec, &utc);
-    fmt::format_to_n(cached, sizeof cached, "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}", utc.tm_year + 1900, utc.tm_mon + 1,
-                     utc.tm_mday, utc.tm_hour, utc.tm_min, utc.tm_sec);
-    cached_second = tv.tv_sec;
-  }
-  std::memcpy(p, cached, 19);
-  const auto ms = static_cast<unsigned>(tv.tv_usec / 1000);
+  if (tv.tv_sec != cached_second) [[unlikely]] format_cached_second(tv.tv_sec);
+  std::memcpy(p, cached_date, 19);
+  const auto ms = static_cast<unsigned>(tv.tv_usec) / 1000;  // tv_usec is in [0, 999999]
   p[19] = '.';
   p[20] = static_cast<char>('0' + ms / 100);
   std::memcpy(p + 21, kDigitPairs + 2 * (ms % 100), 2);
@@ -377,57 +391,200 @@ std::string_view text_of(const Exchange& x, Var v) {
   }
 }
 
+#if defined(__SSE2__)
+// The fast path of the default line: values are copied as they are while their bytes are checked
+// for anything JSON would escape; the check is settled once, at the end of the line (when some
+// byte needs an escape, the line is written again through put_escaped). Every copy reads and writes
+// exactly the value's bytes: short values go through overlapping 1-, 4- and 8-byte pieces, longer
+// ones 16 bytes at a time with an overlapping last block.
+class PlainCheck {
+ public:
+  void add(__m128i v) {
+    min_ = _mm_min_epu8(min_, v);
+    special_ = _mm_or_si128(special_, _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')),
+                                                                _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'))),
+                                                   _mm_cmpeq_epi8(v, _mm_set1_epi8(0x7f))));
+  }
+  // Three bytes (of a value too short for a vector), through the table.
+  void add_bytes(unsigned char a, unsigned char b, unsigned char c) {
+    plain_ &= kJsonPlain[a] & kJsonPlain[b] & kJsonPlain[c];
+  }
+  // No byte seen was a control byte, DEL, '"' or '\\' (the bytes kJsonPlain leaves out).
+  bool clean() const {
+    const __m128i control = _mm_cmpeq_epi8(_mm_min_epu8(min_, _mm_set1_epi8(0x1f)), min_);  // min <= 0x1f
+    return plain_ && _mm_movemask_epi8(_mm_or_si128(control, special_)) == 0;
+  }
+
+ private:
+  __m128i min_ = _mm_set1_epi8(-1);  // the unsigned minimum of every byte seen, per lane
+  __m128i special_ = _mm_setzero_si128();
+  bool plain_ = true;
+};
+
+[[gnu::always_inline]] inline char* put_plain(char* p, std::string_view s, PlainCheck& check) {
+  const size_t n = s.size();
+  const char* in = s.data();
+  if (n >= 8) {
+    if (n <= 16) {
+      const __m128i lo = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(in));
+      const __m128i hi = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(in + n - 8));
+      _mm_storel_epi64(reinterpret_cast<__m128i*>(p), lo);
+      _mm_storel_epi64(reinterpret_cast<__m128i*>(p + n - 8), hi);
+      check.add(_mm_unpacklo_epi64(lo, hi));
+      return p + n;
+    }
+    size_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+      const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(in + i));
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(p + i), v);
+      check.add(v);
+    }
+    if (i < n) {
+      const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(in + n - 16));
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(p + n - 16), v);
+      check.add(v);
+    }
+    return p + n;
+  }
+  if (n >= 4) {
+    uint32_t lo;
+    uint32_t hi;
+    std::memcpy(&lo, in, 4);
+    std::memcpy(&hi, in + n - 4, 4);
+    std::memcpy(p, &lo, 4);
+    std::memcpy(p + n - 4, &hi, 4);
+    const __m128i pair =
+        _mm_unpacklo_epi32(_mm_cvtsi32_si128(static_cast<int>(lo)), _mm_cvtsi32_si128(static_cast<int>(hi)));
+    check.add(_mm_unpacklo_epi64(pair, pair));  // every lane a byte of the value
+    return p + n;
+  }
+  if (n > 0) {
+    const auto a = static_cast<unsigned char>(in[0]);
+    const auto b = static_cast<unsigned char>(in[n / 2]);
+    const auto c = static_cast<unsigned char>(in[n - 1]);
+    p[0] = static_cast<char>(a);
+    p[n / 2] = static_cast<char>(b);
+    p[n - 1] = static_cast<char>(c);
+    check.add_bytes(a, b, c);
+  }
+  return p + n;
+}
+
+struct PutPlain {
+  PlainCheck& check;
+  [[gnu::always_inline]] char* operator()(char* p, std::string_view s) const { return put_plain(p, s, check); }
+};
+#endif
+
+// Literal text of the default line as a compile-time constant padded to whole 16-byte blocks:
+// put_literal copies whole blocks (one load and one store each), so it writes up to 15 bytes
+// past the text's end, which the next value or literal overwrites (kDefaultKeysMax has room).
+template <size_t N>
+struct PaddedText {
+  static constexpr size_t kSize = N - 1;
+  static constexpr size_t kBlocks = (N - 1 + 15) / 16;
+  char text[kBlocks * 16] = {};
+  constexpr PaddedText(const char (&s)[N]) {  // NOLINT: implicit, to be a template argument
+    for (size_t i = 0; i < kSize; ++i) text[i] = s[i];
+  }
+};
+
+template <PaddedText L>
+[[gnu::always_inline]] inline char* put_literal(char* p) {
+  for (size_t i = 0; i < L.kBlocks; ++i) std::memcpy(p + 16 * i, L.text + 16 * i, 16);
+  return p + L.kSize;
+}
+
 // The access log's default line, field by field, with its keys as constants: the same bytes as
-// the compiled layout of those fields gives (a unit test holds the two together).
-void write_default_line(const Exchange& x, Writer& w) {
-  const Latencies l = latencies_of(x.timings);
+// the compiled layout of those fields gives (a unit test holds the two together). `text` writes a
+// string value's contents; the caller has made room for the keys (kDefaultKeysMax), the bound of
+// every number and time, and text's bound of every string value.
+constexpr size_t kDefaultKeysMax = 256;  // the keys and braces: 223 bytes, +15 for put_literal
+constexpr size_t kDefaultFixedMax = kDefaultKeysMax + kTimeSize + 4 * kNumberMax + 5 * kMillisMax;
+
+template <typename Text>
+[[gnu::always_inline]] inline char* put_default_members(char* p, const Exchange& x, const Latencies& l, Text&& text) {
   const http::Request& r = x.request;
-  // One capacity check for the whole line: the keys (225 bytes, 256 with the closing quote and some
-  // slack), then the bound of every value.
-  char* p = w.room(256 + kTimeSize + 3 * kNumberMax + 5 * kMillisMax +
-                   escaped_max(r.client_ip.size()) + escaped_max(r.method.size()) + escaped_max(r.path.size()) +
-                   escaped_max(x.route_name.size()) + escaped_max(x.service_name.size()) +
-                   escaped_max(x.upstream_address.size()) + escaped_max(r.request_id.size()));
-  auto lit = [&p]<size_t N>(const char (&s)[N]) {
-    std::memcpy(p, s, N - 1);
-    p += N - 1;
-  };
-  lit(",\"time\":\"");
+  p = put_literal<",\"time\":\"">(p);
   p = put_time(p);
-  lit("\",\"client\":\"");
-  p = put_escaped(p, r.client_ip);
-  lit("\",\"method\":\"");
-  p = put_escaped(p, r.method);
-  lit("\",\"path\":\"");
-  p = put_escaped(p, r.path);
-  lit("\",\"status\":");
+  p = put_literal<"\",\"client\":\"">(p);
+  p = text(p, r.client_ip);
+  p = put_literal<"\",\"method\":\"">(p);
+  p = text(p, r.method);
+  p = put_literal<"\",\"path\":\"">(p);
+  p = text(p, r.path);
+  p = put_literal<"\",\"status\":">(p);
   p = put_number(p, x.status_sent);
-  lit(",\"bytes_sent\":");
+  p = put_literal<",\"bytes_sent\":">(p);
   p = put_number(p, x.bytes_sent);
-  lit(",\"bytes_received\":");
+  p = put_literal<",\"bytes_received\":">(p);
   p = put_number(p, x.bytes_received);
-  lit(",\"route\":\"");
-  p = put_escaped(p, x.route_name);
-  lit("\",\"service\":\"");
-  p = put_escaped(p, x.service_name);
-  lit("\",\"upstream\":\"");
-  p = put_escaped(p, x.upstream_address);
-  lit("\",\"attempts\":");
+  p = put_literal<",\"route\":\"">(p);
+  p = text(p, x.route_name);
+  p = put_literal<"\",\"service\":\"">(p);
+  p = text(p, x.service_name);
+  p = put_literal<"\",\"upstream\":\"">(p);
+  p = text(p, x.upstream_address);
+  p = put_literal<"\",\"attempts\":">(p);
   p = put_number(p, x.upstream_attempts);
-  lit(",\"latency_ms\":");
+  p = put_literal<",\"latency_ms\":">(p);
   p = put_millis(p, l.total);
-  lit(",\"gateway_ms\":");
+  p = put_literal<",\"gateway_ms\":">(p);
   p = put_millis(p, l.gateway);
-  lit(",\"filter_ms\":");
+  p = put_literal<",\"filter_ms\":">(p);
   p = put_millis(p, x.timings.filter_ms);
-  lit(",\"connect_ms\":");
+  p = put_literal<",\"connect_ms\":">(p);
   p = put_millis(p, l.connect);
-  lit(",\"upstream_ms\":");
+  p = put_literal<",\"upstream_ms\":">(p);
   p = put_millis(p, l.upstream);
-  lit(",\"request_id\":\"");
-  p = put_escaped(p, r.request_id);
+  p = put_literal<",\"request_id\":\"">(p);
+  p = text(p, r.request_id);
   *p++ = '"';
-  w.commit(p);
+  return p;
+}
+
+// The default line through the Writer, every value escaped as it goes (the general path).
+[[gnu::noinline]] void write_default_line(const Exchange& x, const Latencies& l, Writer& w) {
+  const http::Request& r = x.request;
+  char* p = w.room(kDefaultFixedMax + escaped_max(r.client_ip.size()) + escaped_max(r.method.size()) +
+                   escaped_max(r.path.size()) + escaped_max(x.route_name.size()) +
+                   escaped_max(x.service_name.size()) + escaped_max(x.upstream_address.size()) +
+                   escaped_max(r.request_id.size()));
+  w.commit(put_default_members(p, x, l, [](char* q, std::string_view s) { return put_escaped(q, s); }));
+}
+
+// The default line's members (`object`: the whole object, braces included) appended to `out`.
+void append_default(const Exchange& x, std::string& out, bool object) {
+  const Latencies l = latencies_of(x.timings);
+  const size_t open = out.size();
+#if defined(__SSE2__)
+  // The usual line: values that need no escape. Written straight into `out` in one pass with a
+  // single check at the end, over room made for the bound of every value copied as it is.
+  const http::Request& r = x.request;
+  const size_t values = r.client_ip.size() + r.method.size() + r.path.size() + x.route_name.size() +
+                        x.service_name.size() + x.upstream_address.size() + r.request_id.size();
+  out.resize(open + kDefaultFixedMax + values + 1);
+  PlainCheck check;
+  char* const line = out.data() + open;
+  char* end = put_default_members(line, x, l, PutPlain{check});
+  if (check.clean()) [[likely]] {
+    if (object) {
+      line[0] = '{';  // the first member's comma becomes the brace
+      *end++ = '}';
+    }
+    out.resize(static_cast<size_t>(end - out.data()));
+    return;
+  }
+  out.resize(open);
+#endif
+  {
+    Writer w(out);
+    write_default_line(x, l, w);
+  }
+  if (object) {
+    out[open] = '{';
+    out += '}';
+  }
 }
 
 }  // namespace
@@ -650,22 +807,34 @@ void LogFields::write_ops(const Exchange& x, std::string& out) const {
 
 void LogFields::append_members(const Exchange& x, std::string& out) const {
   if (default_layout_) {
-    Writer w(out);
-    write_default_line(x, w);
+    append_default(x, out, false);
     return;
   }
   write_ops(x, out);
 }
 
-void LogFields::append_object(const Exchange& x, std::string& out) const {
+namespace {
+
+// append_object of a compiled layout (out of line: the default layout's call stays a jump).
+[[gnu::noinline]] void append_compiled_object(const LogFields& fields, const Exchange& x, std::string& out) {
   const size_t open = out.size();
-  append_members(x, out);
+  fields.append_members(x, out);
   if (out.size() > open) {
     out[open] = '{';  // the first member's comma becomes the brace
   } else {
     out += '{';
   }
   out += '}';
+}
+
+}  // namespace
+
+void LogFields::append_object(const Exchange& x, std::string& out) const {
+  if (default_layout_) [[likely]] {
+    append_default(x, out, true);
+    return;
+  }
+  append_compiled_object(*this, x, out);
 }
 
 const LogFields& LogFields::access_log_default() {

@@ -12,9 +12,11 @@
 #include <chrono>
 #include <cstdio>
 #include <fstream>
+#include <functional>
 #include <sstream>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "filter/log_fields.h"
 #include "test_support.h"
@@ -387,9 +389,9 @@ TEST(LogFields, LinesAreByteExact) {
   EXPECT_EQ(object_of(p, x), "{\"path\":\"\",\"in_text\":\"[]\"}");
 }
 
-// The default access-log line has its own writer; it must give the bytes the compiled layout of
-// the same field list gives, for plain, escaped, long and empty values alike.
-TEST(LogFields, DefaultLineMatchesTheCompiledLayoutOfItsFields) {
+// The default line's field list as a compiled layout (the default line has its own writer; the
+// two must give the same bytes).
+filter::LogFields default_fields_compiled() {
   filter::LogFields same;
   for (auto [key, t] : {std::pair{"time", "$time"}, {"client", "$client_ip"}, {"method", "$method"},
                         {"path", "$path"}, {"status", "$status"}, {"bytes_sent", "$bytes_sent"},
@@ -397,8 +399,15 @@ TEST(LogFields, DefaultLineMatchesTheCompiledLayoutOfItsFields) {
                         {"upstream", "$upstream"}, {"attempts", "$attempts"}, {"latency_ms", "$latency_ms"},
                         {"gateway_ms", "$gateway_ms"}, {"filter_ms", "$filter_ms"}, {"connect_ms", "$connect_ms"},
                         {"upstream_ms", "$upstream_ms"}, {"request_id", "$request_id"}}) {
-    ASSERT_EQ(same.add(key, t), "");
+    EXPECT_EQ(same.add(key, t), "") << key;
   }
+  return same;
+}
+
+// The default access-log line has its own writer; it must give the bytes the compiled layout of
+// the same field list gives, for plain, escaped, long and empty values alike.
+TEST(LogFields, DefaultLineMatchesTheCompiledLayoutOfItsFields) {
+  const filter::LogFields same = default_fields_compiled();
   boost::asio::io_context io;
   filter::Exchange x(io.get_executor());
   fill_exchange(x);
@@ -427,6 +436,71 @@ TEST(LogFields, DefaultLineMatchesTheCompiledLayoutOfItsFields) {
   EXPECT_EQ(time[19], '.');
   EXPECT_EQ(time[23], 'Z');
   EXPECT_EQ(line.substr(33, 3), "\",\"");
+}
+
+// The default line copies values that need no escape as they are and checks them once per line;
+// any value with a byte to escape sends the whole line through the escaping writer. Both must give
+// the compiled layout's bytes: every string field at every length around the copy widths (1-3, 4-7,
+// 8-16 and longer with an overlapping last block), plain, UTF-8, and with each byte JSON escapes
+// at each position; and milliseconds around the short form's limit (below 10 ms) and rounding.
+TEST(LogFields, DefaultLineMatchesTheCompiledLayoutForEveryLengthAndByte) {
+  const filter::LogFields same = default_fields_compiled();
+  const auto& def = filter::LogFields::access_log_default();
+  boost::asio::io_context io;
+  filter::Exchange x(io.get_executor());
+  fill_exchange(x);
+  std::string value;  // the value under test; every field takes it in turn
+  // Setters of the string fields (upstream_address is a string, the others views).
+  std::vector<std::function<void(std::string_view)>> fields = {
+      [&](std::string_view v) { x.request.client_ip = v; },  [&](std::string_view v) { x.request.method = v; },
+      [&](std::string_view v) { x.request.path = v; },       [&](std::string_view v) { x.route_name = v; },
+      [&](std::string_view v) { x.service_name = v; },       [&](std::string_view v) { x.upstream_address = v; },
+      [&](std::string_view v) { x.request.request_id = v; }};
+  auto members_of = [](const filter::LogFields& f, const filter::Exchange& e) {
+    std::string out = "[";  // something before: members are appended
+    f.append_members(e, out);
+    return without_clock(out);
+  };
+  auto expect_same = [&](const char* what) {
+    ASSERT_EQ(object_of(def, x), object_of(same, x)) << what;
+    ASSERT_EQ(members_of(def, x), members_of(same, x)) << what;
+  };
+  const std::string escaped_bytes = std::string("\"\\\x7f\x01\x1f\t\n", 7) + std::string(1, '\0');
+  const std::string saved = object_of(def, x);
+  for (const auto& set : fields) {
+    for (size_t n = 0; n <= 40; ++n) {
+      value.clear();
+      for (size_t i = 0; i < n; ++i) value += static_cast<char>('a' + i % 26);
+      set(value);
+      expect_same("plain");
+      for (size_t at = 0; at < n; ++at) {
+        for (char c : escaped_bytes) {
+          value[at] = c;
+          set(value);
+          expect_same("escaped byte");
+        }
+        value[at] = static_cast<char>(0xc3);  // UTF-8 and other high bytes go as they are
+        set(value);
+        expect_same("high byte");
+        value[at] = static_cast<char>(0xff);
+        set(value);
+        expect_same("0xff");
+        value[at] = static_cast<char>('a' + at % 26);
+      }
+    }
+  }
+  fill_exchange(x);
+  ASSERT_EQ(object_of(def, x), saved);
+  // Milliseconds: exactly three decimals, rounded half up at the microsecond.
+  for (auto [ms, text] : {std::pair{0.0, "0.000"}, {0.0004, "0.000"}, {0.0006, "0.001"}, {0.012, "0.012"},
+                          {0.5, "0.500"}, {1.0, "1.000"}, {9.999, "9.999"}, {9.9994, "9.999"}, {9.9996, "10.000"},
+                          {10.0, "10.000"}, {99.999, "99.999"}, {123.4567, "123.457"}, {1234.5678, "1234.568"},
+                          {-1.0, "0.000"}, {1e14, "100000000000000.000"}}) {
+    x.timings.filter_ms = ms;
+    const std::string line = object_of(def, x);
+    ASSERT_EQ(line, object_of(same, x)) << ms;
+    EXPECT_NE(line.find(std::string("\"filter_ms\":") + text + ","), std::string::npos) << ms << " in " << line;
+  }
 }
 
 TEST(FileLogWriter, LinesReachTheFileAndReopenFollowsARotation) {

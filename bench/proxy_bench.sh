@@ -18,6 +18,11 @@
 #   MODE [http]      http, or https: wrk speaks TLS to the proxy (keep-alive), which terminates it
 #                    with the same throwaway certificate (ECDSA P-256, made with `openssl req` in
 #                    the temp dir) and the same TLS 1.2/1.3 ECDHE+AEAD ciphers; nginx and portico only
+#   CONCURRENT [0]   1: in each round every proxy is loaded at the same time (one wrk each, all
+#                    proxies sharing the proxy core), so a burst from another tenant hits them all
+#                    alike and same-round ratios are paired measurements; 0: one proxy at a time
+#                    (rotating order). Use 1 to resolve a few percent between configurations on a
+#                    noisy machine; absolute numbers then describe a shared core.
 #
 # Exit status: 0 all runs clean; 1 some run had non-2xx responses or socket
 # errors (listed at the end); 2 setup failure (message on stderr).
@@ -41,6 +46,7 @@ NGINX_BIN=${NGINX_BIN:-$(command -v nginx || true)}
 HAPROXY_BIN=${HAPROXY_BIN:-$(command -v haproxy || true)}
 WRK_BIN=${WRK_BIN:-$(command -v wrk || true)}
 MODE=${MODE:-http}
+CONCURRENT=${CONCURRENT:-0}
 
 log() { printf '[bench] %s\n' "$*" >&2; }
 die() { printf '[bench] ERROR: %s\n' "$*" >&2; exit 2; }
@@ -49,6 +55,7 @@ die() { printf '[bench] ERROR: %s\n' "$*" >&2; exit 2; }
 STARTED_PIDS=()   # every process we launched, in start order
 EXTRA_PIDS=()     # children of those (nginx workers), killed if orphaned
 WRK_PID=""
+WRK_PIDS=()       # CONCURRENT=1: the wrk processes of the current round
 TMP=""
 CLEANED=0
 
@@ -73,6 +80,7 @@ cleanup() {
   CLEANED=1
   trap - INT TERM
   [[ -n $WRK_PID ]] && stop_pid "$WRK_PID"
+  for i in "${WRK_PIDS[@]}"; do stop_pid "$i"; done
   local i
   for ((i = ${#STARTED_PIDS[@]} - 1; i >= 0; i--)); do stop_pid "${STARTED_PIDS[i]}"; done
   for i in "${EXTRA_PIDS[@]}"; do stop_pid "$i"; done
@@ -87,6 +95,7 @@ trap 'log "terminated"; exit 143' TERM
 
 # ----------------------------------------------------------------- checks ---
 [[ $DURATION =~ ^[0-9]+$ && $DURATION -ge 1 ]] || die "DURATION must be a whole number of seconds >= 1"
+[[ $CONCURRENT == 0 || $CONCURRENT == 1 ]] || die "CONCURRENT must be 0 or 1"
 [[ $WARMUP =~ ^[0-9]+$ ]] || die "WARMUP must be a whole number of seconds"
 [[ $ROUNDS =~ ^[0-9]+$ && $ROUNDS -ge 1 ]] || die "ROUNDS must be >= 1"
 [[ $CONNECTIONS =~ ^[0-9]+$ && $CONNECTIONS -ge 1 ]] || die "CONNECTIONS must be >= 1"
@@ -97,7 +106,7 @@ read -ra SIZE_LIST <<<"$SIZES"
 ((${#PROXY_LIST[@]})) || die "PROXIES is empty"
 ((${#SIZE_LIST[@]})) || die "SIZES is empty"
 for p in "${PROXY_LIST[@]}"; do
-  case $p in nginx | haproxy | portico | portico+[0-9]* | portico+resilient | portico+metrics | portico+observed | portico+observed100 | portico+keyauth | portico+jwt-hs256 | portico+jwt-rs256 | portico+jwt-es256 | portico+ratelimit | portico+ratelimit-redis) ;; *) die "unknown proxy '$p' in PROXIES (nginx haproxy portico portico+N portico+resilient portico+metrics portico+observed portico+observed100 portico+keyauth portico+jwt-hs256 portico+jwt-rs256 portico+jwt-es256 portico+ratelimit portico+ratelimit-redis)" ;; esac
+  case $p in nginx | haproxy | portico | portico+[0-9]* | portico+resilient | portico+metrics | portico+observed | portico+observed100 | portico+accesslog | portico+tracing | portico+tracing100 | portico+keyauth | portico+jwt-hs256 | portico+jwt-rs256 | portico+jwt-es256 | portico+ratelimit | portico+ratelimit-redis) ;; *) die "unknown proxy '$p' in PROXIES (nginx haproxy portico portico+N portico+resilient portico+metrics portico+observed portico+observed100 portico+accesslog portico+tracing portico+tracing100 portico+keyauth portico+jwt-hs256 portico+jwt-rs256 portico+jwt-es256 portico+ratelimit portico+ratelimit-redis)" ;; esac
 done
 case $MODE in
   http) ;;
@@ -296,12 +305,20 @@ start_proxy() {
       if [[ $name == portico+resilient ]]; then
         # Retries, health checks (active and passive) and circuit breakers on, nothing failing.
         PORTICO_ADMIN_PORT=${ADMIN_PORT[$name]} render portico_resilient.yaml.tmpl "$dir/portico.yaml" "$port"
-      elif [[ $name == portico+observed || $name == portico+observed100 ]]; then
-        # Access log + prometheus + opentelemetry at 1% (observed) or 100% (observed100) sampling.
+      elif [[ $name == portico+observed* || $name == portico+accesslog || $name == portico+tracing* ]]; then
+        # Access log + prometheus + opentelemetry at 1% (observed) or 100% (observed100) sampling;
+        # or one part of that alone: the access log (accesslog), tracing at 1% or 100% (tracing,
+        # tracing100). The parts are marked blocks of one template.
         sampling=0.01
-        [[ $name == portico+observed100 ]] && sampling=1
+        [[ $name == *100 ]] && sampling=1
         PORTICO_ADMIN_PORT=${ADMIN_PORT[$name]} PORTICO_VARIANT=$name PORTICO_SAMPLING=$sampling \
-          render portico_observed.yaml.tmpl "$dir/portico.yaml" "$port"
+          render portico_observed.yaml.tmpl "$dir/observed.yaml" "$port"
+        case $name in
+          portico+accesslog) drop='/\[metrics\]/,/\[\/metrics\]/d;/\[tracing\]/,/\[\/tracing\]/d;/\[plugins\]/d' ;;
+          portico+tracing*) drop='/\[access\]/d;/\[metrics\]/,/\[\/metrics\]/d' ;;
+          *) drop='' ;;
+        esac
+        sed -e "$drop" "$dir/observed.yaml" >"$dir/portico.yaml"
       elif [[ $name == portico+keyauth || $name == portico+jwt-* ]]; then
         # key-auth, or jwt with a consumer's jwt_secret (HS256 secret, RS256 or ES256 public
         # key); every request carries a valid credential (bench/lib/auth_variant.py).
@@ -378,7 +395,8 @@ run_wrk() {  # run_wrk OUTFILE SECONDS URL [extra wrk args]: wrk in background, 
   echo "date: $(date -Is)"
   echo "host: $(uname -srm), $(nproc) cpus, load: $(cut -d' ' -f1-3 /proc/loadavg)"
   echo "settings: DURATION=$DURATION WARMUP=$WARMUP ROUNDS=$ROUNDS CONNECTIONS=$CONNECTIONS" \
-    "THREADS=$THREADS PROXIES='$PROXIES' SIZES='$SIZES' PROXY_CPU=$PROXY_CPU LOAD_CPU=$LOAD_CPU MODE=$MODE"
+    "THREADS=$THREADS PROXIES='$PROXIES' SIZES='$SIZES' PROXY_CPU=$PROXY_CPU LOAD_CPU=$LOAD_CPU MODE=$MODE" \
+    "CONCURRENT=$CONCURRENT"
   echo "nginx: $("$NGINX_BIN" -v 2>&1)"
   [[ -x $HAPROXY_BIN ]] && echo "haproxy: $("$HAPROXY_BIN" -v 2>&1 | head -n1)"
   echo "wrk: $("$WRK_BIN" -v 2>&1 | head -n1)"
@@ -393,10 +411,73 @@ log "load average: $(cut -d' ' -f1-3 /proc/loadavg) (the machine is shared: comp
 start_origin
 for p in "${PROXY_LIST[@]}"; do start_proxy "$p"; done
 
+start_wrk() {  # start_wrk OUTFILE SECONDS URL [extra wrk args]: one more wrk of this round, in background
+  local outfile=$1 secs=$2 url=$3
+  shift 3
+  taskset -c "$LOAD_CPU" "$WRK_BIN" -t"$THREADS" -c"$CONNECTIONS" -d"${secs}s" "$@" "$url" \
+    >"$outfile" 2>&1 &
+  WRK_PIDS+=("$!")
+}
+
+wait_wrks() {  # waits for this round's wrk processes; any failure ends the benchmark
+  local pid rc
+  for pid in "${WRK_PIDS[@]}"; do
+    rc=0
+    wait "$pid" || rc=$?
+    ((rc == 0)) || die "a wrk exited with status $rc (outputs in $OUT/wrk/)"
+  done
+  WRK_PIDS=()
+}
+
+record_run() {  # record_run ROUND SIZE PROXY POSITION TAG CPU_TICKS RUN_NO
+  local result rps
+  result=$(grep '^BENCH_RESULT ' "$OUT/wrk/$5.txt" | tail -n1) || die "no BENCH_RESULT line in $OUT/wrk/$5.txt"
+  echo "round=$1 size=$2 proxy=$3 position=$4 cpu_ticks=$6" \
+    "clk_tck=$CLK_TCK connections=$CONNECTIONS threads=$THREADS ${result#BENCH_RESULT }" >>"$RAW"
+  rps=$(awk '/^Requests\/sec:/ {print $2}' "$OUT/wrk/$5.txt")
+  log "[$7/$total_runs] round $1 /$2 $3: ${rps:-?} req/s, proxy cpu $(($6 * 1000 / CLK_TCK)) ms"
+}
+
 n=${#PROXY_LIST[@]}
 total_runs=$((ROUNDS * ${#SIZE_LIST[@]} * n))
 run_no=0
-for ((round = 1; round <= ROUNDS; round++)); do
+if ((CONCURRENT)); then
+  log "CONCURRENT=1: the ${n} proxies are loaded at the same time, sharing cpu $PROXY_CPU"
+  for ((round = 1; round <= ROUNDS; round++)); do
+    for size in "${SIZE_LIST[@]}"; do
+      declare -A ticks_before=()
+      if ((WARMUP > 0)); then
+        for proxy in "${PROXY_LIST[@]}"; do
+          hdr=()
+          [[ -n ${WRK_HEADER[$proxy]:-} ]] && hdr=(-H "${WRK_HEADER[$proxy]}")
+          start_wrk "$OUT/wrk/round${round}-${size}-${proxy}.warmup.txt" "$WARMUP" \
+            "$SCHEME://127.0.0.1:${PROXY_PORT[$proxy]}/$size" "${hdr[@]}"
+        done
+        wait_wrks
+      fi
+      for proxy in "${PROXY_LIST[@]}"; do
+        read -ra mpids <<<"${MEASURE_PIDS[$proxy]}"
+        ticks_before[$proxy]=$(cpu_ticks "${mpids[@]}")
+      done
+      for proxy in "${PROXY_LIST[@]}"; do
+        hdr=()
+        [[ -n ${WRK_HEADER[$proxy]:-} ]] && hdr=(-H "${WRK_HEADER[$proxy]}")
+        start_wrk "$OUT/wrk/round${round}-${size}-${proxy}.txt" "$DURATION" \
+          "$SCHEME://127.0.0.1:${PROXY_PORT[$proxy]}/$size" "${hdr[@]}" --latency -s "$BENCH_DIR/lib/report.lua"
+      done
+      wait_wrks
+      for ((i = 0; i < n; i++)); do
+        proxy=${PROXY_LIST[i]}
+        read -ra mpids <<<"${MEASURE_PIDS[$proxy]}"
+        after=$(cpu_ticks "${mpids[@]}")
+        run_no=$((run_no + 1))
+        record_run "$round" "$size" "$proxy" "$((i + 1))" "round${round}-${size}-${proxy}" \
+          "$((after - ${ticks_before[$proxy]}))" "$run_no"
+      done
+    done
+  done
+fi
+for ((round = 1; round <= ROUNDS && !CONCURRENT; round++)); do
   for size in "${SIZE_LIST[@]}"; do
     for ((i = 0; i < n; i++)); do
       proxy=${PROXY_LIST[((i + round - 1) % n)]}  # rotate the order each round
@@ -410,12 +491,7 @@ for ((round = 1; round <= ROUNDS; round++)); do
       before=$(cpu_ticks "${mpids[@]}")
       run_wrk "$OUT/wrk/$tag.txt" "$DURATION" "$url" "${hdr[@]}" --latency -s "$BENCH_DIR/lib/report.lua"
       after=$(cpu_ticks "${mpids[@]}")
-      result=$(grep '^BENCH_RESULT ' "$OUT/wrk/$tag.txt" | tail -n1) \
-        || die "no BENCH_RESULT line in $OUT/wrk/$tag.txt"
-      echo "round=$round size=$size proxy=$proxy position=$((i + 1)) cpu_ticks=$((after - before))" \
-        "clk_tck=$CLK_TCK connections=$CONNECTIONS threads=$THREADS ${result#BENCH_RESULT }" >>"$RAW"
-      rps=$(awk '/^Requests\/sec:/ {print $2}' "$OUT/wrk/$tag.txt")
-      log "[$run_no/$total_runs] round $round /$size $proxy: ${rps:-?} req/s, proxy cpu $(((after - before) * 1000 / CLK_TCK)) ms"
+      record_run "$round" "$size" "$proxy" "$((i + 1))" "$tag" "$((after - before))" "$run_no"
     done
   done
 done

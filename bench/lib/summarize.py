@@ -116,6 +116,14 @@ def summarize(runs):
                     paired.append(mine[0]["req_per_cpu_s"] / ref[0]["req_per_cpu_s"])
             row["cpu_eff_vs_nginx_range"] = (
                 [round(min(paired), 3), round(max(paired), 3)] if base and paired else None)
+            # Variants of Portico against plain Portico, round by round.
+            vs = []
+            for rnd in sorted({r["round"] for r in runs}):
+                mine = [r for r in runs if (r["round"], r["size"], r["proxy"]) == (rnd, size, proxy)]
+                ref = [r for r in runs if (r["round"], r["size"], r["proxy"]) == (rnd, size, "portico")]
+                if mine and ref and mine[0]["req_per_cpu_s"] and ref[0]["req_per_cpu_s"]:
+                    vs.append(mine[0]["req_per_cpu_s"] / ref[0]["req_per_cpu_s"])
+            row["cpu_eff_vs_portico_rounds"] = [round(v, 3) for v in vs] if proxy.startswith("portico+") else None
         out[size] = rows
     return out
 
@@ -144,6 +152,13 @@ def render(summary, runs):
             lines.append(f"note: {', '.join(low)} used < 80% of the proxy core: the load core "
                          "(wrk + origin) or other tenants limited RPS; RPS ratios say little here, "
                          "req/CPU-s ratios are the better guide.")
+        variants = [(p, row["cpu_eff_vs_portico_rounds"]) for p, row in rows.items()
+                    if row.get("cpu_eff_vs_portico_rounds")]
+        if variants:
+            lines.append("req/CPU-s of each variant / plain portico's, round by round (median, range):")
+            for proxy, vs in variants:
+                lines.append(f"  {proxy:<24}{statistics.median(vs):>6.3f}  ({min(vs):.2f}-{max(vs):.2f}, "
+                             f"{len(vs)} rounds)")
         lines.append("")
     return "\n".join(lines)
 

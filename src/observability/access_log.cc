@@ -14,6 +14,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/thread.h"
 #include "observability/log.h"
 
 namespace portico::observability {
@@ -30,13 +31,19 @@ AccessLog::AccessLog(const std::string& destination) : destination_(destination)
     }
     owns_fd_ = true;
   }
-  thread_ = std::thread([this] { run(); });
+  thread_ = std::thread([this] {
+    core::become_background_thread("portico-log");
+    run();
+  });
 }
 
 AccessLog::AccessLog(const std::string& path, bool reopen_every_write)
     : destination_(path), reopen_every_write_(reopen_every_write) {
   owns_fd_ = true;
-  thread_ = std::thread([this] { run(); });
+  thread_ = std::thread([this] {
+    core::become_background_thread("portico-log");
+    run();
+  });
 }
 
 void AccessLog::reopen() {

@@ -7,6 +7,7 @@
 #include <span>
 #include <thread>
 
+#include "core/thread.h"
 #include "observability/http_post.h"
 #include "observability/log.h"
 
@@ -393,6 +394,7 @@ void SpanExporter::start() {
     Registry& r = registry();
     auto state = state_;
     std::thread thread([state] {
+      core::become_background_thread("portico-otel");
       state->run();
       state->finished.store(true, std::memory_order_release);
     });

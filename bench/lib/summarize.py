@@ -83,6 +83,17 @@ def fmt_ratio(v):
     return "-" if v is None else f"{v:.2f}"
 
 
+def same_round_ratios(runs, size, proxy, reference):
+    """req/CPU-s of `proxy` over `reference`'s, for every round that has both."""
+    out = []
+    for rnd in sorted({r["round"] for r in runs}):
+        mine = [r for r in runs if (r["round"], r["size"], r["proxy"]) == (rnd, size, proxy)]
+        ref = [r for r in runs if (r["round"], r["size"], r["proxy"]) == (rnd, size, reference)]
+        if mine and ref and mine[0]["req_per_cpu_s"] and ref[0]["req_per_cpu_s"]:
+            out.append(mine[0]["req_per_cpu_s"] / ref[0]["req_per_cpu_s"])
+    return out
+
+
 def summarize(runs):
     sizes = list(dict.fromkeys(r["size"] for r in runs))
     proxies = list(dict.fromkeys(r["proxy"] for r in runs))
@@ -108,21 +119,11 @@ def summarize(runs):
                 ok = base and base[key] and row[key] is not None
                 row[name] = round(row[key] / base[key], 3) if ok else None
             # Same-round pairs show how much of a ratio is noise.
-            paired = []
-            for rnd in sorted({r["round"] for r in runs}):
-                mine = [r for r in runs if (r["round"], r["size"], r["proxy"]) == (rnd, size, proxy)]
-                ref = [r for r in runs if (r["round"], r["size"], r["proxy"]) == (rnd, size, "nginx")]
-                if mine and ref and mine[0]["req_per_cpu_s"] and ref[0]["req_per_cpu_s"]:
-                    paired.append(mine[0]["req_per_cpu_s"] / ref[0]["req_per_cpu_s"])
+            paired = same_round_ratios(runs, size, proxy, "nginx")
             row["cpu_eff_vs_nginx_range"] = (
                 [round(min(paired), 3), round(max(paired), 3)] if base and paired else None)
             # Variants of Portico against plain Portico, round by round.
-            vs = []
-            for rnd in sorted({r["round"] for r in runs}):
-                mine = [r for r in runs if (r["round"], r["size"], r["proxy"]) == (rnd, size, proxy)]
-                ref = [r for r in runs if (r["round"], r["size"], r["proxy"]) == (rnd, size, "portico")]
-                if mine and ref and mine[0]["req_per_cpu_s"] and ref[0]["req_per_cpu_s"]:
-                    vs.append(mine[0]["req_per_cpu_s"] / ref[0]["req_per_cpu_s"])
+            vs = same_round_ratios(runs, size, proxy, "portico")
             row["cpu_eff_vs_portico_rounds"] = [round(v, 3) for v in vs] if proxy.startswith("portico+") else None
         out[size] = rows
     return out

@@ -79,9 +79,9 @@ cleanup() {
   ((CLEANED)) && return
   CLEANED=1
   trap - INT TERM
+  local i
   [[ -n $WRK_PID ]] && stop_pid "$WRK_PID"
   for i in "${WRK_PIDS[@]}"; do stop_pid "$i"; done
-  local i
   for ((i = ${#STARTED_PIDS[@]} - 1; i >= 0; i--)); do stop_pid "${STARTED_PIDS[i]}"; done
   for i in "${EXTRA_PIDS[@]}"; do stop_pid "$i"; done
   [[ -n $TMP && -d $TMP ]] && rm -rf -- "$TMP"
@@ -420,13 +420,17 @@ start_wrk() {  # start_wrk OUTFILE SECONDS URL [extra wrk args]: one more wrk of
 }
 
 wait_wrks() {  # waits for this round's wrk processes; any failure ends the benchmark
-  local pid rc
-  for pid in "${WRK_PIDS[@]}"; do
+  local rc
+  while ((${#WRK_PIDS[@]} > 0)); do
     rc=0
-    wait "$pid" || rc=$?
-    ((rc == 0)) || die "a wrk exited with status $rc (outputs in $OUT/wrk/)"
+    wait "${WRK_PIDS[0]}" || rc=$?
+    WRK_PIDS=("${WRK_PIDS[@]:1}")  # waited for: never signalled again
+    if ((rc != 0)); then
+      local f
+      for f in $(ls -t "$OUT"/wrk/*.txt | head -n "${#PROXY_LIST[@]}"); do tail -n 5 "$f" >&2; done
+      die "a wrk exited with status $rc (outputs in $OUT/wrk/)"
+    fi
   done
-  WRK_PIDS=()
 }
 
 record_run() {  # record_run ROUND SIZE PROXY POSITION TAG CPU_TICKS RUN_NO

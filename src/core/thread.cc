@@ -8,13 +8,15 @@
 
 namespace portico::core {
 
-void become_background_thread(const char* name) {
+bool become_background_thread(const char* name) {
   std::string n(name, strnlen(name, 15));
   pthread_setname_np(pthread_self(), n.c_str());
 #ifdef SCHED_BATCH
   sched_param param{};
   param.sched_priority = 0;
-  pthread_setschedparam(pthread_self(), SCHED_BATCH, &param);
+  return pthread_setschedparam(pthread_self(), SCHED_BATCH, &param) == 0;
+#else
+  return false;
 #endif
 }
 

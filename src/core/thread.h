@@ -4,11 +4,12 @@
 // Contract: call on the thread itself, first thing. Linux: the name is cut to 15 bytes; the policy
 // is SCHED_BATCH (same share of CPU as any thread, but a wake-up does not preempt the thread that
 // is running: a worker serving requests finishes its time slice, and the background work runs
-// next). Failures (another OS, a sandbox that forbids it) are ignored: the thread still runs.
+// next). Returns false when the policy could not be set (another OS, a sandbox that forbids it):
+// the thread runs all the same, and callers need not check.
 #pragma once
 
 namespace portico::core {
 
-void become_background_thread(const char* name);
+bool become_background_thread(const char* name);
 
 }  // namespace portico::core

@@ -260,19 +260,21 @@ BatchEncoder::BatchEncoder(OtlpEncoding encoding, const ExportHeader& header) : 
   std::string scratch;
   if (encoding_ == OtlpEncoding::kProtobuf) {
     std::string attributes, any, kv;
+    std::string key_scratch;
     for (const auto& [key, value] : header.resource_attributes) {
-      const std::string_view v = core::valid_utf8_or_sanitized(value, scratch);
       any.clear();
-      append_field(any, 1, v);  // AnyValue.string_value
+      append_field(any, 1, core::valid_utf8_or_sanitized(value, scratch));  // AnyValue.string_value
       kv.clear();
-      append_field(kv, 1, key);  // KeyValue.key
+      append_field(kv, 1, core::valid_utf8_or_sanitized(key, key_scratch));  // KeyValue.key
       append_field(kv, 2, any);  // KeyValue.value
       append_field(attributes, field::kResourceAttributes, kv);
     }
     append_field(resource_, field::kResource, attributes);
     std::string scope;
-    append_field(scope, field::kScopeName, header.scope_name);
-    if (!header.scope_version.empty()) append_field(scope, field::kScopeVersion, header.scope_version);
+    append_field(scope, field::kScopeName, core::valid_utf8_or_sanitized(header.scope_name, scratch));
+    if (!header.scope_version.empty()) {
+      append_field(scope, field::kScopeVersion, core::valid_utf8_or_sanitized(header.scope_version, scratch));
+    }
     append_field(scope_, field::kScope, scope);
     // resource_spans tag + length, resource, scope_spans tag + length, scope.
     headroom_ = 11 + resource_.size() + 11 + scope_.size();

@@ -17,36 +17,43 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 // An encoded span in a queue cell: kInline bytes inside the cell and a heap buffer beyond that.
-// The heap buffer stays with its cell for the next span (up to kKeepHeap bytes; a bigger one is
-// let go when a span fits inline again), so the steady state allocates nothing and a cell's memory
-// is not handed between threads' heaps span after span.
+// A cell keeps its heap buffer for the next long span while the queue's kept heap bytes stay
+// within kKeptHeapBudget (the consumer lets go of buffers beyond it), so long spans (long paths or
+// User-Agents, JSON spans) reuse buffers without the queue's memory growing with them.
 class SpanBytes {
  public:
-  // A server span with a long User-Agent fits; the cell is 0.75 KiB with its sequence number.
-  static constexpr size_t kInline = 736 - 2 * sizeof(uint32_t) - sizeof(void*);
-  static constexpr size_t kKeepHeap = 4096;
+  // A protobuf server span with a long User-Agent fits; the cell is 0.75 KiB with its sequence number.
+  static constexpr size_t kInline = 720;
 
-  void assign(std::string_view bytes) {
+  // `kept`: the queue's heap bytes held by cells (what this cell allocates or lets go is counted).
+  void assign(std::string_view bytes, std::atomic<size_t>& kept) {
     const size_t n = bytes.size();
     char* d = inline_;
     if (n > kInline) [[unlikely]] {
       if (n > heap_capacity_) {
-        heap_.reset(new char[n]);
-        heap_capacity_ = static_cast<uint32_t>(n);
+        const size_t capacity = std::max(n, size_t{2048});
+        heap_.reset(new char[capacity]);
+        kept.fetch_add(capacity - heap_capacity_, std::memory_order_relaxed);
+        heap_capacity_ = capacity;
       }
       d = heap_.get();
-    } else if (heap_capacity_ > kKeepHeap) [[unlikely]] {
+    }
+    std::memcpy(d, bytes.data(), n);
+    size_ = n;
+  }
+  std::string_view view() const { return {size_ > kInline ? heap_.get() : inline_, size_}; }
+  // Consumer, after reading: lets the heap buffer go when the queue keeps more than its budget.
+  void trim(std::atomic<size_t>& kept, size_t budget) {
+    if (heap_capacity_ != 0 && kept.load(std::memory_order_relaxed) > budget) [[unlikely]] {
+      kept.fetch_sub(heap_capacity_, std::memory_order_relaxed);
       heap_.reset();
       heap_capacity_ = 0;
     }
-    std::memcpy(d, bytes.data(), n);
-    size_ = static_cast<uint32_t>(n);
   }
-  std::string_view view() const { return {size_ > kInline ? heap_.get() : inline_, size_}; }
 
  private:
-  uint32_t size_ = 0;
-  uint32_t heap_capacity_ = 0;
+  size_t size_ = 0;
+  size_t heap_capacity_ = 0;
   std::unique_ptr<char[]> heap_;
   char inline_[kInline];
 };
@@ -82,7 +89,7 @@ class SpanQueue {
         pos = enqueue_.load(std::memory_order_relaxed);
       }
     }
-    cell->bytes.assign(span);
+    cell->bytes.assign(span, kept_heap_);
     cell->seq.store(pos + 1, std::memory_order_release);
     return true;
   }
@@ -105,9 +112,13 @@ class SpanQueue {
       }
     }
     consume(cell->bytes.view());
+    cell->bytes.trim(kept_heap_, kKeptHeapBudget);
     cell->seq.store(pos + mask_ + 1, std::memory_order_release);
     return true;
   }
+
+  // Heap bytes cells keep for long spans beyond which the consumer lets buffers go.
+  static constexpr size_t kKeptHeapBudget = 4u << 20;
 
   // Approximate (racy but never negative by more than the in-flight pushes).
   size_t size() const {
@@ -125,6 +136,7 @@ class SpanQueue {
   size_t mask_ = 0;
   alignas(64) std::atomic<size_t> enqueue_{0};
   alignas(64) std::atomic<size_t> dequeue_{0};
+  std::atomic<size_t> kept_heap_{0};
 };
 
 OtlpEncoding encoding_of(const ExporterSettings& s) { return s.json ? OtlpEncoding::kJson : OtlpEncoding::kProtobuf; }

@@ -5,9 +5,10 @@
 //   it never blocks, locks or does I/O, and copies the bytes into a preallocated slot. The queue
 //   is bounded: when it is full the span is dropped and counted. Once per `batch_span_count` spans
 //   a producer wakes the exporter thread (an uncontended mutex taken and released around a
-//   notify), never more often. Each slot holds 0.75 KiB of span inline (a server span with a long
-//   User-Agent fits) and keeps a heap buffer for longer ones (allocated once per slot), so the
-//   queue's memory is set at creation: queue_capacity rounded up to a power of two, times that.
+//   notify), never more often. Each slot holds 720 bytes of span inline (a protobuf server span
+//   with a long User-Agent fits): queue_capacity rounded up to a power of two, times 0.75 KiB, set
+//   at creation. A longer span takes a heap buffer; slots keep such buffers for reuse up to 4 MiB
+//   per queue in all (the exporter thread lets go of the rest).
 // - The exporter thread starts with the first enqueue(), not at creation: loading a config (a
 //   reload, `portico check`) starts no thread, and neither does a plugin that never samples.
 // - The exporter thread appends each span's bytes from its slot to the request body, behind room

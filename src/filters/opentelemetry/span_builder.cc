@@ -145,7 +145,8 @@ void build_request_spans(const filter::Exchange& x, core::MonoTime mono_now, uin
   }
 
   for (const filter::TraceWait& wt : t.waits) {
-    std::string name = "plugin ";
+    thread_local std::string name;  // reused: keeps its capacity
+    name.assign("plugin ");
     name += wt.filter;
     SpanStart wait;
     wait.trace_id = t.trace_id;

@@ -17,6 +17,10 @@
 #include <string>
 #include <vector>
 
+#include <boost/asio/io_context.hpp>
+
+#include "filters/opentelemetry/span_builder.h"
+
 namespace portico::observability {
 namespace {
 
@@ -338,6 +342,66 @@ TEST(OtlpText, IllFormedUtf8BecomesReplacementCharacters) {
                                         OtlpEncoding::kJson));
   const auto& attrs = doc.at("resourceSpans").at(0).at("scopeSpans").at(0).at("spans").at(0).at("attributes");
   EXPECT_EQ(attrs.at(0).at("value").at("stringValue").as_string(), want);
+}
+
+// The opentelemetry plugin's spans in the default encoding, as a collector reads them: the
+// builder's calls go through the protobuf fast paths (and one slow path: a non-ASCII User-Agent).
+TEST(OtlpProtobuf, RequestSpansFromTheBuilderDecode) {
+  if (std::string(PROTOC_PROGRAM).empty()) GTEST_SKIP() << "protoc not installed";
+  boost::asio::io_context io;
+  filter::Exchange x(io.get_executor());
+  x.request.method = "POST";
+  x.request.path = "/api/v1/orders/12345";
+  x.request.scheme = "http";
+  x.request.host = "api.example.com:8080";
+  x.request.client_ip = "10.1.2.3";
+  x.request.client_port = 50000;
+  x.request.headers.add("user-agent", "caf\xC3\xA9-client/1.0");
+  x.route_name = "orders";
+  x.service_name = "orders-svc";
+  x.status_sent = 503;
+  x.upstream_attempts = 1;
+  const auto t0 = core::MonoClock::now();
+  x.timings.start = t0;
+  x.timings.end = t0 + std::chrono::milliseconds(2);
+  x.trace.active = x.trace.sampled = true;
+  std::memcpy(x.trace.trace_id.data(), "ABCDEFGHIJKLMNOP", 16);
+  std::memcpy(x.trace.span_id.data(), "spanid01", 8);
+  x.trace.add_attempt(t0, t0 + std::chrono::milliseconds(1), "10.0.0.2:9000", 0, "connect-failure");
+  struct Collect final : filters::SpanSink {
+    BatchEncoder batch{OtlpEncoding::kProtobuf, header()};
+    void emit(std::string_view span) override { batch.add(span); }
+  } sink;
+  SpanWriter writer;
+  filters::build_request_spans(x, t0 + std::chrono::milliseconds(2), 1'700'000'000'000'000'000ull, writer, sink);
+  ASSERT_EQ(sink.batch.size(), 2u);
+  const std::string text = run_protoc(std::string(sink.batch.finish()));
+  auto has_string = [&](std::string_view key, std::string_view value) {
+    return text.find("key: \"" + std::string(key) + "\"\n        value {\n          string_value: \"" +
+                     std::string(value) + "\"") != std::string::npos;
+  };
+  auto has_int = [&](std::string_view key, int64_t value) {
+    return text.find("key: \"" + std::string(key) + "\"\n        value {\n          int_value: " +
+                     std::to_string(value) + "\n") != std::string::npos;
+  };
+  EXPECT_TRUE(has_string("http.request.method", "POST")) << text;
+  EXPECT_TRUE(has_string("url.path", "/api/v1/orders/12345"));
+  EXPECT_TRUE(has_string("server.address", "api.example.com"));
+  EXPECT_TRUE(has_int("server.port", 8080));
+  EXPECT_TRUE(has_string("client.address", "10.1.2.3"));
+  EXPECT_TRUE(has_int("network.peer.port", 50000));
+  EXPECT_TRUE(has_string("user_agent.original", "caf\\303\\251-client/1.0")) << text;  // protoc prints octal
+  EXPECT_TRUE(has_int("http.response.status_code", 503));
+  EXPECT_TRUE(has_string("http.route", "orders"));
+  EXPECT_TRUE(has_string("portico.service", "orders-svc"));
+  EXPECT_TRUE(has_string("error.type", "503"));
+  EXPECT_TRUE(has_string("server.address", "10.0.0.2"));
+  EXPECT_TRUE(has_int("server.port", 9000));
+  EXPECT_TRUE(has_string("error.type", "connect-failure"));
+  EXPECT_NE(text.find("kind: SPAN_KIND_SERVER"), std::string::npos);
+  EXPECT_NE(text.find("kind: SPAN_KIND_CLIENT"), std::string::npos);
+  EXPECT_NE(text.find("parent_span_id: \"spanid01\""), std::string::npos);
+  EXPECT_NE(text.find("message: \"connect-failure\""), std::string::npos);
 }
 
 TEST(OtlpJson, FollowsTheJsonMapping) {

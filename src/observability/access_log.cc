@@ -163,7 +163,7 @@ bool hand_over_buffer(AccessLog& log, std::string& buf) {
   std::string lines = std::move(buf);
   buf = std::string();
   const bool queued = log.submit(std::move(lines), &buf);
-  if (buf.capacity() < AccessLogBuffer::kFlushBytes * 2) buf.reserve(AccessLogBuffer::kFlushBytes * 2);
+  if (buf.capacity() < AccessLogBuffer::kCapacity) buf.reserve(AccessLogBuffer::kCapacity);
   return queued;
 }
 
@@ -214,7 +214,7 @@ std::string& thread_log_buffer(AccessLog& log) {
     if (b.log == &log) return b.text;
   }
   t_buffers.push_back({&log, {}});
-  t_buffers.back().text.reserve(AccessLogBuffer::kFlushBytes * 2);
+  t_buffers.back().text.reserve(AccessLogBuffer::kCapacity);
   return t_buffers.back().text;
 }
 

@@ -22,6 +22,7 @@
 
 #include "auth/jwt_test_support.h"
 #include "filters/jwt/jwks_source.h"
+#include "harness/jwks_server.h"
 #include "harness/test_pki.h"
 #include "harness/upstream.h"
 
@@ -63,41 +64,6 @@ std::optional<JwksStatus> status_of(const std::string& uri) {
   }
   return std::nullopt;
 }
-
-// A JWKS server whose answer the test changes at will; remembers when each request came.
-struct JwksServer {
-  explicit JwksServer(std::unique_ptr<Upstream> s = std::make_unique<Upstream>()) : server(std::move(s)) {
-    server->set_handler([this](const RecordedRequest&) {
-      std::lock_guard lock(mu);
-      times.push_back(Clock::now());
-      return response;
-    });
-  }
-  void answer(int status, std::string body, std::string cache_control = {}) {
-    UpstreamResponse r;
-    r.status = status;
-    r.body = std::move(body);
-    r.headers.emplace_back("Content-Type", "application/json");
-    if (!cache_control.empty()) r.headers.emplace_back("Cache-Control", cache_control);
-    std::lock_guard lock(mu);
-    response = std::move(r);
-  }
-  void answer(UpstreamResponse r) {
-    std::lock_guard lock(mu);
-    response = std::move(r);
-  }
-  std::vector<Clock::time_point> request_times() {
-    std::lock_guard lock(mu);
-    return times;
-  }
-  size_t count() { return request_times().size(); }
-  std::string uri() const { return "http://127.0.0.1:" + std::to_string(server->port()) + "/.well-known/jwks.json"; }
-
-  std::mutex mu;
-  UpstreamResponse response;
-  std::vector<Clock::time_point> times;
-  std::unique_ptr<Upstream> server;  // last: stopped before the members its handler uses go
-};
 
 JwksSettings settings_for(const std::string& uri) {
   JwksSettings s;

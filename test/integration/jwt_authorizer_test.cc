@@ -23,6 +23,7 @@
 #include "harness/client.h"
 #include "harness/gateway.h"
 #include "harness/json_body.h"
+#include "harness/jwks_server.h"
 #include "harness/upstream.h"
 
 namespace portico::integration {
@@ -50,30 +51,6 @@ std::string claims(const std::string& iss = "https://auth.example.com", const st
 std::string ec_token(const std::string& kid, const std::string& body, EVP_PKEY* key = auth::test::ec_p256()) {
   return auth::test::make_token(auth::test::header_for(JwsAlg::kES256, kid), body, JwsAlg::kES256, key);
 }
-
-// The identity provider's JWKS endpoint; its answer can change during a test.
-struct JwksServer {
-  JwksServer() {
-    server.set_handler([this](const RecordedRequest&) {
-      std::lock_guard lock(mu);
-      return response;
-    });
-  }
-  void answer(int status, std::string body, std::string cache_control = {}) {
-    UpstreamResponse r;
-    r.status = status;
-    r.body = std::move(body);
-    r.headers.emplace_back("Content-Type", "application/json");
-    if (!cache_control.empty()) r.headers.emplace_back("Cache-Control", cache_control);
-    std::lock_guard lock(mu);
-    response = std::move(r);
-  }
-  std::string uri() const { return "http://127.0.0.1:" + std::to_string(server.port()) + "/.well-known/jwks.json"; }
-
-  std::mutex mu;
-  UpstreamResponse response;
-  Upstream server;  // last: stopped (threads joined) before the members its handler uses go
-};
 
 class JwtAuthorizerTest : public ::testing::Test {
  protected:
@@ -177,7 +154,7 @@ TEST_F(JwtAuthorizerTest, ValidTokenPassesWrongIssuerOrAudienceIsRefused) {
   EXPECT_EQ(st->at("keys").to_number<int64_t>(), 1);
   EXPECT_GE(st->at("seconds_since_good_fetch").to_number<int64_t>(), 0);
   EXPECT_EQ(st->at("last_error").as_string(), "");
-  EXPECT_EQ(jwks_.server.request_count(), 1u) << "one fetch serves every worker";
+  EXPECT_EQ(jwks_.server->request_count(), 1u) << "one fetch serves every worker";
 }
 
 TEST_F(JwtAuthorizerTest, JwksServerDownAfterFirstFetchKeepsServingValidTokens) {
@@ -199,7 +176,7 @@ TEST_F(JwtAuthorizerTest, JwksServerDownAfterFirstFetchKeepsServingValidTokens) 
   EXPECT_EQ(st->at("keys").to_number<int64_t>(), 1);
 
   // Refused connections too: the server gone altogether.
-  jwks_.server.stop();
+  jwks_.server->stop();
   const auto failed = jwks_field(*gw, "fetches_failed");
   ASSERT_TRUE(eventually([&] { return jwks_field(*gw, "fetches_failed") > failed; }, 8000ms));
   EXPECT_EQ(get(*gw, good).status, 200);
@@ -211,7 +188,7 @@ TEST_F(JwtAuthorizerTest, RotationByUnknownKidAndFloodOfMadeUpKids) {
   auto gw = start();
   ASSERT_TRUE(gw);
   ASSERT_TRUE(wait_for_keys(*gw, ec_token("k1", claims()))) << gw->logs();
-  ASSERT_EQ(jwks_.server.request_count(), 1u);
+  ASSERT_EQ(jwks_.server->request_count(), 1u);
 
   // The provider rotates: a new key k2 (RSA) is published next to k1.
   jwks_.answer(200,
@@ -223,7 +200,7 @@ TEST_F(JwtAuthorizerTest, RotationByUnknownKidAndFloodOfMadeUpKids) {
                              auth::test::rsa2048());
   ASSERT_TRUE(eventually([&] { return get(*gw, rotated).status == 200; }, 3000ms))
       << "the new kid was not picked up: " << get(*gw, rotated).describe() << "\n" << gw->logs();
-  EXPECT_EQ(jwks_.server.request_count(), 2u);
+  EXPECT_EQ(jwks_.server->request_count(), 2u);
   EXPECT_EQ(jwks_field(*gw, "unknown_kid_refreshes"), 1);
 
   // Made-up kids within the 10 s min_refresh_interval: refused, counted, never fetched.
@@ -231,7 +208,7 @@ TEST_F(JwtAuthorizerTest, RotationByUnknownKidAndFloodOfMadeUpKids) {
     Response r = get(*gw, ec_token("made-up-" + std::to_string(i), claims()));
     EXPECT_EQ(r.status, 401) << r.describe();
   }
-  EXPECT_EQ(jwks_.server.request_count(), 2u) << "a flood of unknown kids must not reach the identity provider";
+  EXPECT_EQ(jwks_.server->request_count(), 2u) << "a flood of unknown kids must not reach the identity provider";
   EXPECT_EQ(jwks_field(*gw, "unknown_kid_refreshes"), 1);
   EXPECT_GE(jwks_field(*gw, "unknown_kid_suppressed"), 30);
   EXPECT_EQ(get(*gw, ec_token("k1", claims())).status, 200);
@@ -274,12 +251,12 @@ TEST_F(JwtAuthorizerTest, ReloadKeepsTheKeySetAndANewUriGetsItsOwn) {
   ASSERT_TRUE(gw);
   const std::string good = ec_token("k1", claims());
   ASSERT_TRUE(wait_for_keys(*gw, good)) << gw->logs();
-  ASSERT_EQ(jwks_.server.request_count(), 1u);
+  ASSERT_EQ(jwks_.server->request_count(), 1u);
 
   // The same file again: the same source, its keys at once (no 503), no new download.
   ASSERT_TRUE(reload(*gw, yaml_)) << gw->logs();
   EXPECT_EQ(get(*gw, good).status, 200);
-  EXPECT_EQ(jwks_.server.request_count(), 1u) << "a reload with the same settings must not refetch";
+  EXPECT_EQ(jwks_.server->request_count(), 1u) << "a reload with the same settings must not refetch";
   EXPECT_EQ(jwks_field(*gw, "fetches_ok"), 1);
 
   // Another identity provider: its own source, fetched at once; the old one leaves /status.
@@ -293,7 +270,7 @@ TEST_F(JwtAuthorizerTest, ReloadKeepsTheKeySetAndANewUriGetsItsOwn) {
   const std::string rsa = auth::test::make_token(auth::test::header_for(JwsAlg::kRS256, "r1"), claims(),
                                                  JwsAlg::kRS256, auth::test::rsa2048());
   ASSERT_TRUE(eventually([&] { return get(*gw, rsa).status == 200; }, 5000ms)) << get(*gw, rsa).describe();
-  EXPECT_EQ(second.server.request_count(), 1u);
+  EXPECT_EQ(second.server->request_count(), 1u);
   EXPECT_EQ(get(*gw, good).status, 401) << "k1 belonged to the previous provider";
   EXPECT_TRUE(eventually([&] { return !jwks_status(*gw).has_value(); }, 5000ms))
       << "the previous source is still listed in /status";
@@ -312,7 +289,7 @@ TEST_F(JwtAuthorizerTest, ShutdownDoesNotWaitForADownloadInFlight) {
   }
   auto gw = start("      jwks_timeout: 30000\n");
   ASSERT_TRUE(gw);
-  ASSERT_TRUE(jwks_.server.wait_for_requests(1, 5000ms));
+  ASSERT_TRUE(jwks_.server->wait_for_requests(1, 5000ms));
   EXPECT_EQ(get(*gw, ec_token("k1", claims())).status, 503);
   const auto before = std::chrono::steady_clock::now();
   auto exit = gw->stop(Millis{10000});
@@ -326,8 +303,8 @@ TEST_F(JwtAuthorizerTest, CheckNeverDownloads) {
   ::setenv("PORTICO_JWKS_URI", jwks_.uri().c_str(), 1);
   CheckResult r = Gateway::check(read_example("jwt-authorizer.yaml"));
   EXPECT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_EQ(jwks_.server.request_count(), 0u);
-  EXPECT_EQ(jwks_.server.connections_accepted(), 0u);
+  EXPECT_EQ(jwks_.server->request_count(), 0u);
+  EXPECT_EQ(jwks_.server->connections_accepted(), 0u);
 }
 
 }  // namespace

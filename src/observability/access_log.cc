@@ -1,9 +1,6 @@
 #include "observability/access_log.h"
 
 #include <fcntl.h>
-#if defined(__SSE2__)
-#include <emmintrin.h>
-#endif
 #include <unistd.h>
 
 #include <cerrno>
@@ -15,6 +12,7 @@
 #include <vector>
 
 #include "core/thread.h"
+#include "observability/json_escape.h"
 #include "observability/log.h"
 
 namespace portico::observability {
@@ -239,54 +237,11 @@ void append_json_string(std::string& out, std::string_view s) {
   out += '"';
 }
 
-namespace {
-
-bool json_plain(char c) {
-  const auto u = static_cast<unsigned char>(c);
-  return u >= 0x20 && u != 0x7f && c != '"' && c != '\\';
-}
-
-// How many bytes from `p` need no JSON escape: 16 at a time with SSE2 (every x86-64 has it).
-size_t json_plain_prefix(const char* p, size_t n) {
-  size_t i = 0;
-#if defined(__SSE2__)
-  const __m128i quote = _mm_set1_epi8('"');
-  const __m128i backslash = _mm_set1_epi8('\\');
-  const __m128i del = _mm_set1_epi8(0x7f);
-  const __m128i below_space = _mm_set1_epi8(0x1f);
-  for (; i + 16 <= n; i += 16) {
-    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i));
-    const __m128i control = _mm_cmpeq_epi8(_mm_min_epu8(v, below_space), v);  // unsigned v <= 0x1f
-    const __m128i special = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, backslash)),
-                                         _mm_or_si128(_mm_cmpeq_epi8(v, del), control));
-    if (const int mask = _mm_movemask_epi8(special); mask != 0) return i + static_cast<size_t>(__builtin_ctz(mask));
-  }
-#endif
-  while (i < n && json_plain(p[i])) ++i;
-  return i;
-}
-
-}  // namespace
-
 void append_json_escaped(std::string& out, std::string_view s) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  // Runs of characters that need no escape (nearly all of them) are appended in one piece.
-  size_t i = 0;
-  while (i < s.size()) {
-    const size_t run = i + json_plain_prefix(s.data() + i, s.size() - i);
-    out.append(s.data() + i, run - i);
-    if (run == s.size()) break;
-    const char c = s[run];
-    const auto u = static_cast<unsigned char>(c);
-    if (c == '"' || c == '\\') {
-      const char esc[2] = {'\\', c};
-      out.append(esc, 2);
-    } else {
-      const char esc[6] = {'\\', 'u', '0', '0', kHex[u >> 4], kHex[u & 15]};
-      out.append(esc, 6);
-    }
-    i = run + 1;
-  }
+  const size_t at = out.size();
+  out.resize(at + json::escaped_max(s.size()));
+  char* const end = json::put_escaped(out.data() + at, s);
+  out.resize(static_cast<size_t>(end - out.data()));
 }
 
 }  // namespace portico::observability

@@ -86,6 +86,13 @@ std::string encode(const std::vector<SpanScript>& spans, OtlpEncoding encoding =
   return encode_with(batch, writer, spans);
 }
 
+// How many times `needle` occurs in `text`.
+size_t occurrences(const std::string& text, const std::string& needle) {
+  size_t count = 0;
+  for (size_t at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1)) ++count;
+  return count;
+}
+
 std::string run_protoc(const std::string& bytes) {
   // ctest runs tests as parallel processes: one file name per process and test.
   std::string base = ::testing::TempDir() + "/otlp_" + std::to_string(::getpid()) + "_" +
@@ -228,12 +235,7 @@ TEST(OtlpProtobuf, LongValuesAndManySpansEncode) {
   std::string text = run_protoc(encode(spans));
   EXPECT_NE(text.find("string_value: \"" + long_path + "\""), std::string::npos);
   EXPECT_NE(text.find("string_value: \"" + longer + "\""), std::string::npos);
-  size_t count = 0;
-  for (size_t at = text.find("span_id: \"spanid02\""); at != std::string::npos;
-       at = text.find("span_id: \"spanid02\"", at + 1)) {
-    ++count;
-  }
-  EXPECT_EQ(count, 38u);
+  EXPECT_EQ(occurrences(text, "span_id: \"spanid02\""), 38u);
 }
 
 // Attribute keys and values at the edges of the one-byte-length fast path (key + value = 121
@@ -314,12 +316,7 @@ TEST(OtlpProtobuf, LargeBatchesEncodeWhole) {
   EXPECT_GT(body.size(), 300u * 1000u);
   if (std::string(PROTOC_PROGRAM).empty()) GTEST_SKIP() << "protoc not installed";
   std::string text = run_protoc(body);
-  size_t count = 0;
-  for (size_t at = text.find("key: \"long.path\""); at != std::string::npos;
-       at = text.find("key: \"long.path\"", at + 1)) {
-    ++count;
-  }
-  EXPECT_EQ(count, 300u);
+  EXPECT_EQ(occurrences(text, "key: \"long.path\""), 300u);
 }
 
 // Client bytes that are not UTF-8 (a Latin-1 User-Agent, a cut sequence, an overlong '/', a

@@ -305,10 +305,12 @@ start_proxy() {
       if [[ $name == portico+resilient ]]; then
         # Retries, health checks (active and passive) and circuit breakers on, nothing failing.
         PORTICO_ADMIN_PORT=${ADMIN_PORT[$name]} render portico_resilient.yaml.tmpl "$dir/portico.yaml" "$port"
-      elif [[ $name == portico+observed* || $name == portico+accesslog || $name == portico+tracing* ]]; then
+      elif [[ $name == portico+observed* || $name == portico+accesslog || $name == portico+tracing* ||
+              $name == portico+metrics ]]; then
         # Access log + prometheus + opentelemetry at 1% (observed) or 100% (observed100) sampling;
-        # or one part of that alone: the access log (accesslog), tracing at 1% or 100% (tracing,
-        # tracing100). The parts are marked blocks of one template.
+        # or one part of that alone: the access log (accesslog), the prometheus plugin with every
+        # family (metrics), tracing at 1% or 100% (tracing, tracing100). The parts are marked
+        # blocks of one template.
         sampling=0.01
         [[ $name == *100 ]] && sampling=1
         PORTICO_ADMIN_PORT=${ADMIN_PORT[$name]} PORTICO_VARIANT=$name PORTICO_SAMPLING=$sampling \
@@ -316,6 +318,7 @@ start_proxy() {
         case $name in
           portico+accesslog) drop='/\[metrics\]/,/\[\/metrics\]/d;/\[tracing\]/,/\[\/tracing\]/d;/\[plugins\]/d' ;;
           portico+tracing*) drop='/\[access\]/d;/\[metrics\]/,/\[\/metrics\]/d' ;;
+          portico+metrics) drop='/\[access\]/d;/\[tracing\]/,/\[\/tracing\]/d' ;;
           *) drop='' ;;
         esac
         sed -e "$drop" "$dir/observed.yaml" >"$dir/portico.yaml"
@@ -336,9 +339,6 @@ start_proxy() {
         else
           printf 'plugins:\n  - name: rate-limiting\n    config: {hour: 1000000000, limit_by: ip}\n' >>"$dir/portico.yaml"
         fi
-      elif [[ $name == portico+metrics ]]; then
-        # The prometheus plugin, global, with every per-request family on.
-        PORTICO_ADMIN_PORT=${ADMIN_PORT[$name]} render portico_metrics.yaml.tmpl "$dir/portico.yaml" "$port"
       else
         PORTICO_ADMIN_PORT=${ADMIN_PORT[$name]} render portico.yaml.tmpl "$dir/portico.yaml" "$port"
       fi

@@ -71,14 +71,8 @@ bool is_header_char(char c) {
   return std::string_view("!#$%&'*+-.^`|~").find(c) != std::string_view::npos;
 }
 
-bool is_number(Var v) {
+bool is_millis(Var v) {
   switch (v) {
-    case Var::kStartedAt:
-    case Var::kClientPort:
-    case Var::kStatus:
-    case Var::kBytesSent:
-    case Var::kBytesReceived:
-    case Var::kAttempts:
     case Var::kLatencyMs:
     case Var::kGatewayMs:
     case Var::kFilterMs:
@@ -93,8 +87,24 @@ bool is_number(Var v) {
   }
 }
 
+// Written as JSON numbers: counts, times in ms, and the millisecond durations.
+bool is_number(Var v) {
+  switch (v) {
+    case Var::kStartedAt:
+    case Var::kClientPort:
+    case Var::kStatus:
+    case Var::kBytesSent:
+    case Var::kBytesReceived:
+    case Var::kAttempts:
+      return true;
+    default:
+      return is_millis(v);
+  }
+}
+
 using observability::json::escaped_max;
 using observability::json::kJsonPlain;
+namespace json = observability::json;
 using observability::json::put_escaped;
 
 // Value writers over a raw cursor: each writes at `p` and returns the new end. The caller has made
@@ -255,22 +265,6 @@ uint64_t LogFields::started_at_ms(const Timings& t) {
 
 namespace {
 
-bool is_millis(Var v) {
-  switch (v) {
-    case Var::kLatencyMs:
-    case Var::kGatewayMs:
-    case Var::kFilterMs:
-    case Var::kRequestFiltersMs:
-    case Var::kResponseFiltersMs:
-    case Var::kConnectMs:
-    case Var::kUpstreamMs:
-    case Var::kReceiveMs:
-      return true;
-    default:
-      return false;
-  }
-}
-
 uint64_t number_of(const Exchange& x, Var v) {
   switch (v) {
     case Var::kStartedAt: return LogFields::started_at_ms(x.timings);
@@ -323,25 +317,16 @@ std::string_view text_of(const Exchange& x, Var v) {
 // ones 16 bytes at a time with an overlapping last block.
 class PlainCheck {
  public:
-  void add(__m128i v) {
-    min_ = _mm_min_epu8(min_, v);
-    special_ = _mm_or_si128(special_, _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')),
-                                                                _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'))),
-                                                   _mm_cmpeq_epi8(v, _mm_set1_epi8(0x7f))));
-  }
+  void add(__m128i v) { mask_ |= json::needs_escape(v); }
   // Three bytes (of a value too short for a vector), through the table.
   void add_bytes(unsigned char a, unsigned char b, unsigned char c) {
     plain_ &= kJsonPlain[a] & kJsonPlain[b] & kJsonPlain[c];
   }
-  // No byte seen was a control byte, DEL, '"' or '\\' (the bytes kJsonPlain leaves out).
-  bool clean() const {
-    const __m128i control = _mm_cmpeq_epi8(_mm_min_epu8(min_, _mm_set1_epi8(0x1f)), min_);  // min <= 0x1f
-    return plain_ && _mm_movemask_epi8(_mm_or_si128(control, special_)) == 0;
-  }
+  // No byte seen needs a JSON escape.
+  bool clean() const { return plain_ && mask_ == 0; }
 
  private:
-  __m128i min_ = _mm_set1_epi8(-1);  // the unsigned minimum of every byte seen, per lane
-  __m128i special_ = _mm_setzero_si128();
+  unsigned mask_ = 0;  // json::needs_escape of every block seen, or-ed
   bool plain_ = true;
 };
 

@@ -1,9 +1,5 @@
 // upstream::http_fetch, the gateway's own outbound HTTP client, against real loopback servers
 // from the harness (plaintext and TLS). Runs the client in-process on its own io_context.
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
@@ -13,6 +9,7 @@
 
 #include <gtest/gtest.h>
 
+#include "harness/client.h"
 #include "harness/test_pki.h"
 #include "harness/upstream.h"
 #include "session/tls.h"
@@ -46,18 +43,18 @@ std::string url_of(const Upstream& up, std::string_view path = "/") {
   return "http://127.0.0.1:" + std::to_string(up.port()) + std::string(path);
 }
 
-// A loopback port with nothing listening on it.
-std::uint16_t closed_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  a.sin_port = 0;
-  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a));
-  socklen_t len = sizeof(a);
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  ::close(fd);
-  return ntohs(a.sin_port);
+// GET / from a server that answers `raw` (bytes as they are) and closes.
+FetchResponse fetch_raw(const std::string& raw) {
+  Upstream up;
+  up.set_handler([raw](const RecordedRequest&) {
+    UpstreamResponse r;
+    r.raw = raw;
+    r.close_after = true;
+    return r;
+  });
+  FetchRequest req;
+  req.url = url_of(up);
+  return fetch(req);
 }
 
 TEST(HttpFetchTest, ContentLengthResponseWithHeaders) {
@@ -121,19 +118,10 @@ TEST(HttpFetchTest, CloseDelimitedBodyEndsAtEof) {
 }
 
 TEST(HttpFetchTest, InterimResponsesAreSkipped) {
-  Upstream up;
-  up.set_handler([](const RecordedRequest&) {
-    UpstreamResponse r;
-    r.raw =
-        "HTTP/1.1 100 Continue\r\n\r\n"
-        "HTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\n\r\n"
-        "HTTP/1.1 201 Created\r\nContent-Length: 5\r\nX-Final: yes\r\n\r\nfinal";
-    r.close_after = true;
-    return r;
-  });
-  FetchRequest req;
-  req.url = url_of(up);
-  FetchResponse res = fetch(req);
+  FetchResponse res = fetch_raw(
+      "HTTP/1.1 100 Continue\r\n\r\n"
+      "HTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\n\r\n"
+      "HTTP/1.1 201 Created\r\nContent-Length: 5\r\nX-Final: yes\r\n\r\nfinal");
   ASSERT_TRUE(res.ok) << res.error;
   EXPECT_EQ(res.status, 201);
   EXPECT_EQ(res.body, "final");
@@ -195,31 +183,14 @@ TEST(HttpFetchTest, ServerThatNeverAnswersTimesOutOnTime) {
 }
 
 TEST(HttpFetchTest, TruncatedBodyIsAnError) {
-  Upstream up;
-  up.set_handler([](const RecordedRequest&) {
-    UpstreamResponse r;
-    r.raw = "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nonly this";
-    r.close_after = true;
-    return r;
-  });
-  FetchRequest req;
-  req.url = url_of(up);
-  FetchResponse res = fetch(req);
+  FetchResponse res = fetch_raw("HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nonly this");
   EXPECT_FALSE(res.ok);
   EXPECT_EQ(res.error, "connection closed before the response body ended");
 }
 
 TEST(HttpFetchTest, MalformedResponseIsAnError) {
-  Upstream up;
-  up.set_handler([](const RecordedRequest&) {
-    UpstreamResponse r;
-    r.raw = "HTTP/1.1 200 OK\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n";
-    r.close_after = true;
-    return r;
-  });
-  FetchRequest req;
-  req.url = url_of(up);
-  FetchResponse res = fetch(req);
+  FetchResponse res =
+      fetch_raw("HTTP/1.1 200 OK\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n");
   EXPECT_FALSE(res.ok);
   EXPECT_NE(res.error.find("invalid response"), std::string::npos) << res.error;
 }

@@ -181,14 +181,6 @@ services:
               timeout: 2000
 )";
 
-// A loopback port with nothing listening (a just-closed harness upstream's port).
-std::uint16_t closed_port() {
-  auto up = std::make_unique<Upstream>();
-  const std::uint16_t port = up->port();
-  up.reset();
-  return port;
-}
-
 class OAuth2IntrospectionTest : public ::testing::Test {
  protected:
   void start(int ttl = 30) {

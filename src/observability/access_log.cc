@@ -1,9 +1,12 @@
 #include "observability/access_log.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <map>
 #include <memory>
@@ -17,7 +20,8 @@
 
 namespace portico::observability {
 
-AccessLog::AccessLog(const std::string& destination) : destination_(destination) {
+AccessLog::AccessLog(const std::string& destination)
+    : destination_(destination), settle_time_(default_settle_time()) {
   if (destination == "stdout") {
     fd_ = STDOUT_FILENO;
   } else if (destination == "stderr") {
@@ -29,6 +33,7 @@ AccessLog::AccessLog(const std::string& destination) : destination_(destination)
     }
     owns_fd_ = true;
   }
+  opened();
   thread_ = std::thread([this] {
     core::become_background_thread("portico-log");
     run();
@@ -36,7 +41,7 @@ AccessLog::AccessLog(const std::string& destination) : destination_(destination)
 }
 
 AccessLog::AccessLog(const std::string& path, bool reopen_every_write)
-    : destination_(path), reopen_every_write_(reopen_every_write) {
+    : destination_(path), reopen_every_write_(reopen_every_write), settle_time_(default_settle_time()) {
   owns_fd_ = true;
   thread_ = std::thread([this] {
     core::become_background_thread("portico-log");
@@ -57,6 +62,7 @@ bool AccessLog::ensure_open() {
   if (fd_ >= 0) return true;
   fd_ = ::open(destination_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
   if (fd_ >= 0) {
+    opened();
     if (failing_) PORTICO_LOG_INFO("log file {} is writable again", destination_);
     failing_ = false;
     return true;
@@ -64,6 +70,60 @@ bool AccessLog::ensure_open() {
   if (!failing_) PORTICO_LOG_ERROR("cannot open log file {}: {}", destination_, std::strerror(errno));
   failing_ = true;
   return false;
+}
+
+void AccessLog::opened() {
+  struct stat st {};
+  regular_file_ = ::fstat(fd_, &st) == 0 && S_ISREG(st.st_mode);
+  if (!regular_file_) return;
+  // The same file opened again (`reopen` for every batch) keeps its window; another one (a
+  // rotation) starts with what it holds already, which is not the writer's to drop.
+  const auto device = static_cast<uint64_t>(st.st_dev);
+  const auto inode = static_cast<uint64_t>(st.st_ino);
+  if (device == file_device_ && inode == file_inode_) return;
+  file_device_ = device;
+  file_inode_ = inode;
+  drop_from_ = static_cast<int64_t>(st.st_size);
+  cached_batches_.clear();
+}
+
+void AccessLog::drop_written_pages(size_t batch_size) {
+  if (!regular_file_) return;
+  const off_t end = ::lseek(fd_, 0, SEEK_CUR);  // O_APPEND: the end of the file, this batch's end
+  if (end < 0) return;
+  const int64_t batch = static_cast<int64_t>(end) - static_cast<int64_t>(batch_size);
+  if (batch < drop_from_) {  // truncated under the writer (`> access.log`): start over from here
+    drop_from_ = std::max<int64_t>(batch, 0);
+    cached_batches_.clear();
+  }
+  const auto now = std::chrono::steady_clock::now();
+  cached_batches_.push_back({now, static_cast<int64_t>(end)});
+  int64_t settled = drop_from_;
+  while (cached_batches_.size() > 1 && now - cached_batches_.front().at >= settle_time_) {
+    settled = cached_batches_.front().end;
+    cached_batches_.pop_front();
+  }
+  if (settled <= drop_from_) return;
+  ::posix_fadvise(fd_, drop_from_, settled - drop_from_, POSIX_FADV_DONTNEED);
+  drop_from_ = settled;
+}
+
+std::chrono::milliseconds AccessLog::default_settle_time() {
+  static const std::chrono::milliseconds settle = [] {  // read once: the sysctls rarely change
+    auto centiseconds = [](const char* path, long fallback) {
+      std::FILE* f = std::fopen(path, "re");
+      long v = -1;
+      if (f != nullptr) {
+        if (std::fscanf(f, "%ld", &v) != 1) v = -1;
+        std::fclose(f);
+      }
+      return v >= 0 ? v : fallback;
+    };
+    const long expire = centiseconds("/proc/sys/vm/dirty_expire_centisecs", 3000);
+    const long interval = centiseconds("/proc/sys/vm/dirty_writeback_centisecs", 500);
+    return std::chrono::milliseconds(10 * (expire + interval) + 5000);
+  }();
+  return settle;
 }
 
 void AccessLog::write_all(const std::string& chunk) {
@@ -85,6 +145,7 @@ void AccessLog::write_all(const std::string& chunk) {
     p += n;
     left -= static_cast<size_t>(n);
   }
+  drop_written_pages(chunk.size());
 }
 
 AccessLog::~AccessLog() {

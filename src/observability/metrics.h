@@ -76,6 +76,31 @@ struct ByteCounts {
   uint64_t egress = 0;   // to the client
 };
 
+// The last slot found in a map, so that a run of requests with the same key (the usual case: a
+// route's requests mostly end with one status, for one consumer) skips the hash. Nodes of an
+// unordered_map stay where they are while it grows, and the maps it serves only grow; a copy
+// starts empty (it would point into the other object's map).
+template <typename Key, typename Value>
+class LastSlot {
+ public:
+  LastSlot() = default;
+  LastSlot(const LastSlot&) {}
+  LastSlot& operator=(const LastSlot&) {
+    slot_ = nullptr;
+    return *this;
+  }
+  Value& find(std::unordered_map<Key, Value>& map, Key key) {
+    if (slot_ != nullptr && key == key_) [[likely]] return *slot_;
+    slot_ = &map[key];
+    key_ = key;
+    return *slot_;
+  }
+
+ private:
+  Key key_{};
+  Value* slot_ = nullptr;
+};
+
 // Everything recorded for one route of one configuration.
 struct RouteSeries {
   // Requests by status, source and consumer, packed by request_key().
@@ -94,11 +119,21 @@ struct RouteSeries {
   static ResponseSource key_source(uint64_t k) { return static_cast<ResponseSource>((k >> 16) & 0xff); }
   static int32_t key_consumer(uint64_t k) { return static_cast<int32_t>(static_cast<uint32_t>(k >> 24)) - 1; }
 
+  // Worker thread: the counter and byte counts a request adds to.
+  uint64_t& requests_of(uint16_t status, ResponseSource source, int32_t consumer) {
+    return last_request_.find(requests, request_key(status, source, consumer));
+  }
+  ByteCounts& bandwidth_of(int32_t consumer) { return last_bandwidth_.find(bandwidth, consumer); }
+
   void merge(const RouteSeries& o);
   bool empty() const {
     return requests.empty() && request_latency.count == 0 && upstream_latency.count == 0 &&
            gateway_latency.count == 0 && bandwidth.empty();
   }
+
+ private:
+  LastSlot<uint64_t, uint64_t> last_request_;
+  LastSlot<int32_t, ByteCounts> last_bandwidth_;
 };
 
 // Label values of one configuration, by index. Built on the control thread; immutable.

@@ -34,7 +34,7 @@ void PrometheusFilter::on_log(filter::Exchange& x) const {
     ResponseSource source = x.answered_by_filter                       ? ResponseSource::kExit
                             : upstream_answered && !x.reply.active() ? ResponseSource::kService
                                                                        : ResponseSource::kPortico;
-    ++s->requests[observability::RouteSeries::request_key(x.status_sent, source, consumer)];
+    ++s->requests_of(x.status_sent, source, consumer);
   }
   if (config_.latency_metrics) {
     // The same split as the logs (filter::Latencies): gateway excludes connecting, waiting for
@@ -45,7 +45,7 @@ void PrometheusFilter::on_log(filter::Exchange& x) const {
     s->gateway_latency.observe(l.gateway);
   }
   if (config_.bandwidth_metrics) {
-    auto& b = s->bandwidth[consumer];
+    auto& b = s->bandwidth_of(consumer);
     b.ingress += x.bytes_received;
     b.egress += x.bytes_sent;
   }

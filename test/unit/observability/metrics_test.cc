@@ -92,6 +92,70 @@ TEST(MetricsShard, SeriesByConfigAndRouteIndex) {
   EXPECT_EQ(shard.series(config.get(), 1), s);  // the same series again
 }
 
+TEST(RouteSeries, CountsByKeyWhateverTheOrderAndCopiesCountApart) {
+  RouteSeries s;
+  const auto ok = ResponseSource::kService;
+  // Runs of one key, alternation, and a key coming back after others.
+  for (int i = 0; i < 5; ++i) ++s.requests_of(200, ok, -1);
+  for (int i = 0; i < 4; ++i) {
+    ++s.requests_of(404, ok, -1);
+    ++s.requests_of(200, ok, 1);
+  }
+  ++s.requests_of(200, ok, -1);
+  s.bandwidth_of(-1).egress += 10;
+  s.bandwidth_of(1).egress += 7;
+  s.bandwidth_of(-1).egress += 5;
+  EXPECT_EQ(s.requests.at(RouteSeries::request_key(200, ok, -1)), 6u);
+  EXPECT_EQ(s.requests.at(RouteSeries::request_key(404, ok, -1)), 4u);
+  EXPECT_EQ(s.requests.at(RouteSeries::request_key(200, ok, 1)), 4u);
+  EXPECT_EQ(s.bandwidth.at(-1).egress, 15u);
+  EXPECT_EQ(s.bandwidth.at(1).egress, 7u);
+  // A copy (a scrape's) counts into its own maps, and the original keeps counting into its own.
+  RouteSeries copy = s;
+  ++copy.requests_of(200, ok, -1);
+  copy.bandwidth_of(-1).egress += 1;
+  ++s.requests_of(200, ok, -1);
+  ++s.requests_of(200, ok, -1);
+  EXPECT_EQ(copy.requests.at(RouteSeries::request_key(200, ok, -1)), 7u);
+  EXPECT_EQ(s.requests.at(RouteSeries::request_key(200, ok, -1)), 8u);
+  EXPECT_EQ(copy.bandwidth.at(-1).egress, 16u);
+  EXPECT_EQ(s.bandwidth.at(-1).egress, 15u);
+  // Many keys: the map rehashes under a remembered slot, which stays the key's.
+  ++s.requests_of(500, ok, -1);
+  for (uint16_t code = 100; code < 600; ++code) ++s.requests_of(code, ResponseSource::kPortico, 0);
+  ++s.requests_of(200, ResponseSource::kPortico, 0);
+  EXPECT_EQ(s.requests.at(RouteSeries::request_key(500, ok, -1)), 1u);
+  EXPECT_EQ(s.requests.at(RouteSeries::request_key(200, ResponseSource::kPortico, 0)), 2u);
+  EXPECT_EQ(s.requests.at(RouteSeries::request_key(599, ResponseSource::kPortico, 0)), 1u);
+}
+
+TEST(MetricsShard, RetiredEpochsCountAgainFromZeroAfterACollect) {
+  // A request that ends after a reload records into the retired epoch; a scrape moves that
+  // epoch's counts out, and later requests must land in fresh series, not in the moved ones.
+  MetricsShard shard;
+  auto first = std::make_shared<int>(1);
+  auto second = std::make_shared<int>(2);
+  shard.begin_epoch(first, names_of({"a"}));
+  ++shard.series(first.get(), 0)->requests_of(200, ResponseSource::kService, -1);
+  shard.begin_epoch(second, names_of({"a"}));
+  ++shard.series(first.get(), 0)->requests_of(200, ResponseSource::kService, -1);
+  auto moved = shard.collect();
+  ++shard.series(first.get(), 0)->requests_of(200, ResponseSource::kService, -1);
+  auto again = shard.collect();
+  auto count_of = [](const std::vector<MetricsEpoch>& epochs, const void* key) {
+    uint64_t n = 0;
+    for (const auto& e : epochs) {
+      if (e.config_key != key) continue;
+      for (const auto& r : e.routes) {
+        if (r) n += r->requests.at(RouteSeries::request_key(200, ResponseSource::kService, -1));
+      }
+    }
+    return n;
+  };
+  EXPECT_EQ(count_of(moved, first.get()), 2u);
+  EXPECT_EQ(count_of(again, first.get()), 1u);
+}
+
 TEST(MetricsShard, WorkersMergeAtScrape) {
   // Two workers, each its own shard on its own thread; the collector sums their copies.
   auto config = std::make_shared<int>(1);

@@ -24,6 +24,9 @@
 #                    (rotating order). Use 1 to resolve a few percent between configurations on a
 #                    noisy machine; absolute numbers then describe a shared core.
 #
+# Several runs (made at different times) pool with bench/lib/pool_ratios.py RESULTS_DIR/*/runs.csv:
+# the median same-round ratio of each Portico variant to plain Portico over all their rounds.
+#
 # Exit status: 0 all runs clean; 1 some run had non-2xx responses or socket
 # errors (listed at the end); 2 setup failure (message on stderr).
 set -euo pipefail

@@ -72,6 +72,17 @@ bool AccessLog::ensure_open() {
   return false;
 }
 
+namespace {
+
+int64_t page_size() {
+  static const int64_t page = std::max<int64_t>(::sysconf(_SC_PAGESIZE), 512);
+  return page;
+}
+
+int64_t page_start(int64_t offset) { return offset - offset % page_size(); }
+
+}  // namespace
+
 void AccessLog::opened() {
   struct stat st {};
   regular_file_ = ::fstat(fd_, &st) == 0 && S_ISREG(st.st_mode);
@@ -83,8 +94,7 @@ void AccessLog::opened() {
   if (device == file_device_ && inode == file_inode_) return;
   file_device_ = device;
   file_inode_ = inode;
-  drop_from_ = static_cast<int64_t>(st.st_size);
-  cached_batches_.clear();
+  start_window(static_cast<int64_t>(st.st_size));
 }
 
 void AccessLog::drop_written_pages(size_t batch_size) {
@@ -92,9 +102,9 @@ void AccessLog::drop_written_pages(size_t batch_size) {
   const off_t end = ::lseek(fd_, 0, SEEK_CUR);  // O_APPEND: the end of the file, this batch's end
   if (end < 0) return;
   const int64_t batch = static_cast<int64_t>(end) - static_cast<int64_t>(batch_size);
-  if (batch < drop_from_) {  // truncated under the writer (`> access.log`): start over from here
-    drop_from_ = std::max<int64_t>(batch, 0);
-    cached_batches_.clear();
+  const int64_t last_end = cached_batches_.empty() ? drop_from_ : cached_batches_.back().end;
+  if (batch < last_end) {  // truncated under the writer (`> access.log`, copytruncate): start again
+    start_window(std::max<int64_t>(batch, 0));
   }
   const auto now = std::chrono::steady_clock::now();
   cached_batches_.push_back({now, static_cast<int64_t>(end)});
@@ -104,8 +114,20 @@ void AccessLog::drop_written_pages(size_t batch_size) {
     cached_batches_.pop_front();
   }
   if (settled <= drop_from_) return;
-  ::posix_fadvise(fd_, drop_from_, settled - drop_from_, POSIX_FADV_DONTNEED);
+  // The kernel drops whole pages inside the range only, and none that are dirty or being written
+  // back (it starts writing those): the range starts at the page of the previous range's start,
+  // so a page shared by two batches and a page skipped last time get another try.
+  if (settled > retry_from_) ::posix_fadvise(fd_, retry_from_, settled - retry_from_, POSIX_FADV_DONTNEED);
+  retry_from_ = std::max(page_start(drop_from_), own_from_);
   drop_from_ = settled;
+}
+
+void AccessLog::start_window(int64_t offset) {
+  drop_from_ = offset;
+  // The page `offset` falls in (unless it starts there) also holds bytes that are not the writer's.
+  own_from_ = page_start(offset + page_size() - 1);
+  retry_from_ = own_from_;
+  cached_batches_.clear();
 }
 
 std::chrono::milliseconds AccessLog::default_settle_time() {

@@ -51,11 +51,11 @@ class AccessLog {
   std::atomic<uint64_t> dropped{0};       // lines lost to a full queue (whole batches)
   std::atomic<uint64_t> write_errors{0};  // batches lost to open or write failures
 
-  // How long a written batch keeps its pages in the page cache (drop_written_pages); before the
-  // first submit (tests).
+  // How long a written batch keeps its pages in the page cache (drop_written_pages). Only while
+  // no batch is being written: before a submit, or after flush() (tests).
   void set_settle_time(std::chrono::milliseconds t) { settle_time_ = t; }
   // The kernel's writeback delay (vm.dirty_expire_centisecs + vm.dirty_writeback_centisecs) and a
-  // margin of 5 s: after that long, written lines are on disk.
+  // margin of 5 s: after that long, written lines are normally on disk.
   static std::chrono::milliseconds default_settle_time();
 
  private:
@@ -73,9 +73,14 @@ class AccessLog {
   // them and the next batches reuse them. Left cached, the log would grow the page cache by every
   // byte logged, each new page a fresh allocation that pushes out pages that are read; dropped
   // pages are reused by the next batches (1 GB written in 512 KiB batches took 1.2 s of kernel
-  // time with the pages kept, 0.5 s with earlier batches' pages dropped). Pages still dirty at
-  // that point are written back first and stay; the last batch always stays.
+  // time with the pages kept, 0.5 s with earlier batches' pages dropped). A page not yet written
+  // back by then (a slow disk, periodic writeback turned off) is written back and gets one more
+  // try at the next drop; after that it stays until the kernel reclaims it. The last batch always
+  // stays, and so do the pages of a file's earlier content and, after a rotation, the last
+  // batches of the old file.
   void drop_written_pages(size_t batch_size);
+  // Writer thread: the lines written from `offset` on are the writer's to drop.
+  void start_window(int64_t offset);
 
   std::string destination_;
   bool reopen_every_write_ = false;
@@ -83,12 +88,16 @@ class AccessLog {
   bool failing_ = false;  // writer thread: the last open or write failed (log once per streak)
   int fd_ = -1;
   bool owns_fd_ = false;
-  // Writer thread: fd_ is a regular file (its pages can be dropped); which file; where the next
-  // drop starts; and the batches written since (when, and the file's end after each).
+  // Writer thread: fd_ is a regular file (its pages can be dropped); which file; how far its
+  // lines have been dropped, where the next drop starts (earlier: pages get a second try) and
+  // where the writer's own pages start; and the batches written since (when, and the file's end
+  // after each).
   bool regular_file_ = false;
   uint64_t file_device_ = 0;
   uint64_t file_inode_ = 0;
   int64_t drop_from_ = 0;
+  int64_t retry_from_ = 0;
+  int64_t own_from_ = 0;  // the first page that holds only the writer's lines
   struct WrittenBatch {
     std::chrono::steady_clock::time_point at;
     int64_t end;

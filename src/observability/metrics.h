@@ -78,15 +78,22 @@ struct ByteCounts {
 
 // The last slot found in a map, so that a run of requests with the same key (the usual case: a
 // route's requests mostly end with one status, for one consumer) skips the hash. Nodes of an
-// unordered_map stay where they are while it grows, and the maps it serves only grow; a copy
-// starts empty (it would point into the other object's map).
+// unordered_map stay where they are while it grows, and the maps it serves only grow (nothing
+// erases from them); a copy or a move starts empty, and a move empties its source (the nodes
+// change owners).
 template <typename Key, typename Value>
 class LastSlot {
  public:
   LastSlot() = default;
   LastSlot(const LastSlot&) {}
+  LastSlot(LastSlot&& o) noexcept { o.slot_ = nullptr; }
   LastSlot& operator=(const LastSlot&) {
     slot_ = nullptr;
+    return *this;
+  }
+  LastSlot& operator=(LastSlot&& o) noexcept {
+    slot_ = nullptr;
+    o.slot_ = nullptr;
     return *this;
   }
   Value& find(std::unordered_map<Key, Value>& map, Key key) {
@@ -103,12 +110,12 @@ class LastSlot {
 
 // Everything recorded for one route of one configuration.
 struct RouteSeries {
-  // Requests by status, source and consumer, packed by request_key().
+  // Requests by status, source and consumer, packed by request_key(). Only grows (LastSlot).
   std::unordered_map<uint64_t, uint64_t> requests;
   LatencyHistogram request_latency;   // head read → last byte sent
   LatencyHistogram upstream_latency;  // upstream connection ready → upstream response head
   LatencyHistogram gateway_latency;   // request latency minus upstream latency
-  // By consumer index (-1: none, or per_consumer off).
+  // By consumer index (-1: none, or per_consumer off). Only grows (LastSlot).
   std::unordered_map<int32_t, ByteCounts> bandwidth;
 
   static uint64_t request_key(uint16_t status, ResponseSource source, int32_t consumer) {

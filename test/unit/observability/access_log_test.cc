@@ -4,10 +4,8 @@
 #include "observability/access_log.h"
 
 #include <fcntl.h>
-#include <linux/magic.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
-#include <sys/vfs.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -87,16 +85,42 @@ size_t count_resident(const std::vector<bool>& pages, size_t from, size_t to) {
   return n;
 }
 
+// Whether this filesystem keeps file pages in the page cache and drops clean ones when told to
+// (not tmpfs or ramfs, which hold every page in memory, nor one with a cache of its own).
+bool drops_clean_pages(const std::string& dir) {
+  const std::string probe = dir + "/probe";
+  {
+    std::ofstream out(probe, std::ios::binary);
+    out << batch_of('p');
+  }
+  sync_file(probe);
+  int fd = ::open(probe.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  ::posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
+  ::close(fd);
+  const std::vector<bool> pages = resident_pages(probe);
+  std::remove(probe.c_str());
+  return !pages.empty() && count_resident(pages, 0, pages.size()) == 0;
+}
+
+size_t page_size() { return static_cast<size_t>(::sysconf(_SC_PAGESIZE)); }
+
+// Writes `batches` through `log`, each one fsync-ed before the next so that it has settled.
+void write_settled(AccessLog& log, const std::string& path, const std::vector<std::string>& batches) {
+  for (const std::string& lines : batches) {
+    ASSERT_TRUE(log.submit(std::string(lines)));
+    log.flush();
+    sync_file(path);
+  }
+}
+
 TEST(AccessLogPages, WrittenBatchesLeaveThePageCacheAndTheLinesStay) {
   TempDir dir;
   ASSERT_FALSE(dir.path().empty());
-  struct statfs fs {};
-  ASSERT_EQ(::statfs(dir.path().c_str(), &fs), 0);
-  if (fs.f_type == TMPFS_MAGIC) GTEST_SKIP() << "tmpfs keeps every page in memory: nothing to drop";
+  if (!drops_clean_pages(dir.path())) GTEST_SKIP() << "this filesystem does not drop pages on advice";
   const std::string path = dir.path() + "/access.log";
-  const auto page = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
-  ASSERT_EQ(kBatch % page, 0u);
-  const size_t pages_per_batch = kBatch / page;
+  ASSERT_EQ(kBatch % page_size(), 0u);
+  const size_t pages_per_batch = kBatch / page_size();
 
   // What the file held before the log opened it: not the writer's to drop.
   const std::string before = batch_of('a');
@@ -113,13 +137,10 @@ TEST(AccessLogPages, WrittenBatchesLeaveThePageCacheAndTheLinesStay) {
     // Batches settle at once here: each is fsync-ed before the next (in service, the kernel's
     // writeback delay and a margin).
     log.set_settle_time(std::chrono::milliseconds(0));
-    for (char c : {'b', 'c', 'd', 'e'}) {
-      std::string lines = batch_of(c);
-      expected += lines;
-      ASSERT_TRUE(log.submit(std::move(lines)));
-      log.flush();
-      if (c != 'e') sync_file(path);  // on disk, so its pages can go at the next batches
-    }
+    write_settled(log, path, {batch_of('b'), batch_of('c'), batch_of('d')});
+    ASSERT_TRUE(log.submit(batch_of('e')));
+    log.flush();
+    expected += batch_of('b') + batch_of('c') + batch_of('d') + batch_of('e');
     const std::vector<bool> pages = resident_pages(path);
     ASSERT_EQ(pages.size(), 5 * pages_per_batch);
     // Pages 0..: the earlier content (the writer's own lines only are dropped), then batches b, c,
@@ -131,37 +152,72 @@ TEST(AccessLogPages, WrittenBatchesLeaveThePageCacheAndTheLinesStay) {
     EXPECT_EQ(log.write_errors.load(), 0u);
   }
   EXPECT_EQ(read_file(path), expected);  // nothing lost: dropped pages are read back from disk
+}
 
-  // Truncated under the writer (`> access.log`): the next lines start the file again.
-  ASSERT_EQ(::truncate(path.c_str(), 0), 0);
-  {
+TEST(AccessLogPages, BatchesOfAnySizeLeaveWholePagesIncludingTheSharedOnes) {
+  TempDir dir;
+  ASSERT_FALSE(dir.path().empty());
+  if (!drops_clean_pages(dir.path())) GTEST_SKIP() << "this filesystem does not drop pages on advice";
+  const size_t page = page_size();
+  // Batches of a page and a half (each page boundary falls inside a batch or between two), and
+  // batches far smaller than a page (the 200 ms flush of a quiet log).
+  for (size_t size : {page + page / 2 + 17, size_t{300}}) {
+    const std::string path = dir.path() + "/access-" + std::to_string(size) + ".log";
     AccessLog log(path);
-    std::string lines = batch_of('f');
-    ASSERT_TRUE(log.submit(std::string(lines)));
-    log.flush();
-    ASSERT_EQ(::truncate(path.c_str(), 0), 0);
-    ASSERT_TRUE(log.submit(std::string(lines)));
-    ASSERT_TRUE(log.submit(std::string(lines)));
-    log.flush();
-    EXPECT_EQ(read_file(path), lines + lines);
-    EXPECT_EQ(log.write_errors.load(), 0u);
+    log.set_settle_time(std::chrono::milliseconds(0));
+    std::vector<std::string> batches;
+    std::string expected;
+    const size_t count = size > page ? 8 : 60;
+    for (size_t i = 0; i < count; ++i) {
+      std::string lines(size - 1, static_cast<char>('a' + i % 26));
+      lines += '\n';
+      expected += lines;
+      batches.push_back(std::move(lines));
+    }
+    write_settled(log, path, batches);
+    // Settled and dropped: everything before the last batch; the page that batch starts in is
+    // shared with the one before, so whole pages up to there.
+    const size_t last_start = expected.size() - size;
+    const std::vector<bool> pages = resident_pages(path);
+    ASSERT_EQ(pages.size(), (expected.size() + page - 1) / page);
+    EXPECT_EQ(count_resident(pages, 0, last_start / page), 0u) << "batches of " << size << " bytes";
+    EXPECT_EQ(read_file(path), expected);
   }
+}
+
+TEST(AccessLogPages, AFileTruncatedUnderTheWriterStartsAgain) {
+  TempDir dir;
+  ASSERT_FALSE(dir.path().empty());
+  if (!drops_clean_pages(dir.path())) GTEST_SKIP() << "this filesystem does not drop pages on advice";
+  const std::string path = dir.path() + "/access.log";
+  const size_t pages_per_batch = kBatch / page_size();
+  AccessLog log(path);
+  // Truncated while the lines before have not settled yet (nothing of them dropped so far).
+  log.set_settle_time(std::chrono::hours(1));
+  write_settled(log, path, {batch_of('a'), batch_of('b'), batch_of('c'), batch_of('d')});
+  // `> access.log` (or logrotate's copytruncate): the next lines go to the start of the file.
+  ASSERT_EQ(::truncate(path.c_str(), 0), 0);
+  log.set_settle_time(std::chrono::milliseconds(0));
+  write_settled(log, path, {batch_of('e'), batch_of('f'), batch_of('g')});
+  const std::vector<bool> pages = resident_pages(path);
+  ASSERT_EQ(pages.size(), 3 * pages_per_batch);
+  // The new lines are dropped as they settle, as if the file were new (not once the file grows
+  // past where the old lines ended).
+  EXPECT_EQ(count_resident(pages, 0, 2 * pages_per_batch), 0u);
+  EXPECT_EQ(read_file(path), batch_of('e') + batch_of('f') + batch_of('g'));  // reading caches it again
+  EXPECT_EQ(log.write_errors.load(), 0u);
 }
 
 TEST(AccessLogPages, BatchesStayCachedUntilTheyHaveSettled) {
   TempDir dir;
   ASSERT_FALSE(dir.path().empty());
+  if (!drops_clean_pages(dir.path())) GTEST_SKIP() << "this filesystem does not drop pages on advice";
   const std::string path = dir.path() + "/access.log";
-  const auto page = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
   AccessLog log(path);
   EXPECT_GE(AccessLog::default_settle_time(), std::chrono::seconds(5));
-  for (char c : {'a', 'b', 'c'}) {
-    ASSERT_TRUE(log.submit(batch_of(c)));
-    log.flush();
-    sync_file(path);
-  }
+  write_settled(log, path, {batch_of('a'), batch_of('b'), batch_of('c')});
   const std::vector<bool> pages = resident_pages(path);
-  ASSERT_EQ(pages.size(), 3 * kBatch / page);
+  ASSERT_EQ(pages.size(), 3 * kBatch / page_size());
   EXPECT_EQ(count_resident(pages, 0, pages.size()), pages.size()) << "written back, but not yet settled";
   EXPECT_EQ(read_file(path), batch_of('a') + batch_of('b') + batch_of('c'));
 }

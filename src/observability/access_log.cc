@@ -20,8 +20,7 @@
 
 namespace portico::observability {
 
-AccessLog::AccessLog(const std::string& destination)
-    : destination_(destination), settle_time_(default_settle_time()) {
+AccessLog::AccessLog(const std::string& destination) : destination_(destination) {
   if (destination == "stdout") {
     fd_ = STDOUT_FILENO;
   } else if (destination == "stderr") {
@@ -34,15 +33,16 @@ AccessLog::AccessLog(const std::string& destination)
     owns_fd_ = true;
   }
   opened();
-  thread_ = std::thread([this] {
-    core::become_background_thread("portico-log");
-    run();
-  });
+  start_writer();
 }
 
 AccessLog::AccessLog(const std::string& path, bool reopen_every_write)
-    : destination_(path), reopen_every_write_(reopen_every_write), settle_time_(default_settle_time()) {
+    : destination_(path), reopen_every_write_(reopen_every_write) {
   owns_fd_ = true;
+  start_writer();
+}
+
+void AccessLog::start_writer() {
   thread_ = std::thread([this] {
     core::become_background_thread("portico-log");
     run();

@@ -59,6 +59,8 @@ class AccessLog {
   static std::chrono::milliseconds default_settle_time();
 
  private:
+  // Constructors, last: the writer thread (named, SCHED_BATCH) running run().
+  void start_writer();
   void run();
   // Writer thread: makes sure `fd_` is open for a file destination; false when it cannot be.
   bool ensure_open();
@@ -103,7 +105,7 @@ class AccessLog {
     int64_t end;
   };
   std::deque<WrittenBatch> cached_batches_;
-  std::chrono::milliseconds settle_time_;
+  std::chrono::milliseconds settle_time_ = default_settle_time();
   std::mutex mu_;
   std::condition_variable cv_;
   std::condition_variable drained_;

@@ -104,7 +104,6 @@ bool is_number(Var v) {
 
 using observability::json::escaped_max;
 using observability::json::kJsonPlain;
-namespace json = observability::json;
 using observability::json::put_escaped;
 
 // Value writers over a raw cursor: each writes at `p` and returns the new end. The caller has made
@@ -317,7 +316,7 @@ std::string_view text_of(const Exchange& x, Var v) {
 // ones 16 bytes at a time with an overlapping last block.
 class PlainCheck {
  public:
-  void add(__m128i v) { mask_ |= json::needs_escape(v); }
+  void add(__m128i v) { mask_ |= observability::json::needs_escape(v); }
   // Three bytes (of a value too short for a vector), through the table.
   void add_bytes(unsigned char a, unsigned char b, unsigned char c) {
     plain_ &= kJsonPlain[a] & kJsonPlain[b] & kJsonPlain[c];
@@ -326,7 +325,7 @@ class PlainCheck {
   bool clean() const { return plain_ && mask_ == 0; }
 
  private:
-  unsigned mask_ = 0;  // json::needs_escape of every block seen, or-ed
+  unsigned mask_ = 0;  // needs_escape of every block seen, or-ed
   bool plain_ = true;
 };
 
@@ -462,6 +461,17 @@ template <typename Text>
   w.commit(put_default_members(p, x, l, [](char* q, std::string_view s) { return put_escaped(q, s); }));
 }
 
+// Members appended to `out` from `open` on become one object: the first member's comma becomes
+// the opening brace.
+void close_object(std::string& out, size_t open) {
+  if (out.size() > open) {
+    out[open] = '{';
+  } else {
+    out += '{';
+  }
+  out += '}';
+}
+
 // The default line's members (`object`: the whole object, braces included) appended to `out`.
 void append_default(const Exchange& x, std::string& out, bool object) {
   const Latencies l = latencies_of(x.timings);
@@ -490,10 +500,7 @@ void append_default(const Exchange& x, std::string& out, bool object) {
     Writer w(out);
     write_default_line(x, l, w);
   }
-  if (object) {
-    out[open] = '{';
-    out += '}';
-  }
+  if (object) close_object(out, open);
 }
 
 }  // namespace
@@ -728,12 +735,7 @@ namespace {
 [[gnu::noinline]] void append_compiled_object(const LogFields& fields, const Exchange& x, std::string& out) {
   const size_t open = out.size();
   fields.append_members(x, out);
-  if (out.size() > open) {
-    out[open] = '{';  // the first member's comma becomes the brace
-  } else {
-    out += '{';
-  }
-  out += '}';
+  close_object(out, open);
 }
 
 }  // namespace

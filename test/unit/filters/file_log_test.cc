@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "filter/log_fields.h"
+#include "harness/temp_dir.h"
 #include "test_support.h"
 
 namespace portico::filters {
@@ -504,10 +505,8 @@ TEST(LogFields, DefaultLineMatchesTheCompiledLayoutForEveryLengthAndByte) {
 }
 
 TEST(FileLogWriter, LinesReachTheFileAndReopenFollowsARotation) {
-  char dir_template[] = "/tmp/portico-file-log-XXXXXX";
-  ASSERT_NE(mkdtemp(dir_template), nullptr);
-  const std::string dir = dir_template;
-  const std::string path = dir + "/access.log";
+  integration::TempDir dir;  // removed with its files, also when an assertion fails
+  const std::string path = dir.file("access.log");
   auto loaded = load("    path: " + path + "\n");
   ASSERT_TRUE(loaded.filter) << loaded.error_text();
   boost::asio::io_context io;
@@ -537,9 +536,6 @@ TEST(FileLogWriter, LinesReachTheFileAndReopenFollowsARotation) {
   observability::flush_log_destinations();
   EXPECT_EQ(count_lines(path + ".1"), 3);
   EXPECT_EQ(count_lines(path), 1);
-  std::remove((path + ".1").c_str());
-  std::remove(path.c_str());
-  rmdir(dir.c_str());
 }
 
 }  // namespace

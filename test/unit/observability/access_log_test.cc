@@ -9,45 +9,26 @@
 #include <unistd.h>
 
 #include <chrono>
-#include <cstdlib>
-#include <fstream>
-#include <sstream>
+#include <cstdio>
 #include <string>
 #include <vector>
 
 #include <gtest/gtest.h>
+
+#include "harness/temp_dir.h"
 
 namespace portico::observability {
 namespace {
 
 constexpr size_t kBatch = 64 * 1024;  // 16 pages
 
-class TempDir {
- public:
-  TempDir() {
-    char name[] = "/tmp/portico-access-log-XXXXXX";
-    if (mkdtemp(name) != nullptr) path_ = name;
-  }
-  ~TempDir() {
-    if (!path_.empty()) std::system(("rm -rf " + path_).c_str());
-  }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
+using integration::read_file;
+using integration::TempDir;
 
 std::string batch_of(char c) {
   std::string lines;
   while (lines.size() < kBatch) lines += std::string(63, c) + '\n';  // kBatch is a multiple of 64
   return lines;
-}
-
-std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
 }
 
 void sync_file(const std::string& path) {
@@ -87,12 +68,8 @@ size_t count_resident(const std::vector<bool>& pages, size_t from, size_t to) {
 
 // Whether this filesystem keeps file pages in the page cache and drops clean ones when told to
 // (not tmpfs or ramfs, which hold every page in memory, nor one with a cache of its own).
-bool drops_clean_pages(const std::string& dir) {
-  const std::string probe = dir + "/probe";
-  {
-    std::ofstream out(probe, std::ios::binary);
-    out << batch_of('p');
-  }
+bool drops_clean_pages(const TempDir& dir) {
+  const std::string probe = dir.write_file("probe", batch_of('p'));
   sync_file(probe);
   int fd = ::open(probe.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return false;
@@ -116,18 +93,13 @@ void write_settled(AccessLog& log, const std::string& path, const std::vector<st
 
 TEST(AccessLogPages, WrittenBatchesLeaveThePageCacheAndTheLinesStay) {
   TempDir dir;
-  ASSERT_FALSE(dir.path().empty());
-  if (!drops_clean_pages(dir.path())) GTEST_SKIP() << "this filesystem does not drop pages on advice";
-  const std::string path = dir.path() + "/access.log";
+  if (!drops_clean_pages(dir)) GTEST_SKIP() << "this filesystem does not drop pages on advice";
   ASSERT_EQ(kBatch % page_size(), 0u);
   const size_t pages_per_batch = kBatch / page_size();
 
   // What the file held before the log opened it: not the writer's to drop.
   const std::string before = batch_of('a');
-  {
-    std::ofstream out(path, std::ios::binary);
-    out << before;
-  }
+  const std::string path = dir.write_file("access.log", before);
   ASSERT_EQ(read_file(path), before);  // in the page cache now
   sync_file(path);
 
@@ -156,13 +128,12 @@ TEST(AccessLogPages, WrittenBatchesLeaveThePageCacheAndTheLinesStay) {
 
 TEST(AccessLogPages, BatchesOfAnySizeLeaveWholePagesIncludingTheSharedOnes) {
   TempDir dir;
-  ASSERT_FALSE(dir.path().empty());
-  if (!drops_clean_pages(dir.path())) GTEST_SKIP() << "this filesystem does not drop pages on advice";
+  if (!drops_clean_pages(dir)) GTEST_SKIP() << "this filesystem does not drop pages on advice";
   const size_t page = page_size();
   // Batches of a page and a half (each page boundary falls inside a batch or between two), and
   // batches far smaller than a page (the 200 ms flush of a quiet log).
   for (size_t size : {page + page / 2 + 17, size_t{300}}) {
-    const std::string path = dir.path() + "/access-" + std::to_string(size) + ".log";
+    const std::string path = dir.file("access-" + std::to_string(size) + ".log");
     AccessLog log(path);
     log.set_settle_time(std::chrono::milliseconds(0));
     std::vector<std::string> batches;
@@ -187,9 +158,8 @@ TEST(AccessLogPages, BatchesOfAnySizeLeaveWholePagesIncludingTheSharedOnes) {
 
 TEST(AccessLogPages, AFileTruncatedUnderTheWriterStartsAgain) {
   TempDir dir;
-  ASSERT_FALSE(dir.path().empty());
-  if (!drops_clean_pages(dir.path())) GTEST_SKIP() << "this filesystem does not drop pages on advice";
-  const std::string path = dir.path() + "/access.log";
+  if (!drops_clean_pages(dir)) GTEST_SKIP() << "this filesystem does not drop pages on advice";
+  const std::string path = dir.file("access.log");
   const size_t pages_per_batch = kBatch / page_size();
   AccessLog log(path);
   // Truncated while the lines before have not settled yet (nothing of them dropped so far).
@@ -210,9 +180,8 @@ TEST(AccessLogPages, AFileTruncatedUnderTheWriterStartsAgain) {
 
 TEST(AccessLogPages, BatchesStayCachedUntilTheyHaveSettled) {
   TempDir dir;
-  ASSERT_FALSE(dir.path().empty());
-  if (!drops_clean_pages(dir.path())) GTEST_SKIP() << "this filesystem does not drop pages on advice";
-  const std::string path = dir.path() + "/access.log";
+  if (!drops_clean_pages(dir)) GTEST_SKIP() << "this filesystem does not drop pages on advice";
+  const std::string path = dir.file("access.log");
   AccessLog log(path);
   EXPECT_GE(AccessLog::default_settle_time(), std::chrono::seconds(5));
   write_settled(log, path, {batch_of('a'), batch_of('b'), batch_of('c')});

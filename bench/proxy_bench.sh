@@ -57,8 +57,8 @@ die() { printf '[bench] ERROR: %s\n' "$*" >&2; exit 2; }
 # ---------------------------------------------------------------- cleanup ---
 STARTED_PIDS=()   # every process we launched, in start order
 EXTRA_PIDS=()     # children of those (nginx workers), killed if orphaned
-WRK_PID=""
-WRK_PIDS=()       # CONCURRENT=1: the wrk processes of the current round
+WRK_PIDS=()       # the wrk processes running now (one, or one per proxy with CONCURRENT=1)
+WRK_OUTS=()       # their output files
 TMP=""
 CLEANED=0
 
@@ -83,7 +83,6 @@ cleanup() {
   CLEANED=1
   trap - INT TERM
   local i
-  [[ -n $WRK_PID ]] && stop_pid "$WRK_PID"
   for i in "${WRK_PIDS[@]}"; do stop_pid "$i"; done
   for ((i = ${#STARTED_PIDS[@]} - 1; i >= 0; i--)); do stop_pid "${STARTED_PIDS[i]}"; done
   for i in "${EXTRA_PIDS[@]}"; do stop_pid "$i"; done
@@ -108,8 +107,15 @@ read -ra PROXY_LIST <<<"$PROXIES"
 read -ra SIZE_LIST <<<"$SIZES"
 ((${#PROXY_LIST[@]})) || die "PROXIES is empty"
 ((${#SIZE_LIST[@]})) || die "SIZES is empty"
+KNOWN_PROXIES=(nginx haproxy portico portico+N portico+resilient portico+metrics portico+observed portico+observed100
+  portico+accesslog portico+tracing portico+tracing100 portico+keyauth portico+jwt-hs256 portico+jwt-rs256
+  portico+jwt-es256 portico+ratelimit portico+ratelimit-redis)
+known_proxy() {  # known_proxy NAME: one of KNOWN_PROXIES (portico+N: portico+ and a number)
+  [[ $1 == portico+[0-9]* ]] && return 0
+  [[ $1 != portico+N && " ${KNOWN_PROXIES[*]} " == *" $1 "* ]]
+}
 for p in "${PROXY_LIST[@]}"; do
-  case $p in nginx | haproxy | portico | portico+[0-9]* | portico+resilient | portico+metrics | portico+observed | portico+observed100 | portico+accesslog | portico+tracing | portico+tracing100 | portico+keyauth | portico+jwt-hs256 | portico+jwt-rs256 | portico+jwt-es256 | portico+ratelimit | portico+ratelimit-redis) ;; *) die "unknown proxy '$p' in PROXIES (nginx haproxy portico portico+N portico+resilient portico+metrics portico+observed portico+observed100 portico+accesslog portico+tracing portico+tracing100 portico+keyauth portico+jwt-hs256 portico+jwt-rs256 portico+jwt-es256 portico+ratelimit portico+ratelimit-redis)" ;; esac
+  known_proxy "$p" || die "unknown proxy '$p' in PROXIES (${KNOWN_PROXIES[*]})"
 done
 case $MODE in
   http) ;;
@@ -170,6 +176,13 @@ done
 PORTICO_ADMIN_PORT=${PORTS[4]}
 REDIS_PORT=${PORTS[$((NPORTS - 1))]}
 declare -A WRK_HEADER=()  # per proxy: a request header the variant needs (a credential)
+# shellcheck disable=SC2034  # `args` is the caller's array
+header_args() {  # header_args ARRAY NAME: ARRAY becomes the -H arguments NAME's requests need
+  local -n args=$1
+  args=()
+  [[ -n ${WRK_HEADER[$2]:-} ]] && args=(-H "${WRK_HEADER[$2]}")
+  return 0
+}
 
 # MODE=https: one certificate and one cipher list for every proxy.
 SCHEME=http
@@ -241,8 +254,8 @@ wait_ready() {
 # check_bodies NAME BASE_URL: both paths return 200 with the expected body.
 check_bodies() {
   local name=$1 base=$2 got
-  local -a hdr=()
-  [[ -n ${WRK_HEADER[$name]:-} ]] && hdr=(-H "${WRK_HEADER[$name]}")
+  local -a hdr
+  header_args hdr "$name"
   got=$(curl -sk --max-time 5 "${hdr[@]}" "$base/small") || die "$name: GET /small failed"
   [[ $got == "hello, world" ]] || die "$name: GET /small returned unexpected body '${got:0:60}'"
   got=$(curl -sk -o /dev/null --max-time 5 -w '%{http_code} %{size_download}' "${hdr[@]}" "$base/16k") || true
@@ -382,15 +395,37 @@ cpu_ticks() {  # cpu_ticks PID...: utime+stime (fields 14+15 of /proc/PID/stat),
   echo "$total"
 }
 
-run_wrk() {  # run_wrk OUTFILE SECONDS URL [extra wrk args]: wrk in background, interruptible
-  local outfile=$1 secs=$2 url=$3 rc=0
+# proxy_ticks NAME: the CPU ticks of the processes measured for proxy NAME.
+proxy_ticks() {
+  local -a pids
+  read -ra pids <<<"${MEASURE_PIDS[$1]}"
+  cpu_ticks "${pids[@]}"
+}
+
+start_wrk() {  # start_wrk OUTFILE SECONDS URL [extra wrk args]: one more wrk, in background
+  local outfile=$1 secs=$2 url=$3
   shift 3
   taskset -c "$LOAD_CPU" "$WRK_BIN" -t"$THREADS" -c"$CONNECTIONS" -d"${secs}s" "$@" "$url" \
     >"$outfile" 2>&1 &
-  WRK_PID=$!
-  wait "$WRK_PID" || rc=$?
-  WRK_PID=""
-  ((rc == 0)) || { cat "$outfile" >&2; die "wrk exited with status $rc ($url)"; }
+  WRK_PIDS+=("$!")
+  WRK_OUTS+=("$outfile")
+}
+
+wait_wrks() {  # waits for the running wrk processes (interruptible); any failure ends the benchmark
+  local rc out
+  while ((${#WRK_PIDS[@]} > 0)); do
+    rc=0
+    wait "${WRK_PIDS[0]}" || rc=$?
+    out=${WRK_OUTS[0]}
+    WRK_PIDS=("${WRK_PIDS[@]:1}")  # waited for: never signalled again
+    WRK_OUTS=("${WRK_OUTS[@]:1}")
+    ((rc == 0)) || { cat "$out" >&2; die "wrk exited with status $rc (output: $out)"; }
+  done
+}
+
+run_wrk() {  # run_wrk OUTFILE SECONDS URL [extra wrk args]: one wrk, waited for
+  start_wrk "$@"
+  wait_wrks
 }
 
 # ------------------------------------------------------------------- main ---
@@ -414,28 +449,6 @@ log "load average: $(cut -d' ' -f1-3 /proc/loadavg) (the machine is shared: comp
 start_origin
 for p in "${PROXY_LIST[@]}"; do start_proxy "$p"; done
 
-start_wrk() {  # start_wrk OUTFILE SECONDS URL [extra wrk args]: one more wrk of this round, in background
-  local outfile=$1 secs=$2 url=$3
-  shift 3
-  taskset -c "$LOAD_CPU" "$WRK_BIN" -t"$THREADS" -c"$CONNECTIONS" -d"${secs}s" "$@" "$url" \
-    >"$outfile" 2>&1 &
-  WRK_PIDS+=("$!")
-}
-
-wait_wrks() {  # waits for this round's wrk processes; any failure ends the benchmark
-  local rc
-  while ((${#WRK_PIDS[@]} > 0)); do
-    rc=0
-    wait "${WRK_PIDS[0]}" || rc=$?
-    WRK_PIDS=("${WRK_PIDS[@]:1}")  # waited for: never signalled again
-    if ((rc != 0)); then
-      local f
-      for f in $(ls -t "$OUT"/wrk/*.txt | head -n "${#PROXY_LIST[@]}"); do tail -n 5 "$f" >&2; done
-      die "a wrk exited with status $rc (outputs in $OUT/wrk/)"
-    fi
-  done
-}
-
 record_run() {  # record_run ROUND SIZE PROXY POSITION TAG CPU_TICKS RUN_NO
   local result rps
   result=$(grep '^BENCH_RESULT ' "$OUT/wrk/$5.txt" | tail -n1) || die "no BENCH_RESULT line in $OUT/wrk/$5.txt"
@@ -455,28 +468,22 @@ if ((CONCURRENT)); then
       declare -A ticks_before=()
       if ((WARMUP > 0)); then
         for proxy in "${PROXY_LIST[@]}"; do
-          hdr=()
-          [[ -n ${WRK_HEADER[$proxy]:-} ]] && hdr=(-H "${WRK_HEADER[$proxy]}")
+          header_args hdr "$proxy"
           start_wrk "$OUT/wrk/round${round}-${size}-${proxy}.warmup.txt" "$WARMUP" \
             "$SCHEME://127.0.0.1:${PROXY_PORT[$proxy]}/$size" "${hdr[@]}"
         done
         wait_wrks
       fi
+      for proxy in "${PROXY_LIST[@]}"; do ticks_before[$proxy]=$(proxy_ticks "$proxy"); done
       for proxy in "${PROXY_LIST[@]}"; do
-        read -ra mpids <<<"${MEASURE_PIDS[$proxy]}"
-        ticks_before[$proxy]=$(cpu_ticks "${mpids[@]}")
-      done
-      for proxy in "${PROXY_LIST[@]}"; do
-        hdr=()
-        [[ -n ${WRK_HEADER[$proxy]:-} ]] && hdr=(-H "${WRK_HEADER[$proxy]}")
+        header_args hdr "$proxy"
         start_wrk "$OUT/wrk/round${round}-${size}-${proxy}.txt" "$DURATION" \
           "$SCHEME://127.0.0.1:${PROXY_PORT[$proxy]}/$size" "${hdr[@]}" --latency -s "$BENCH_DIR/lib/report.lua"
       done
       wait_wrks
       for ((i = 0; i < n; i++)); do
         proxy=${PROXY_LIST[i]}
-        read -ra mpids <<<"${MEASURE_PIDS[$proxy]}"
-        after=$(cpu_ticks "${mpids[@]}")
+        after=$(proxy_ticks "$proxy")
         run_no=$((run_no + 1))
         record_run "$round" "$size" "$proxy" "$((i + 1))" "round${round}-${size}-${proxy}" \
           "$((after - ${ticks_before[$proxy]}))" "$run_no"
@@ -491,13 +498,11 @@ for ((round = 1; round <= ROUNDS && !CONCURRENT; round++)); do
       url="$SCHEME://127.0.0.1:${PROXY_PORT[$proxy]}/$size"
       run_no=$((run_no + 1))
       tag="round${round}-${size}-${proxy}"
-      hdr=()
-      [[ -n ${WRK_HEADER[$proxy]:-} ]] && hdr=(-H "${WRK_HEADER[$proxy]}")
+      header_args hdr "$proxy"
       if ((WARMUP > 0)); then run_wrk "$OUT/wrk/$tag.warmup.txt" "$WARMUP" "$url" "${hdr[@]}"; fi
-      read -ra mpids <<<"${MEASURE_PIDS[$proxy]}"
-      before=$(cpu_ticks "${mpids[@]}")
+      before=$(proxy_ticks "$proxy")
       run_wrk "$OUT/wrk/$tag.txt" "$DURATION" "$url" "${hdr[@]}" --latency -s "$BENCH_DIR/lib/report.lua"
-      after=$(cpu_ticks "${mpids[@]}")
+      after=$(proxy_ticks "$proxy")
       record_run "$round" "$size" "$proxy" "$((i + 1))" "$tag" "$((after - before))" "$run_no"
     done
   done

@@ -153,7 +153,7 @@ TEST_F(JwksSourceTest, MaxAgeDecidesTheNextFetch) {
   auto settings = settings_for(jwks.uri());
   settings.default_max_age = 3600s;
   auto source = JwksSource::shared(settings);
-  ASSERT_TRUE(jwks.server->wait_for_requests(3, 6s)) << "max-age=1 should refetch every second";
+  ASSERT_TRUE(jwks.wait_for_requests(3, 6s)) << "max-age=1 should refetch every second";
   auto t = jwks.request_times();
   for (size_t i = 1; i < t.size(); ++i) {
     EXPECT_GE(t[i] - t[i - 1], 900ms) << "fetch " << i << " came too early";
@@ -173,8 +173,8 @@ TEST_F(JwksSourceTest, FreshnessIsClampedToTheIntervals) {
   ss.max_refresh_interval = 2s;
   auto a = JwksSource::shared(fs);
   auto b = JwksSource::shared(ss);
-  ASSERT_TRUE(fast.server->wait_for_requests(3, 6s));
-  ASSERT_TRUE(slow.server->wait_for_requests(2, 6s));
+  ASSERT_TRUE(fast.wait_for_requests(3, 6s));
+  ASSERT_TRUE(slow.wait_for_requests(2, 6s));
   auto tf = fast.request_times();
   for (size_t i = 1; i < 3; ++i) {
     EXPECT_GE(tf[i] - tf[i - 1], 900ms);
@@ -192,7 +192,7 @@ TEST_F(JwksSourceTest, NoCacheControlUsesDefaultMaxAge) {
   auto settings = settings_for(jwks.uri());
   settings.default_max_age = 2s;
   auto source = JwksSource::shared(settings);
-  ASSERT_TRUE(jwks.server->wait_for_requests(2, 5s));
+  ASSERT_TRUE(jwks.wait_for_requests(2, 5s));
   auto t = jwks.request_times();
   EXPECT_GE(t[1] - t[0], 1900ms);
   EXPECT_LT(t[1] - t[0], 3500ms);
@@ -323,7 +323,7 @@ TEST_F(JwksSourceTest, UnknownKidFloodCostsOneFetchPerInterval) {
     });
   }
   for (auto& t : flood) t.join();
-  ASSERT_TRUE(jwks.server->wait_for_requests(2, 3s));
+  ASSERT_TRUE(jwks.wait_for_requests(2, 3s));
   EXPECT_EQ(jwks.count(), 2u) << "initial fetch + one refresh";
   auto st = status_of(jwks.uri());
   EXPECT_EQ(st->unknown_kid_refreshes, 1u);
@@ -337,7 +337,7 @@ TEST_F(JwksSourceTest, UnknownKidFloodCostsOneFetchPerInterval) {
         return status_of(jwks.uri())->unknown_kid_refreshes == 2;
       },
       4s));
-  ASSERT_TRUE(jwks.server->wait_for_requests(3, 3s));
+  ASSERT_TRUE(jwks.wait_for_requests(3, 3s));
   auto t = jwks.request_times();
   EXPECT_GE(t[2] - t[1], 1900ms);
   EXPECT_EQ(jwks.count(), 3u);

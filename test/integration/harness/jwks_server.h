@@ -5,6 +5,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -40,6 +41,17 @@ struct JwksServer {
     return times;
   }
   size_t count() { return request_times().size(); }
+  // Until `n` requests have been answered from here (their times are in request_times()). The
+  // server counts a request before its handler runs, so its own wait_for_requests can return
+  // before the time is noted.
+  bool wait_for_requests(size_t n, std::chrono::milliseconds timeout) {
+    const auto deadline = Clock::now() + timeout;
+    while (count() < n) {
+      if (Clock::now() >= deadline) return false;
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
+    return true;
+  }
   std::string uri() const { return "http://127.0.0.1:" + std::to_string(server->port()) + "/.well-known/jwks.json"; }
 
   std::mutex mu;
